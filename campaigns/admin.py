@@ -1,0 +1,1 @@
+# Admin classes are registered here alongside the app's models.

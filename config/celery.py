@@ -1,0 +1,34 @@
+"""The Celery app and the housekeeping entries beat always runs.
+
+Beat keeps only these fixed entries, declared here and synced into the database by
+django-celery-beat's scheduler (so they show in the admin). Campaign schedules are
+our own rows, driven by the dispatcher entry: see DESIGN.md, "How a scheduled run
+flows", for why there is never one beat entry per campaign.
+"""
+
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+app = Celery("clarion")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+
+HOUSEKEEPING = {
+    # name: (task, every N seconds)
+    "dispatch due firings": ("campaigns.tasks.dispatch_due_firings", 5.0),
+    "check inaction windows": ("campaigns.tasks.check_inaction_windows", 30.0),
+    "finish A/B tests": ("campaigns.tasks.finish_ab_tests", 60.0),
+    "sweep expired claims": ("delivery.tasks.sweep_expired_claims", 60.0),
+    "roll up stats": ("stats.tasks.roll_up", 60.0),
+    "worker heartbeat": ("delivery.tasks.heartbeat", 15.0),
+}
+
+app.conf.beat_schedule = {
+    # Expire each tick after its interval: a tick that waited that long in the queue
+    # is superseded by the next one, so a stalled worker does not come back to a pile.
+    name: {"task": task, "schedule": every, "options": {"expires": every}}
+    for name, (task, every) in HOUSEKEEPING.items()
+}

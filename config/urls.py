@@ -1,0 +1,19 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from config import views
+
+admin.site.site_header = "Clarion administration"
+admin.site.site_title = "Clarion admin"
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("settings/", views.settings_page, name="settings"),
+    path("healthz", views.healthz, name="healthz"),
+    path("", include("accounts.urls")),
+    path("", include("segments.urls")),
+    path("", include("delivery.urls")),
+    path("campaigns/", include("campaigns.urls")),
+    path("stats/", include("stats.urls")),
+    path("admin/", admin.site.urls),
+]

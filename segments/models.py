@@ -1,0 +1,1 @@
+# The models of this app arrive with the issues that own them (see DESIGN.md).
