@@ -4,6 +4,8 @@ from django.contrib.auth.models import Group
 
 from accounts import roles
 
+pytest_plugins = ["tests.browser"]
+
 PASSWORD = "a-long-test-password"
 
 

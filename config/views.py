@@ -14,6 +14,7 @@ from django.views.decorators.cache import never_cache
 from accounts import roles
 from accounts.access import requires
 from accounts.views import user_rows
+from delivery.status import system_status
 
 
 def home(request):
@@ -23,7 +24,8 @@ def home(request):
 @requires(roles.MANAGE_SETTINGS)
 def settings_page(request):
     users = get_user_model().objects.prefetch_related("groups").order_by("username")
-    return render(request, "dashboard/settings.html", {"rows": user_rows(users), "roles": roles.ROLES})
+    context = {"rows": user_rows(users), "roles": roles.ROLES, **system_status(), "show_entries": True}
+    return render(request, "dashboard/settings.html", context)
 
 
 @login_not_required
