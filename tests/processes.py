@@ -52,7 +52,7 @@ class CeleryProcesses:
             args += ["--concurrency", "1", "--hostname", f"{self.queue}@%h", "--without-mingle", "--without-gossip"]
         else:
             args += ["--schedule", str(self.log_dir / "beat-schedule"), "--pidfile", ""]
-        proc = subprocess.Popen(  # noqa: S603 (our own interpreter and fixed arguments)
+        proc = subprocess.Popen(
             args, cwd=ROOT, env=self.env(), stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True
         )
         self.procs.append((kind, proc, log))

@@ -15,7 +15,7 @@ from tests.processes import ROOT
 def load_settings(**variables):
     """Import config.settings in a fresh interpreter with exactly these variables."""
     clean = {k: v for k, v in os.environ.items() if k in {"PATH", "HOME", "LANG"}}
-    return subprocess.run(  # noqa: S603
+    return subprocess.run(
         [sys.executable, "-c", "import config.settings as s; print(s.DATABASES['default']['ENGINE'], s.DEBUG)"],
         cwd=ROOT,
         env=clean | {"CLARION_VAR_DIR": str(ROOT / "var")} | variables,
@@ -56,7 +56,7 @@ def test_a_bad_value_stops_start_up_and_names_the_variable(variables, message):
 
 
 def test_production_hosts_and_origins_follow_the_public_url():
-    result = subprocess.run(  # noqa: S603
+    result = subprocess.run(
         [sys.executable, "-c", "import config.settings as s; print(s.ALLOWED_HOSTS, s.CSRF_TRUSTED_ORIGINS)"],
         cwd=ROOT,
         env={"PATH": os.environ["PATH"], "SECRET_KEY": "x" * 50, "PUBLIC_BASE_URL": "https://push.example.com/"},
