@@ -35,3 +35,12 @@ def client_as(client, make_user):
         return client
 
     return login
+
+
+def pytest_report_header(config):
+    from django.conf import settings
+
+    return [
+        f"database: {settings.DATABASES['default']['ENGINE'].rsplit('.', 1)[-1]}",
+        f"celery broker: {settings.CELERY_BROKER_URL.split('://', 1)[0]}",
+    ]
