@@ -8,3 +8,6 @@ threads = int(os.environ.get("WEB_THREADS", "4"))
 timeout = 30
 accesslog = "-"
 reload = os.environ.get("DEBUG", "").lower() in {"1", "true", "yes", "on"}
+# gunicorn 27's control socket defaults to one path per user; two Clarions on one
+# machine would fight over it, and nothing here uses it.
+control_socket_disable = True
