@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "template_partials",
     "django_celery_beat",
+    "ninja",  # serves the API docs' Swagger UI from static files, not a CDN
     # Ours, bottom to top (DESIGN.md): a lower app never imports a higher one.
     "segments",
     "delivery",

@@ -1,1 +1,96 @@
-# Admin classes are registered here alongside the app's models.
+from django.contrib import admin
+from django.utils import timezone
+
+from segments.models import ApiKey, Device, Event, Profile, ProfileImport, PropertyDefinition, Site
+
+
+class DeviceInline(admin.TabularInline):
+    model = Device
+    fk_name = "profile"
+    extra = 0
+    fields = ["platform", "browser", "push_status", "app_version", "os_version", "last_seen_at", "retired_at"]
+    readonly_fields = fields
+    show_change_link = True
+    can_delete = False
+
+
+@admin.register(Profile)
+class ProfileAdmin(admin.ModelAdmin):
+    list_display = ["identity", "name", "email", "country", "city", "is_test", "last_seen_at", "created_at"]
+    list_filter = ["is_test", "gender", "email_unsubscribed", "sms_unsubscribed", "country"]
+    search_fields = ["identity", "name", "email", "phone"]
+    date_hierarchy = "created_at"
+    readonly_fields = ["created_at", "updated_at", "last_seen_at"]
+    inlines = [DeviceInline]
+    list_per_page = 50
+    show_full_result_count = False  # counting millions of profiles on every page is slow
+
+
+@admin.register(Device)
+class DeviceAdmin(admin.ModelAdmin):
+    list_display = ["profile", "platform", "browser", "push_status", "app_version", "os_version", "last_seen_at"]
+    list_filter = ["platform", "browser", "push_status", ("retired_at", admin.EmptyFieldListFilter)]
+    search_fields = ["profile__identity", "client_id", "token", "endpoint", "model"]
+    raw_id_fields = ["profile"]
+    list_select_related = ["profile"]
+    readonly_fields = ["created_at", "last_seen_at"]
+    show_full_result_count = False
+
+
+@admin.register(Event)
+class EventAdmin(admin.ModelAdmin):
+    list_display = ["name", "profile", "occurred_at", "received_at"]
+    list_filter = ["name"]
+    search_fields = ["name", "profile__identity"]
+    date_hierarchy = "occurred_at"
+    raw_id_fields = ["profile"]
+    list_select_related = ["profile"]
+    show_full_result_count = False
+
+
+@admin.register(PropertyDefinition)
+class PropertyDefinitionAdmin(admin.ModelAdmin):
+    list_display = ["name", "scope", "event_name", "type", "first_seen_at", "last_seen_at"]
+    list_filter = ["scope", "type"]
+    search_fields = ["name", "event_name"]
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(admin.ModelAdmin):
+    list_display = ["name", "display_prefix", "created_by", "created_at", "last_used_at", "revoked_at"]
+    list_filter = [("revoked_at", admin.EmptyFieldListFilter)]
+    search_fields = ["name", "prefix"]
+    readonly_fields = ["prefix", "created_by", "created_at", "last_used_at", "revoked_at"]
+    fields = ["name", "rate_per_minute", *readonly_fields]
+    actions = ["revoke"]
+
+    @admin.display(description="key")
+    def display_prefix(self, key):
+        return f"clk_{key.prefix}_…"
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            full_key = obj.issue()
+            obj.created_by = request.user
+            self.message_user(request, f"Copy this key now; it is not shown again: {full_key}")
+        super().save_model(request, obj, form, change)
+
+    @admin.action(description="Revoke the selected keys")
+    def revoke(self, request, queryset):
+        count = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+        self.message_user(request, f"Revoked {count} key(s).")
+
+
+@admin.register(Site)
+class SiteAdmin(admin.ModelAdmin):
+    list_display = ["name", "key", "created_at"]
+    search_fields = ["name", "key"]
+    readonly_fields = ["key", "created_at"]
+
+
+@admin.register(ProfileImport)
+class ProfileImportAdmin(admin.ModelAdmin):
+    list_display = ["original_name", "status", "processed_rows", "total_rows", "created_by", "created_at"]
+    list_filter = ["status"]
+    search_fields = ["original_name"]
+    readonly_fields = [f.name for f in ProfileImport._meta.fields]

@@ -1,0 +1,127 @@
+"""Profiles, events and app devices coming in through the API (and the CSV import).
+
+Each batch is one transaction: it is written whole or not at all.
+"""
+
+from collections import defaultdict
+
+from django.db import transaction
+from django.utils import timezone
+
+from segments.actions.devices import hand_over
+from segments.actions.properties import note_properties
+from segments.models import Device, Event, Profile, PropertyDefinition
+from segments.schemas import changed_fields
+
+# What a field becomes when a client sends null for it.
+_CLEARED = {"name": "", "email": "", "phone": "", "gender": "", "country": "", "region": "", "city": ""}
+_CLEARED |= {"timezone": "", "language": "", "email_unsubscribed": False, "sms_unsubscribed": False, "is_test": False}
+
+
+def ensure_profiles(identities):
+    """{identity: profile id} for every identity, creating the unknown ones."""
+    identities = set(identities)
+    ids = dict(Profile.objects.filter(identity__in=identities).values_list("identity", "id"))
+    missing = identities - ids.keys()
+    if missing:
+        # ignore_conflicts: a concurrent request may create the same identity first.
+        Profile.objects.bulk_create([Profile(identity=i) for i in missing], ignore_conflicts=True)
+        ids |= dict(Profile.objects.filter(identity__in=missing).values_list("identity", "id"))
+    return ids, len(missing)
+
+
+@transaction.atomic
+def upsert_profiles(records):
+    """Create or update profiles by identity. Returns (created, updated).
+
+    Records for the same identity apply in order, as if sent one after another."""
+    changes = defaultdict(dict)
+    for record in records:
+        fields = changed_fields(record)
+        fields.pop("identity")
+        merged = changes[record.identity]
+        if "properties" in fields:
+            fields["properties"] = {**merged.get("properties", {}), **(fields["properties"] or {})}
+        merged.update(fields)
+
+    _, created = ensure_profiles(changes)
+    now = timezone.now()
+    profiles = list(Profile.objects.select_for_update().filter(identity__in=changes))
+    touched = {"updated_at"}
+    for profile in profiles:
+        for name, value in changes[profile.identity].items():
+            if name == "properties":
+                merged = {**profile.properties, **value}
+                value = {k: v for k, v in merged.items() if v is not None}
+            elif value is None:
+                value = _CLEARED.get(name)
+            setattr(profile, name, value)
+            touched.add(name)
+        profile.updated_at = now
+    Profile.objects.bulk_update(profiles, sorted(touched), batch_size=500)
+    note_properties(PropertyDefinition.Scope.PROFILE, (c["properties"] for c in changes.values() if "properties" in c))
+    return created, len(profiles) - created
+
+
+@transaction.atomic
+def record_events(records):
+    """Store events, creating profiles for unknown identities. Returns (events, new profiles)."""
+    now = timezone.now()
+    ids, created = ensure_profiles(r.identity for r in records)
+    Event.objects.bulk_create(
+        [
+            Event(
+                profile_id=ids[r.identity],
+                name=r.name,
+                properties=r.properties,
+                occurred_at=r.occurred_at or now,
+                received_at=now,
+            )
+            for r in records
+        ],
+        batch_size=1000,
+    )
+    Profile.objects.filter(id__in=ids.values()).update(last_seen_at=now)
+    by_event = defaultdict(list)
+    for r in records:
+        if r.properties:
+            by_event[r.name].append(r.properties)
+    for name, items in by_event.items():
+        note_properties(PropertyDefinition.Scope.EVENT, items, event_name=name)
+    return len(records), created
+
+
+@transaction.atomic
+def register_device(data):
+    """Register or refresh an app's FCM or APNs token. Returns (device, created).
+
+    A token already known for another profile moves to this one (the person logged
+    in to another account on the same install), leaving the earlier profile a
+    Suspended device."""
+    now = timezone.now()
+    profile, _ = Profile.objects.get_or_create(identity=data.identity)
+    device = Device.objects.select_for_update().filter(platform=data.platform, token=data.token).first()
+    if device is None and data.install_id:
+        device = Device.objects.select_for_update().filter(client_id=data.install_id).first()
+    created = device is None
+    if created:
+        device = Device(profile=profile, platform=data.platform)
+    elif device.profile_id != profile.id:
+        hand_over(device, profile)
+    device.token = data.token
+    device.client_id = data.install_id or device.client_id
+    device.push_status = data.push_status
+    for name in ("app_version", "make", "model", "os_version", "sdk_version", "categories"):
+        setattr(device, name, getattr(data, name))
+    device.retired_at = None
+    device.last_seen_at = now
+    device.save()
+    Profile.objects.filter(pk=profile.pk).update(last_seen_at=now)
+    return device, created
+
+
+def retire_device(platform, token):
+    """Stop sending to a token (the app unregistered it). Returns whether it was known."""
+    return bool(
+        Device.objects.filter(platform=platform, token=token, retired_at__isnull=True).update(retired_at=timezone.now())
+    )

@@ -1,0 +1,53 @@
+"""The registry of property names and types that the segment builder offers."""
+
+from datetime import date, datetime
+
+from segments.models import PropertyDefinition
+
+Type = PropertyDefinition.Type
+# Definitions this process has already written. The registry only grows, so a name
+# seen once needs no query again; a new process relearns it with one insert that
+# ignores the conflict.
+_known: set[tuple[str, str, str]] = set()
+
+
+def property_type(value):
+    if isinstance(value, bool):
+        return Type.BOOLEAN
+    if isinstance(value, int | float):
+        return Type.NUMBER
+    if isinstance(value, list):
+        return Type.LIST
+    if isinstance(value, str) and _is_iso_date(value):
+        return Type.DATE
+    return Type.STRING
+
+
+def _is_iso_date(text):
+    if len(text) < 10 or not text[:4].isdigit() or text[4] != "-":
+        return False
+    try:
+        (date if len(text) == 10 else datetime).fromisoformat(text)
+    except ValueError:
+        return False
+    return True
+
+
+def note_properties(scope, items, event_name=""):
+    """Record the names and types in ``items`` (an iterable of property dicts)."""
+    seen = {}
+    for properties in items:
+        for name, value in properties.items():
+            if value is not None and (scope, event_name, name) not in _known:
+                seen.setdefault(name, property_type(value))
+    if seen:
+        PropertyDefinition.objects.bulk_create(
+            [PropertyDefinition(scope=scope, event_name=event_name, name=n, type=t) for n, t in seen.items()],
+            ignore_conflicts=True,
+        )
+        _known.update((scope, event_name, name) for name in seen)
+
+
+def forget_cache():
+    """For tests that empty the table under a running process."""
+    _known.clear()

@@ -1,0 +1,5 @@
+from segments.models.access import ApiKey, Site
+from segments.models.audience import Device, Event, Profile, PropertyDefinition
+from segments.models.imports import ProfileImport
+
+__all__ = ["ApiKey", "Device", "Event", "Profile", "ProfileImport", "PropertyDefinition", "Site"]

@@ -1,0 +1,66 @@
+"""Who may send data in: secret API keys for servers, publishable site keys for the web SDK."""
+
+import hashlib
+import secrets
+
+from django.conf import settings
+from django.db import models
+
+
+class ApiKey(models.Model):
+    """A secret key for the JSON API. Only its SHA-256 is stored: the key is random
+    (256 bits), so a fast hash is as safe as a slow one, and it keeps every request's
+    check cheap. The prefix stays visible so people can tell keys apart."""
+
+    PREFIX_LENGTH = 8
+
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=PREFIX_LENGTH, unique=True, editable=False)
+    hashed_key = models.CharField(max_length=64, editable=False)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    rate_per_minute = models.PositiveIntegerField(default=600, help_text="Requests a minute before 429.")
+
+    class Meta:
+        verbose_name = "API key"
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.name} (clk_{self.prefix}…)"
+
+    @staticmethod
+    def hash(key):
+        return hashlib.sha256(key.encode()).hexdigest()
+
+    def issue(self):
+        """Give this (unsaved) key its secret. Returns the full key, which is shown
+        once and never stored."""
+        self.prefix = secrets.token_hex(self.PREFIX_LENGTH // 2)
+        full_key = f"clk_{self.prefix}_{secrets.token_urlsafe(32)}"
+        self.hashed_key = self.hash(full_key)
+        return full_key
+
+
+class Site(models.Model):
+    """A website that runs the web SDK. Its key is publishable (it sits in the page's
+    HTML); what protects the SDK endpoints is the Origin check and the rate limit."""
+
+    name = models.CharField(max_length=100)
+    key = models.CharField(max_length=40, unique=True, editable=False)
+    allowed_origins = models.JSONField(
+        default=list, blank=True, help_text="Origins allowed to use this key, e.g. https://shop.example.com"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self):
+        return self.name
+
+    def save(self, *args, **kwargs):
+        if not self.key:
+            self.key = f"pk_{secrets.token_urlsafe(18)}"
+        super().save(*args, **kwargs)
+
+    def allows(self, origin):
+        return origin in self.allowed_origins

@@ -1,0 +1,153 @@
+"""What clients may send about people, checked field by field.
+
+The JSON API, the web SDK endpoints and the CSV import all validate through these,
+so a value refused in one is refused in the others with the same words.
+"""
+
+import re
+from datetime import UTC, date, datetime, timedelta
+from typing import Annotated, Any, Literal
+from zoneinfo import available_timezones
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import validate_email
+from pydantic import BaseModel as Schema
+from pydantic import ConfigDict, Field, field_validator
+
+Scalar = str | int | float | bool | None
+PropertyValue = Scalar | list[str | int | float | bool]
+Properties = Annotated[dict[Annotated[str, Field(min_length=1, max_length=200)], PropertyValue], Field(max_length=200)]
+
+_TIMEZONES = frozenset(available_timezones())
+_LANGUAGE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
+_PHONE = re.compile(r"^\+[1-9][0-9]{6,14}$")
+MAX_BATCH = 1000
+
+
+class Strict(Schema):
+    # An unknown field is an error that names it, not something silently dropped.
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class ProfileIn(Strict):
+    """A profile to create or update. Only the fields sent are changed; custom
+    properties are merged into the stored ones (send null to remove one)."""
+
+    identity: str = Field(min_length=1, max_length=255, description="Your own id for this person")
+    name: str | None = Field(None, max_length=200)
+    email: str | None = Field(None, max_length=254)
+    phone: str | None = Field(None, description="E.164, e.g. +14155550100")
+    properties: Properties | None = None
+    date_of_birth: date | None = None
+    age: int | None = Field(None, ge=0, le=130)
+    gender: Literal["female", "male", "other", ""] | None = None
+    country: str | None = Field(None, max_length=100)
+    region: str | None = Field(None, max_length=100)
+    city: str | None = Field(None, max_length=100)
+    latitude: float | None = Field(None, ge=-90, le=90)
+    longitude: float | None = Field(None, ge=-180, le=180)
+    timezone: str | None = Field(None, description="IANA time zone, e.g. Europe/Paris")
+    language: str | None = Field(None, max_length=35, description="BCP 47 tag, e.g. en or pt-BR")
+    email_unsubscribed: bool | None = None
+    sms_unsubscribed: bool | None = None
+    is_test: bool | None = None
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, value):
+        if value:
+            try:
+                validate_email(value)
+            except DjangoValidationError:
+                raise ValueError("not a valid email address") from None
+        return value
+
+    @field_validator("phone")
+    @classmethod
+    def _phone(cls, value):
+        if value and not _PHONE.match(value):
+            raise ValueError("must be in E.164 form: + then 7 to 15 digits, e.g. +14155550100")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, value):
+        if value and value not in _TIMEZONES:
+            raise ValueError("not an IANA time zone name, e.g. Europe/Paris")
+        return value
+
+    @field_validator("language")
+    @classmethod
+    def _language(cls, value):
+        if value and not _LANGUAGE.match(value):
+            raise ValueError("not a BCP 47 language tag, e.g. en or pt-BR")
+        return value
+
+    @field_validator("date_of_birth")
+    @classmethod
+    def _past(cls, value):
+        if value and value > date.today():
+            raise ValueError("is in the future")
+        return value
+
+
+class ProfilesIn(Strict):
+    profiles: list[ProfileIn] = Field(min_length=1, max_length=MAX_BATCH)
+
+
+class EventIn(Strict):
+    identity: str = Field(min_length=1, max_length=255, description="The profile; created if unknown")
+    name: str = Field(min_length=1, max_length=200, description="e.g. Added To Cart")
+    properties: Properties = Field(default_factory=dict)
+    occurred_at: datetime | None = Field(None, description="ISO 8601; now when left out; UTC when no offset")
+
+    @field_validator("occurred_at")
+    @classmethod
+    def _aware_and_not_ahead(cls, value):
+        if value is None:
+            return value
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        if value > datetime.now(UTC) + timedelta(days=1):
+            raise ValueError("is more than a day in the future")
+        return value
+
+
+class EventsIn(Strict):
+    events: list[EventIn] = Field(min_length=1, max_length=MAX_BATCH)
+
+
+class DeviceIn(Strict):
+    """An app install's FCM (Android) or APNs (iOS) token, registered or refreshed."""
+
+    identity: str = Field(min_length=1, max_length=255)
+    platform: Literal["android", "ios"]
+    token: str = Field(min_length=8, max_length=512)
+    install_id: str | None = Field(None, max_length=64, description="The app's id for this install, if it has one")
+    push_status: Literal["allowed", "blocked"] = "allowed"
+    app_version: str = Field("", max_length=50)
+    make: str = Field("", max_length=100)
+    model: str = Field("", max_length=100)
+    os_version: str = Field("", max_length=50)
+    sdk_version: str = Field("", max_length=50)
+    categories: list[Annotated[str, Field(max_length=100)]] = Field(default_factory=list, max_length=50)
+
+    @field_validator("token")
+    @classmethod
+    def _token_shape(cls, value, info):
+        if info.data.get("platform") == "ios" and not re.fullmatch(r"(?:[0-9a-fA-F]{2}){32,100}", value):
+            # APNs device tokens are bytes that apps send as hex (64 characters today).
+            raise ValueError("an APNs device token is hexadecimal, at least 64 characters")
+        if not re.fullmatch(r"[A-Za-z0-9_:\-.]+", value):
+            raise ValueError("may hold only letters, digits and _ : - .")
+        return value
+
+
+class DeviceRef(Strict):
+    platform: Literal["android", "ios"]
+    token: str = Field(min_length=8, max_length=512)
+
+
+def changed_fields(record: Schema) -> dict[str, Any]:
+    """The fields the client actually sent, with their values."""
+    return {name: getattr(record, name) for name in record.model_fields_set}
