@@ -62,8 +62,8 @@ def env_url(name, default, *, schemes=("http", "https")):
     """An absolute URL with one of ``schemes`` and a host, returned without a trailing slash."""
     value = _raw(name) or default
     parts = urlsplit(value)
-    if parts.scheme not in schemes or not parts.hostname:
-        raise ImproperlyConfigured(
-            f"{name} must be an absolute URL starting with {' or '.join(s + '://' for s in schemes)}; got {value!r}."
-        )
+    valid = "@" in parts.path if parts.scheme == "mailto" else bool(parts.hostname)
+    if parts.scheme not in schemes or not valid:
+        starts = " or ".join(s + (":" if s == "mailto" else "://") for s in schemes)
+        raise ImproperlyConfigured(f"{name} must be an absolute URL starting with {starts}; got {value!r}.")
     return value.rstrip("/")

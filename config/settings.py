@@ -31,6 +31,8 @@ if not SECRET_KEY:
 
 PUBLIC_BASE_URL = env_url("PUBLIC_BASE_URL", "http://127.0.0.1:8000")
 _public_host = urlsplit(PUBLIC_BASE_URL).hostname
+# The contact push services see in our VAPID tokens (RFC 8292 section 2.1).
+VAPID_SUBJECT = env_url("VAPID_SUBJECT", f"mailto:push@{_public_host}", schemes=("mailto", "https"))
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", _public_host] if DEBUG else [_public_host])
 CSRF_TRUSTED_ORIGINS = env_list(
     "CSRF_TRUSTED_ORIGINS", [f"{urlsplit(PUBLIC_BASE_URL).scheme}://{urlsplit(PUBLIC_BASE_URL).netloc}"]

@@ -17,3 +17,28 @@ class Heartbeat(models.Model):
 
     def __str__(self):
         return self.worker
+
+
+class VapidKey(models.Model):
+    """The application server's key pair for Web Push (VAPID, RFC 8292).
+
+    Browsers bind each subscription to the public key it was made with, so there is
+    one active pair: replacing it means every existing web subscriber must subscribe
+    again. The private key never leaves this table (not in logs, not in pages)."""
+
+    public_key = models.CharField(
+        max_length=100, help_text="base64url, uncompressed P-256 point (applicationServerKey)"
+    )
+    private_key = models.CharField(max_length=100, help_text="base64url, raw P-256 private scalar")
+    subject = models.CharField(max_length=200, help_text="mailto: or https: contact for push services")
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "VAPID key"
+        constraints = [
+            models.UniqueConstraint(fields=["active"], condition=models.Q(active=True), name="one_active_vapid")
+        ]
+
+    def __str__(self):
+        return f"{self.public_key[:16]}… ({'active' if self.active else 'retired'})"
