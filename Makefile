@@ -23,6 +23,8 @@ $(VENV)/.dev-deps: $(VENV)/.run-deps requirements-dev.txt
 run: export DEBUG ?= 1
 run: $(VENV)/.run-deps
 	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py createcachetable
+	$(BIN)/python manage.py vapid_keys
 	$(BIN)/python manage.py seed_demo
 	@echo
 	@echo "Clarion is starting at http://127.0.0.1:8000/ (log in with a demo login above; Ctrl-C stops it)"

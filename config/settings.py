@@ -169,6 +169,17 @@ SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_REFERRER_POLICY = "same-origin"
 
+# The cache holds rate-limit counters shared by every web process: Redis in
+# production, a database table in the embedded mode (createcachetable makes it).
+CACHE_URL = env_str("CACHE_URL", "db://")
+if CACHE_URL.startswith(("redis://", "rediss://")):
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}}
+elif CACHE_URL == "db://":
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "clarion_cache"}}
+else:
+    raise ImproperlyConfigured("CACHE_URL must be redis://…, rediss://… or db://")
+RATELIMIT_USE_CACHE = "default"
+
 # Celery. The embedded default is the filesystem transport under var/ so nothing
 # but Python is needed; production points CELERY_BROKER_URL at Redis.
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://")

@@ -15,5 +15,7 @@ urlpatterns = [
     path("", include("delivery.urls")),
     path("campaigns/", include("campaigns.urls")),
     path("stats/", include("stats.urls")),
+    path("sdk/v1/", include("segments.sdk.urls")),
+    path("demo/site/", include("config.demo_site")),
     path("admin/", admin.site.urls),
 ]
