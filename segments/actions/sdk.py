@@ -1,0 +1,51 @@
+"""What the web SDK and its service worker report, on the browser's device."""
+
+from django.db import transaction
+
+from segments.actions.devices import browser_device, identify
+from segments.actions.ingest import record_events, upsert_profiles
+from segments.models import Profile
+from segments.schemas import EventIn, ProfileIn, changed_fields
+
+ENGAGEMENT_EVENTS = {"viewed": "Notification Viewed", "clicked": "Notification Clicked"}
+
+
+@transaction.atomic
+def identify_browser(client_id, identity, profile_fields=None, *, browser="", user_agent=""):
+    """identify() from the SDK: the browser's device moves to ``identity``, whose
+    profile takes the fields sent with it. Returns the device."""
+    device = identify(client_id, identity, browser=browser, user_agent=user_agent)
+    if profile_fields is not None:
+        fields = {k: v for k, v in changed_fields(profile_fields).items() if k != "identity"}
+        if fields:
+            upsert_profiles([ProfileIn(identity=identity, **fields)])
+    return device
+
+
+@transaction.atomic
+def track(client_id, name, properties, *, browser="", user_agent=""):
+    """An event from the SDK, on the profile of the browser's device (an anonymous
+    one until identify(); its events move with the device then)."""
+    device = browser_device(client_id, browser=browser, user_agent=user_agent)
+    record_events([EventIn(identity=device.profile.identity, name=name, properties=properties)])
+    return device
+
+
+@transaction.atomic
+def record_engagement(client_id, message_id, kind, *, action="", browser="", user_agent=""):
+    """A notification viewed or clicked, as its service worker reports it. Returns
+    whether it was recorded: a report for a message, kind and profile that is
+    already recorded is not, so each counts once however often it arrives (the
+    service worker retries, and a resent message is shown again)."""
+    device = browser_device(client_id, browser=browser, user_agent=user_agent)
+    # Locking the profile serialises reports for it, so two at once cannot both
+    # find nothing and both record.
+    profile = Profile.objects.select_for_update().get(pk=device.profile_id)
+    name = ENGAGEMENT_EVENTS[kind]
+    if profile.events.filter(name=name, properties__message_id=message_id).exists():
+        return False
+    properties = {"message_id": message_id}
+    if action:
+        properties["action"] = action
+    record_events([EventIn(identity=profile.identity, name=name, properties=properties)])
+    return True

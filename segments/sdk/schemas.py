@@ -1,0 +1,122 @@
+"""What the web SDK and its service worker may send, checked field by field.
+
+Every body carries the site's publishable key and the SDK's client id. They are
+camelCase like the options of ``Clarion.init`` and the service worker's URL; the
+rest is snake_case like the JSON API and the push payload (``message_id``).
+"""
+
+import base64
+import binascii
+from typing import Annotated, Literal
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import URLValidator
+from pydantic import Field, field_validator
+
+from segments.schemas import ProfileIn, Properties, Strict
+
+# Device.Browser, or "" when the SDK could not tell.
+Browser = Literal["", "chrome", "firefox", "safari", "edge", "opera", "kaios"]
+Category = Annotated[str, Field(min_length=1, max_length=100)]
+
+
+class SdkIn(Strict):
+    siteKey: str = Field(min_length=1, max_length=40)
+    # Made by the SDK (crypto.randomUUID) and kept in the browser's storage.
+    clientId: str = Field(min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
+    browser: Browser = ""
+
+
+class ProfileFields(ProfileIn):
+    """identify()'s second argument: the profile fields of the JSON API, without
+    the identity, which is identify()'s first."""
+
+    identity: None = None
+
+    @field_validator("identity", mode="before")
+    @classmethod
+    def _sent_apart(cls, value):
+        if value is not None:
+            raise ValueError("is identify()'s first argument, not a profile field")
+        return value
+
+
+class IdentifyIn(SdkIn):
+    identity: str = Field(min_length=1, max_length=255)
+    profile: ProfileFields | None = None
+
+
+class TrackIn(SdkIn):
+    name: str = Field(min_length=1, max_length=200)
+    properties: Properties = Field(default_factory=dict)
+
+
+def _base64url_bytes(value):
+    try:
+        return base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
+    except (binascii.Error, ValueError):
+        return None
+
+
+class SubscriptionKeys(Strict):
+    # RFC 8291 section 3: the user agent's P-256 public key (uncompressed point,
+    # 65 bytes) and a 16-byte authentication secret, both base64url.
+    p256dh: str = Field(min_length=1, max_length=128)
+    auth: str = Field(min_length=1, max_length=64)
+
+    @field_validator("p256dh")
+    @classmethod
+    def _point(cls, value):
+        raw = _base64url_bytes(value)
+        if raw is None or len(raw) != 65 or raw[0] != 4:
+            raise ValueError("must be a base64url uncompressed P-256 public key (65 bytes)")
+        return value
+
+    @field_validator("auth")
+    @classmethod
+    def _secret(cls, value):
+        raw = _base64url_bytes(value)
+        if raw is None or len(raw) != 16:
+            raise ValueError("must be a base64url 16-byte secret")
+        return value
+
+
+class PushSubscriptionIn(Strict):
+    """PushSubscription.toJSON(), as the browser gives it."""
+
+    endpoint: str = Field(min_length=1, max_length=1024)
+    expirationTime: float | None = None  # the browser's; not used
+    keys: SubscriptionKeys
+
+    @field_validator("endpoint")
+    @classmethod
+    def _url(cls, value):
+        try:
+            URLValidator(schemes=["https", "http"])(value)
+        except DjangoValidationError:
+            raise ValueError("must be the push service's https URL") from None
+        return value
+
+
+class SubscriptionIn(SdkIn):
+    subscription: PushSubscriptionIn
+    categories: list[Category] = Field(default_factory=list, max_length=50)
+
+
+class StatusIn(SdkIn):
+    status: Literal["ask", "allowed", "blocked", "unsupported"]
+
+
+class EngagementIn(SdkIn):
+    message_id: str | int = Field(description="data.message_id of the push payload")
+    kind: Literal["viewed", "clicked"]
+    action: str = Field("", max_length=100, description="The button clicked, if one was")
+
+    @field_validator("message_id")
+    @classmethod
+    def _as_text(cls, value):
+        # One spelling for "12" and 12, so a report counts once whichever arrives.
+        value = str(value).strip()
+        if not 1 <= len(value) <= 64:
+            raise ValueError("must be 1 to 64 characters")
+        return value

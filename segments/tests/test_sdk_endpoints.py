@@ -1,0 +1,293 @@
+"""The web SDK's endpoints (/sdk/v1/), called as a customer's page would call them."""
+
+import base64
+import json
+from datetime import UTC, datetime
+
+import pytest
+import time_machine
+from django.urls import reverse
+
+from segments.models import Device, Event, Profile, Site
+
+pytestmark = pytest.mark.django_db
+
+ORIGIN = "https://shop.example.com"
+CLIENT = "c0ffee00-1111-4222-8333-444455556666"
+NOW = datetime(2026, 3, 2, 10, 0, 30, tzinfo=UTC)
+# A real-looking subscription: a P-256 point (0x04 then 64 bytes) and a 16-byte secret.
+P256DH = base64.urlsafe_b64encode(b"\x04" + bytes(range(64))).rstrip(b"=").decode()
+AUTH = base64.urlsafe_b64encode(bytes(range(16))).rstrip(b"=").decode()
+ENDPOINT = "https://fcm.googleapis.com/fcm/send/abc123"
+
+
+@pytest.fixture
+def site():
+    return Site.objects.create(name="Shop", allowed_origins=[ORIGIN])
+
+
+@pytest.fixture
+def sdk(client, site):
+    """sdk("identify", identity="ada") -> the response to what the SDK would post."""
+
+    def call(endpoint, *, origin=ORIGIN, client_id=CLIENT, content_type="text/plain", **fields):
+        body = {"siteKey": site.key, "clientId": client_id, **fields}
+        headers = {"Origin": origin} if origin else {}
+        return client.post(reverse(f"sdk:{endpoint}"), json.dumps(body), content_type=content_type, headers=headers)
+
+    return call
+
+
+def subscription(endpoint=ENDPOINT):
+    return {"endpoint": endpoint, "expirationTime": None, "keys": {"p256dh": P256DH, "auth": AUTH}}
+
+
+def errors_of(response):
+    return {e["field"]: e["reason"] for e in response.json()["errors"]}
+
+
+# Each endpoint's success
+
+
+def test_identify_puts_the_browser_on_the_profile_and_answers_its_origin(sdk):
+    response = sdk("identify", identity="ada", browser="firefox")
+    assert response.status_code == 200
+    assert response.json() == {"push_status": "ask"}
+    assert response["Access-Control-Allow-Origin"] == ORIGIN
+    assert "Origin" in response["Vary"]
+    device = Device.objects.get(client_id=CLIENT)
+    assert device.profile.identity == "ada"
+    assert device.platform == Device.Platform.WEB
+    assert device.browser == Device.Browser.FIREFOX
+
+
+def test_identify_stores_the_profile_fields_sent_with_it(sdk):
+    response = sdk("identify", identity="ada", profile={"name": "Ada", "properties": {"customer_type": "Gold"}})
+    assert response.status_code == 200
+    ada = Profile.objects.get(identity="ada")
+    assert ada.name == "Ada"
+    assert ada.properties == {"customer_type": "Gold"}
+
+
+def test_track_records_the_event_on_the_browsers_profile(sdk):
+    sdk("identify", identity="ada")
+    response = sdk("events", name="Added To Cart", properties={"price": 12.5})
+    assert response.status_code == 200
+    event = Event.objects.get(name="Added To Cart")
+    assert event.profile.identity == "ada"
+    assert event.properties == {"price": 12.5}
+
+
+def test_subscriptions_store_the_subscription_and_allow_the_device(sdk):
+    response = sdk("subscriptions", subscription=subscription(), categories=["deals"], browser="chrome")
+    assert response.status_code == 200
+    assert response.json() == {"push_status": "allowed"}
+    device = Device.objects.get(client_id=CLIENT)
+    assert (device.endpoint, device.p256dh, device.auth) == (ENDPOINT, P256DH, AUTH)
+    assert device.push_status == Device.PushStatus.ALLOWED
+    assert device.categories == ["deals"]
+    assert device.reachable
+
+
+@pytest.mark.parametrize("status", ["ask", "blocked", "unsupported"])
+def test_status_stores_what_the_browser_says(sdk, status):
+    response = sdk("status", status=status)
+    assert response.status_code == 200
+    assert Device.objects.get(client_id=CLIENT).push_status == status
+
+
+def test_status_blocked_drops_a_stored_subscription(sdk):
+    sdk("subscriptions", subscription=subscription())
+    sdk("status", status="blocked")
+    device = Device.objects.get(client_id=CLIENT)
+    assert device.push_status == Device.PushStatus.BLOCKED
+    assert device.endpoint == ""
+
+
+def test_an_engagement_is_recorded_as_an_event_with_its_message_id(sdk):
+    sdk("identify", identity="ada")
+    assert sdk("engagements", message_id=41, kind="viewed").json() == {"recorded": True}
+    assert sdk("engagements", message_id="41", kind="clicked", action="open").json() == {"recorded": True}
+    events = {e.name: e.properties for e in Profile.objects.get(identity="ada").events.all()}
+    assert events == {
+        "Notification Viewed": {"message_id": "41"},
+        "Notification Clicked": {"message_id": "41", "action": "open"},
+    }
+
+
+def test_an_engagement_reported_twice_counts_once(sdk):
+    sdk("identify", identity="ada")
+    sdk("engagements", message_id="41", kind="clicked")
+    again = sdk("engagements", message_id="41", kind="clicked")
+    assert again.status_code == 200
+    assert again.json() == {"recorded": False}
+    assert Event.objects.filter(name="Notification Clicked").count() == 1
+
+
+# Devices changing hands
+
+
+def test_identify_as_another_moves_a_subscribed_device_and_suspends_the_first_profiles(sdk):
+    sdk("identify", identity="ada")
+    sdk("subscriptions", subscription=subscription(), browser="chrome")
+    sdk("identify", identity="bob")
+    device = Device.objects.get(client_id=CLIENT)
+    assert device.profile.identity == "bob"
+    assert device.push_status == Device.PushStatus.ALLOWED
+    assert device.endpoint == ENDPOINT
+    ada = Profile.objects.get(identity="ada")
+    assert [(d.push_status, d.endpoint) for d in ada.devices.all()] == [(Device.PushStatus.SUSPENDED, "")]
+
+
+def test_an_anonymous_browser_that_identifies_is_merged_without_a_suspended_device(sdk):
+    sdk("subscriptions", subscription=subscription())
+    sdk("events", name="Product Viewed")
+    anonymous = Device.objects.get(client_id=CLIENT).profile
+    sdk("identify", identity="ada")
+    ada = Profile.objects.get(identity="ada")
+    assert [d.push_status for d in ada.devices.all()] == [Device.PushStatus.ALLOWED]
+    assert list(ada.events.values_list("name", flat=True)) == ["Product Viewed"]
+    assert not Profile.objects.filter(pk=anonymous.pk).exists()
+    assert not Device.objects.filter(push_status=Device.PushStatus.SUSPENDED).exists()
+
+
+# Who may call
+
+
+def test_an_unknown_site_key_is_refused(client):
+    response = client.post(
+        reverse("sdk:identify"),
+        json.dumps({"siteKey": "pk_nobody", "clientId": CLIENT, "identity": "ada"}),
+        content_type="text/plain",
+        headers={"Origin": ORIGIN},
+    )
+    assert response.status_code == 403
+    assert "Unknown site key" in response.json()["detail"]
+    assert not Device.objects.exists()
+
+
+def test_an_origin_the_site_does_not_allow_is_refused_by_name(sdk):
+    response = sdk("identify", identity="ada", origin="https://evil.example.net")
+    assert response.status_code == 403
+    assert "https://evil.example.net is not allowed" in response.json()["detail"]
+    assert not Device.objects.exists()
+
+
+def test_a_request_without_an_origin_is_refused(sdk):
+    response = sdk("identify", identity="ada", origin=None)
+    assert response.status_code == 403
+    assert "no Origin header" in response.json()["detail"]
+
+
+def test_a_preflight_is_answered_with_the_methods_and_headers_allowed(client):
+    response = client.options(
+        reverse("sdk:subscriptions"),
+        headers={
+            "Origin": ORIGIN,
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "content-type",
+        },
+    )
+    assert response.status_code == 204
+    assert response["Access-Control-Allow-Origin"] == ORIGIN
+    assert "POST" in response["Access-Control-Allow-Methods"]
+    assert response["Access-Control-Allow-Headers"].lower() == "content-type"
+    assert "Origin" in response["Vary"]
+
+
+def test_a_json_content_type_is_accepted_too(sdk):
+    assert sdk("identify", identity="ada", content_type="application/json").status_code == 200
+
+
+def test_get_is_not_allowed(client):
+    response = client.get(reverse("sdk:events"), headers={"Origin": ORIGIN})
+    assert response.status_code == 405
+    assert response["Allow"] == "POST, OPTIONS"
+
+
+# What a client can get wrong
+
+
+@pytest.mark.parametrize(
+    "body",
+    ["{not json", "[1, 2]", '{"siteKey": "x", "n": NaN}', "\xff\xfe", "[" * 5000 + "]" * 5000],
+    ids=["broken", "not-an-object", "nan", "not-utf8", "deeply-nested"],
+)
+def test_a_body_that_is_not_a_json_object_is_a_400(client, body):
+    response = client.post(
+        reverse("sdk:events"), body.encode("latin-1"), content_type="text/plain", headers={"Origin": ORIGIN}
+    )
+    assert response.status_code == 400
+    assert "JSON" in response.json()["detail"]
+
+
+def test_a_body_without_a_site_key_names_it(client):
+    response = client.post(
+        reverse("sdk:events"), json.dumps({"clientId": CLIENT}), content_type="text/plain", headers={"Origin": ORIGIN}
+    )
+    assert response.status_code == 400
+    assert "siteKey" in errors_of(response)
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "fields", "field"),
+    [
+        ("identify", {}, "identity"),
+        ("identify", {"identity": "ada", "profile": {"email": "not-an-email"}}, "profile.email"),
+        ("identify", {"identity": "ada", "profile": {"identity": "bob"}}, "profile.identity"),
+        ("events", {"name": "Charged", "properties": {"amount": {"nested": 1}}}, "properties.amount"),
+        ("events", {"name": "Charged", "colour": "red"}, "colour"),
+        ("subscriptions", {"subscription": {**subscription(), "endpoint": "not a url"}}, "subscription.endpoint"),
+        ("subscriptions", {"subscription": {"endpoint": ENDPOINT, "keys": {"auth": AUTH}}}, "subscription.keys.p256dh"),
+        (
+            "subscriptions",
+            {"subscription": subscription() | {"keys": {"p256dh": AUTH, "auth": AUTH}}},
+            "subscription.keys.p256dh",
+        ),
+        ("status", {"status": "maybe"}, "status"),
+        ("status", {"status": "ask", "browser": "netscape"}, "browser"),
+        ("engagements", {"message_id": "41", "kind": "liked"}, "kind"),
+        ("engagements", {"kind": "viewed"}, "message_id"),
+    ],
+)
+def test_a_bad_field_is_a_400_naming_it_and_nothing_is_written(sdk, endpoint, fields, field):
+    response = sdk(endpoint, **fields)
+    assert response.status_code == 400
+    errors = errors_of(response)
+    assert field in errors, errors
+    assert not Device.objects.exists()
+    assert not Event.objects.exists()
+
+
+def test_a_client_id_that_is_not_an_id_is_a_400(sdk):
+    response = sdk("identify", identity="ada", client_id="short")
+    assert response.status_code == 400
+    assert "clientId" in errors_of(response)
+
+
+def test_a_body_over_the_limit_is_a_413(sdk):
+    response = sdk("events", name="Big", properties={"blob": "x" * 70_000})
+    assert response.status_code == 413
+    assert response["Access-Control-Allow-Origin"] == ORIGIN
+    assert not Event.objects.exists()
+
+
+@time_machine.travel(NOW, tick=False)
+def test_a_client_over_the_rate_gets_a_429_with_retry_after(sdk, settings, client, site):
+    settings.SDK_RATE_LIMIT = "3/m"
+    for _ in range(3):
+        assert sdk("events", name="Page Viewed").status_code == 200
+    response = sdk("events", name="Page Viewed")
+    assert response.status_code == 429
+    assert 1 <= int(response["Retry-After"]) <= 60
+    assert "Retry-After" in response["Access-Control-Expose-Headers"]
+    assert Event.objects.count() == 3
+    # Another address keeps its own allowance.
+    other = client.post(
+        reverse("sdk:events"),
+        json.dumps({"siteKey": site.key, "clientId": CLIENT, "name": "Page Viewed"}),
+        content_type="text/plain",
+        headers={"Origin": ORIGIN},
+        REMOTE_ADDR="10.0.0.9",
+    )
+    assert other.status_code == 200
