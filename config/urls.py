@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from config import views
+from config.api import urls as api_urls
 
 admin.site.site_header = "Clarion administration"
 admin.site.site_title = "Clarion admin"
@@ -15,6 +16,7 @@ urlpatterns = [
     path("", include("delivery.urls")),
     path("campaigns/", include("campaigns.urls")),
     path("stats/", include("stats.urls")),
+    path("api/", api_urls()),
     path("sdk/v1/", include("segments.sdk.urls")),
     path("demo/site/", include("config.demo_site")),
     path("admin/", admin.site.urls),

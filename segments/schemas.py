@@ -4,6 +4,7 @@ The JSON API, the web SDK endpoints and the CSV import all validate through thes
 so a value refused in one is refused in the others with the same words.
 """
 
+import math
 import re
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any, Literal
@@ -12,24 +13,97 @@ from zoneinfo import available_timezones
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
 from pydantic import BaseModel as Schema
-from pydantic import ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field, PlainValidator, WithJsonSchema, field_validator, model_validator
 
-Scalar = str | int | float | bool | None
-PropertyValue = Scalar | list[str | int | float | bool]
+MAX_TEXT = 2000
+
+
+def _property_value(value):
+    """Text, a number, true/false, null, or a flat list of those: what a segment can filter on."""
+    if value is None or _is_scalar(value):
+        return value
+    if isinstance(value, list) and len(value) <= 100 and all(_is_scalar(item) for item in value):
+        return value
+    raise ValueError(
+        "must be text (up to 2,000 characters), a number, true/false, null, or a list of up to 100 of those"
+    )
+
+
+def _is_scalar(value):
+    if isinstance(value, float):
+        return math.isfinite(value)
+    return isinstance(value, bool | int) or (isinstance(value, str) and len(value) <= MAX_TEXT)
+
+
+_SCALAR_SCHEMA = {"anyOf": [{"type": "string", "maxLength": MAX_TEXT}, {"type": "number"}, {"type": "boolean"}]}
+PropertyValue = Annotated[
+    Any,
+    PlainValidator(_property_value),
+    WithJsonSchema({"anyOf": [*_SCALAR_SCHEMA["anyOf"], {"type": "null"}, {"type": "array", "items": _SCALAR_SCHEMA}]}),
+]
 Properties = Annotated[dict[Annotated[str, Field(min_length=1, max_length=200)], PropertyValue], Field(max_length=200)]
 
 _TIMEZONES = frozenset(available_timezones())
 _LANGUAGE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 _PHONE = re.compile(r"^\+[1-9][0-9]{6,14}$")
 MAX_BATCH = 1000
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class Strict(Schema):
-    # An unknown field is an error that names it, not something silently dropped.
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    # An unknown field is an error that names it, not something silently dropped;
+    # NaN and Infinity are refused because no database JSON column can store them.
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, allow_inf_nan=False)
 
 
-class ProfileIn(Strict):
+class Record(Strict):
+    """One profile, event or device: checked once for text no database can store."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _storable_text(cls, data):
+        # PostgreSQL text and jsonb hold neither U+0000 nor unpaired surrogates (which
+        # JSON's \\u escapes can produce): refuse them here, saying where.
+        found = _unstorable(data)
+        if found is not None:
+            path, what = found
+            raise ValueError(f"{path or 'a value'} contains {what}")
+        return data
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _text_problem(text):
+    if "\x00" in text:
+        return "a NUL character (U+0000)"
+    if _SURROGATE.search(text):
+        return "an unpaired UTF-16 surrogate"
+    return None
+
+
+def _unstorable(value, path=""):
+    """(where, what) for the first string in ``value`` that cannot be stored, or None."""
+    if isinstance(value, str):
+        problem = _text_problem(value)
+        return (path, problem) if problem else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            problem = _text_problem(key) if isinstance(key, str) else None
+            if problem:
+                return (f"{path}.{key!r}".lstrip("."), problem)
+            found = _unstorable(item, f"{path}.{key}".lstrip("."))
+            if found:
+                return found
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            found = _unstorable(item, f"{path}[{index}]")
+            if found:
+                return found
+    return None
+
+
+class ProfileIn(Record):
     """A profile to create or update. Only the fields sent are changed; custom
     properties are merged into the stored ones (send null to remove one)."""
 
@@ -95,7 +169,7 @@ class ProfilesIn(Strict):
     profiles: list[ProfileIn] = Field(min_length=1, max_length=MAX_BATCH)
 
 
-class EventIn(Strict):
+class EventIn(Record):
     identity: str = Field(min_length=1, max_length=255, description="The profile; created if unknown")
     name: str = Field(min_length=1, max_length=200, description="e.g. Added To Cart")
     properties: Properties = Field(default_factory=dict)
@@ -108,6 +182,13 @@ class EventIn(Strict):
             return value
         if value.tzinfo is None:
             value = value.replace(tzinfo=UTC)
+        try:
+            # Stored in UTC; PostgreSQL also refuses offsets beyond 15:59.
+            value = value.astimezone(UTC)
+        except OverflowError:
+            raise ValueError("is out of range") from None
+        if value < EARLIEST:
+            raise ValueError("is before 1970")
         if value > datetime.now(UTC) + timedelta(days=1):
             raise ValueError("is more than a day in the future")
         return value
@@ -117,7 +198,7 @@ class EventsIn(Strict):
     events: list[EventIn] = Field(min_length=1, max_length=MAX_BATCH)
 
 
-class DeviceIn(Strict):
+class DeviceIn(Record):
     """An app install's FCM (Android) or APNs (iOS) token, registered or refreshed."""
 
     identity: str = Field(min_length=1, max_length=255)
@@ -143,7 +224,7 @@ class DeviceIn(Strict):
         return value
 
 
-class DeviceRef(Strict):
+class DeviceRef(Record):
     platform: Literal["android", "ios"]
     token: str = Field(min_length=8, max_length=512)
 

@@ -2,6 +2,8 @@
 
 from datetime import date, datetime
 
+from django.db import transaction
+
 from segments.models import PropertyDefinition
 
 Type = PropertyDefinition.Type
@@ -45,7 +47,10 @@ def note_properties(scope, items, event_name=""):
             [PropertyDefinition(scope=scope, event_name=event_name, name=n, type=t) for n, t in seen.items()],
             ignore_conflicts=True,
         )
-        _known.update((scope, event_name, name) for name in seen)
+        # Remember them only once they are committed: a batch rolled back after this
+        # point must not leave names here that the table lacks.
+        names = [(scope, event_name, name) for name in seen]
+        transaction.on_commit(lambda: _known.update(names))
 
 
 def forget_cache():
