@@ -10,6 +10,11 @@ admin.site.site_title = "Clarion admin"
 urlpatterns = [
     path("", views.home, name="home"),
     path("settings/", views.settings_page, name="settings"),
+    path("settings/api-keys/", views.create_key, name="create-key"),
+    path("settings/api-keys/<int:key_id>/revoke/", views.revoke_key, name="revoke-key"),
+    path("settings/sites/", views.create_site, name="create-site"),
+    path("settings/sites/<int:site_id>/delete/", views.delete_site, name="delete-site"),
+    path("settings/vapid/", views.generate_vapid, name="generate-vapid"),
     path("healthz", views.healthz, name="healthz"),
     path("", include("accounts.urls")),
     path("", include("segments.urls")),

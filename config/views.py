@@ -4,28 +4,93 @@ They live here, above the apps, because a lower app never imports a higher one
 (DESIGN.md) and these pages draw on all of them.
 """
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_not_required
 from django.db import connection
 from django.http import JsonResponse
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, render
 from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
 
 from accounts import roles
 from accounts.access import requires
 from accounts.views import user_rows
+from config.forms import ApiKeyForm, SiteForm
+from delivery import vapid
 from delivery.status import system_status
+from segments.actions.keys import create_api_key, revoke_api_key
+from segments.models import ApiKey, Site
 
 
 def home(request):
     return render(request, "dashboard/home.html")
 
 
+def _settings_context(**extra):
+    return {
+        "api_keys": ApiKey.objects.select_related("created_by"),
+        "sites": Site.objects.all(),
+        "vapid_public_key": vapid.current_public_key(),
+        "base_url": settings.PUBLIC_BASE_URL,
+        "key_form": ApiKeyForm(),
+        "site_form": SiteForm(),
+        **extra,
+    }
+
+
 @requires(roles.MANAGE_SETTINGS)
 def settings_page(request):
     users = get_user_model().objects.prefetch_related("groups").order_by("username")
-    context = {"rows": user_rows(users), "roles": roles.ROLES, **system_status(), "show_entries": True}
+    context = _settings_context(rows=user_rows(users), roles=roles.ROLES, **system_status(), show_entries=True)
     return render(request, "dashboard/settings.html", context)
+
+
+def _section(request, name, status=200, **extra):
+    return render(request, f"dashboard/settings.html#{name}", _settings_context(**extra), status=status)
+
+
+@require_POST
+@requires(roles.MANAGE_SETTINGS)
+def create_key(request):
+    form = ApiKeyForm(request.POST)
+    if not form.is_valid():
+        return _section(request, "api-keys", status=422, key_form=form)
+    key, full_key = create_api_key(
+        form.cleaned_data["name"], created_by=request.user, rate_per_minute=form.cleaned_data["rate_per_minute"]
+    )
+    return _section(request, "api-keys", new_key=full_key, new_key_id=key.pk)
+
+
+@require_POST
+@requires(roles.MANAGE_SETTINGS)
+def revoke_key(request, key_id):
+    revoke_api_key(get_object_or_404(ApiKey, pk=key_id))
+    return _section(request, "api-keys")
+
+
+@require_POST
+@requires(roles.MANAGE_SETTINGS)
+def create_site(request):
+    form = SiteForm(request.POST)
+    if not form.is_valid():
+        return _section(request, "sites", status=422, site_form=form)
+    form.save()
+    return _section(request, "sites")
+
+
+@require_POST
+@requires(roles.MANAGE_SETTINGS)
+def delete_site(request, site_id):
+    get_object_or_404(Site, pk=site_id).delete()
+    return _section(request, "sites")
+
+
+@require_POST
+@requires(roles.MANAGE_SETTINGS)
+def generate_vapid(request):
+    vapid.generate()
+    return _section(request, "sites")
 
 
 @login_not_required
