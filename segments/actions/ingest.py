@@ -4,14 +4,18 @@ Each batch is one transaction: it is written whole or not at all.
 """
 
 from collections import defaultdict
+from datetime import timedelta
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from segments.actions.devices import hand_over
 from segments.actions.properties import note_properties
 from segments.models import Device, Event, Profile, PropertyDefinition
 from segments.schemas import changed_fields
+
+LAST_SEEN_RESOLUTION = timedelta(minutes=1)
 
 # What a field becomes when a client sends null for it.
 _CLEARED = {"name": "", "email": "", "phone": "", "gender": "", "country": "", "region": "", "city": ""}
@@ -81,7 +85,10 @@ def record_events(records):
         ],
         batch_size=1000,
     )
-    Profile.objects.filter(id__in=ids.values()).update(last_seen_at=now)
+    # "Last seen" is shown to the minute; rewriting every profile row (and its
+    # last_seen_at index entry) for each event would cost more than the events.
+    stale = Q(last_seen_at__isnull=True) | Q(last_seen_at__lt=now - LAST_SEEN_RESOLUTION)
+    Profile.objects.filter(stale, id__in=ids.values()).update(last_seen_at=now)
     by_event = defaultdict(list)
     for r in records:
         if r.properties:
