@@ -1,3 +1,69 @@
-"""A demo website served by Clarion (/demo/site/) that loads the web SDK."""
+"""A demo website served by Clarion (/demo/site/) that loads the web SDK.
 
-urlpatterns = []
+It stands for a customer's shop: public, and talking to Clarion only through the
+SDK, as a real site would. Its service worker is served from /demo/site/ so that
+its scope is this page, as a customer serves theirs from their own origin.
+"""
+
+from django.contrib.auth.decorators import login_not_required
+from django.contrib.staticfiles import finders
+from django.db import transaction
+from django.http import HttpResponse
+from django.shortcuts import render
+from django.urls import path, reverse
+
+from delivery import vapid
+from segments.models import Site
+
+DEMO_SITE_NAME = "Demo site"
+PRODUCTS = [
+    {"sku": "MUG-01", "name": "Enamel mug", "price": 14.0},
+    {"sku": "TEE-02", "name": "Lighthouse T-shirt", "price": 24.0},
+    {"sku": "MAP-03", "name": "Coastal map print", "price": 39.0},
+]
+
+
+@transaction.atomic
+def demo_site(origin):
+    """The demo Site, with ``origin`` among its allowed origins."""
+    site = Site.objects.select_for_update().filter(name=DEMO_SITE_NAME).first()
+    if site is None:
+        return Site.objects.create(name=DEMO_SITE_NAME, allowed_origins=[origin])
+    if not site.allows(origin):
+        site.allowed_origins = [*site.allowed_origins, origin]
+        site.save(update_fields=["allowed_origins"])
+    return site
+
+
+@login_not_required
+def page(request):
+    # The page's own origin, as the browser will send it in Origin. The host was
+    # checked against ALLOWED_HOSTS, so only Clarion's own names get added.
+    site = demo_site(f"{request.scheme}://{request.get_host()}")
+    public_key = vapid.current_public_key() or vapid.generate()[0].public_key
+    context = {
+        "sdk_options": {
+            "siteKey": site.key,
+            "vapidPublicKey": public_key,
+            "serviceWorker": reverse("demo-site-sw"),
+            "apiBase": f"{request.scheme}://{request.get_host()}",
+        },
+        "products": PRODUCTS,
+    }
+    return render(request, "demo/site.html", context)
+
+
+@login_not_required
+def service_worker(request):
+    with open(finders.find("sdk/clarion-sw.js"), encoding="utf-8") as source:
+        response = HttpResponse(source.read(), content_type="application/javascript; charset=utf-8")
+    # Let the worker control the demo page whatever URL it is registered from.
+    response["Service-Worker-Allowed"] = reverse("demo-site")
+    response["Cache-Control"] = "no-cache"
+    return response
+
+
+urlpatterns = [
+    path("", page, name="demo-site"),
+    path("sw.js", service_worker, name="demo-site-sw"),
+]

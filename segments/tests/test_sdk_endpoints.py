@@ -8,6 +8,7 @@ import pytest
 import time_machine
 from django.urls import reverse
 
+from delivery.vapid import current_public_key
 from segments.models import Device, Event, Profile, Site
 
 pytestmark = pytest.mark.django_db
@@ -254,7 +255,8 @@ def test_a_bad_field_is_a_400_naming_it_and_nothing_is_written(sdk, endpoint, fi
     response = sdk(endpoint, **fields)
     assert response.status_code == 400
     errors = errors_of(response)
-    assert field in errors, errors
+    # A union's error may name the member that refused it, e.g. properties.amount.str.
+    assert any(name == field or name.startswith(f"{field}.") for name in errors), errors
     assert not Device.objects.exists()
     assert not Event.objects.exists()
 
@@ -291,3 +293,25 @@ def test_a_client_over_the_rate_gets_a_429_with_retry_after(sdk, settings, clien
         REMOTE_ADDR="10.0.0.9",
     )
     assert other.status_code == 200
+
+
+# The demo site that loads the SDK (config/demo_site.py)
+
+
+def test_the_demo_page_is_public_and_lets_its_own_origin_use_the_demo_site_key(client):
+    response = client.get(reverse("demo-site"))
+    assert response.status_code == 200
+    site = Site.objects.get(name="Demo site")
+    assert site.allows("http://testserver")
+    options = response.context["sdk_options"]
+    assert options["siteKey"] == site.key
+    assert options["vapidPublicKey"] == current_public_key()
+    assert b"/static/sdk/clarion.js" in response.content
+
+
+def test_the_demo_service_worker_is_javascript_allowed_to_control_the_demo_page(client):
+    response = client.get(reverse("demo-site-sw"), {"siteKey": "pk_x", "clientId": CLIENT})
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("application/javascript")
+    assert response["Service-Worker-Allowed"] == "/demo/site/"
+    assert b'addEventListener("push"' in response.content

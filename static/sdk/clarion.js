@@ -1,0 +1,251 @@
+/*
+ * Clarion web SDK: identify people, track what they do, and ask for web push.
+ *
+ * Load it and start it once per page:
+ *
+ *   <script src="https://clarion.example.com/static/sdk/clarion.js"></script>
+ *   <script>
+ *     Clarion.init({
+ *       siteKey: "pk_…",                 // Settings → Sites; public, checked against your origin
+ *       vapidPublicKey: "BN…",           // Settings → Web push (base64url)
+ *       serviceWorker: "/clarion-sw.js", // a copy of clarion-sw.js served from YOUR origin
+ *       apiBase: "https://clarion.example.com", // optional: defaults to where this file came from
+ *     });
+ *     Clarion.pushStatus();              // report the permission status of this session
+ *   </script>
+ *
+ * Every method returns a Promise and sends its requests in the order called.
+ * A refused request is logged with console.warn and rejects with the reason.
+ *
+ *   Clarion.init(options)             -> Clarion (sync)
+ *   Clarion.identify(identity, fields) -> Promise<{push_status}>
+ *       The person on this browser is `identity` (your own id). `fields` are
+ *       optional profile fields, as in the JSON API: name, email, phone, gender,
+ *       country, city, timezone, language, ..., and `properties` for custom ones:
+ *         Clarion.identify("u-42", {name: "Ada", properties: {customer_type: "Gold"}})
+ *       Identifying as someone else moves this browser's subscription to them.
+ *   Clarion.track(name, properties)   -> Promise
+ *       An event, e.g. Clarion.track("Added To Cart", {sku: "A1", price: 12.5}).
+ *   Clarion.pushStatus()              -> Promise<"ask" | "allowed" | "blocked" | "unsupported">
+ *       What the browser says of push permission; also reported to Clarion.
+ *   Clarion.requestPush({categories}) -> Promise<"ask" | "allowed" | "blocked" | "unsupported">
+ *       Asks for permission (call it from a click: browsers ignore prompts that
+ *       no gesture started), registers the service worker, subscribes with the
+ *       VAPID key and sends the subscription with the chosen categories.
+ *   Clarion.clientId()                -> string: this browser's id, kept in localStorage.
+ *
+ * Plain JavaScript (ES2018: async functions, object spread), no dependencies,
+ * no build step.
+ */
+(function (global) {
+  "use strict";
+
+  const STORAGE_KEY = "clarion.clientId";
+  const scriptOrigin = document.currentScript ? new URL(document.currentScript.src, location.href).origin : location.origin;
+  let config = null;
+  let memoryClientId = null;
+  let queue = Promise.resolve();
+
+  function detectBrowser(ua) {
+    // Order matters: Edge and Opera also say "Chrome", KaiOS says "Firefox",
+    // and every Chromium browser says "Safari".
+    if (/KAIOS/i.test(ua)) return "kaios";
+    if (/\bEdg(e|A|iOS)?\//.test(ua)) return "edge";
+    if (/\b(OPR|OPT|Opera)\//.test(ua)) return "opera";
+    if (/\b(Firefox|FxiOS)\//.test(ua)) return "firefox";
+    if (/(Chrome|CriOS|Chromium)\//.test(ua)) return "chrome"; // also HeadlessChrome/
+    if (/\bSafari\//.test(ua)) return "safari";
+    return "";
+  }
+
+  function newId() {
+    if (global.crypto && crypto.randomUUID) return crypto.randomUUID();
+    const bytes = new Uint8Array(16);
+    crypto.getRandomValues(bytes);
+    return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+  }
+
+  function clientId() {
+    // localStorage can be missing or throw (storage disabled, some private modes):
+    // then the id lasts as long as the page.
+    try {
+      let id = localStorage.getItem(STORAGE_KEY);
+      if (!id) {
+        id = newId();
+        localStorage.setItem(STORAGE_KEY, id);
+      }
+      return id;
+    } catch (e) {
+      memoryClientId = memoryClientId || newId();
+      return memoryClientId;
+    }
+  }
+
+  function started() {
+    if (!config) throw new Error("Clarion: call Clarion.init({siteKey, ...}) first");
+    return config;
+  }
+
+  async function send(path, fields) {
+    const body = { siteKey: config.siteKey, clientId: clientId(), browser: config.browser, ...fields };
+    const response = await fetch(`${config.apiBase}/sdk/v1/${path}`, {
+      method: "POST",
+      // text/plain is a "simple" content type: no CORS preflight round trip.
+      headers: { "Content-Type": "text/plain;charset=UTF-8" },
+      body: JSON.stringify(body),
+      credentials: "omit",
+      mode: "cors",
+      keepalive: true, // a track() just before the page unloads still arrives
+    });
+    const answer = await response.json().catch(() => ({}));
+    if (!response.ok) {
+      const errors = (answer.errors || []).map((e) => `${e.field}: ${e.reason}`);
+      const reason = [answer.detail || `HTTP ${response.status}`, ...errors].join("; ");
+      console.warn(`Clarion: ${path} was refused: ${reason}`);
+      throw new Error(reason);
+    }
+    return answer;
+  }
+
+  function post(path, fields) {
+    // One request at a time, in call order: track() after identify() lands on the
+    // identified profile, and the server never sees one browser's first requests
+    // race each other.
+    started();
+    const result = queue.then(() => send(path, fields));
+    queue = result.catch(() => {});
+    return result;
+  }
+
+  function supported() {
+    return (
+      global.isSecureContext !== false &&
+      "Notification" in global &&
+      "serviceWorker" in navigator &&
+      "PushManager" in global
+    );
+  }
+
+  function currentStatus() {
+    if (!supported()) return "unsupported";
+    if (Notification.permission === "granted") return "allowed";
+    if (Notification.permission === "denied") return "blocked";
+    return "ask";
+  }
+
+  function askPermission() {
+    // Older Safari takes a callback and returns undefined instead of a Promise.
+    return new Promise((resolve) => {
+      const promise = Notification.requestPermission(resolve);
+      if (promise) promise.then(resolve);
+    });
+  }
+
+  function base64UrlToBytes(text) {
+    const padded = (text + "===".slice((text.length + 3) % 4)).replace(/-/g, "+").replace(/_/g, "/");
+    const raw = atob(padded);
+    const bytes = new Uint8Array(raw.length);
+    for (let i = 0; i < raw.length; i++) bytes[i] = raw.charCodeAt(i);
+    return bytes;
+  }
+
+  function sameBytes(buffer, bytes) {
+    if (!buffer) return false;
+    const other = new Uint8Array(buffer);
+    return other.length === bytes.length && other.every((b, i) => b === bytes[i]);
+  }
+
+  function workerUrl() {
+    // The worker learns who it reports for from its own URL: it has no access to
+    // this page's localStorage.
+    const url = new URL(config.serviceWorker, location.href);
+    url.searchParams.set("siteKey", config.siteKey);
+    url.searchParams.set("clientId", clientId());
+    url.searchParams.set("apiBase", config.apiBase);
+    return url.href;
+  }
+
+  function activated(registration) {
+    // PushManager.subscribe needs an active worker (Push API, section 3.3).
+    if (registration.active) return Promise.resolve(registration);
+    const worker = registration.installing || registration.waiting;
+    return new Promise((resolve, reject) => {
+      worker.addEventListener("statechange", () => {
+        if (worker.state === "activated") resolve(registration);
+        if (worker.state === "redundant") reject(new Error("Clarion: the service worker did not install"));
+      });
+    });
+  }
+
+  async function subscribe() {
+    const key = base64UrlToBytes(config.vapidPublicKey);
+    const registration = await activated(await navigator.serviceWorker.register(workerUrl()));
+    let subscription = await registration.pushManager.getSubscription();
+    if (subscription && !sameBytes(subscription.options && subscription.options.applicationServerKey, key)) {
+      // Made with an earlier VAPID key: push services refuse our messages for it,
+      // and subscribe() with a new key fails while it exists.
+      await subscription.unsubscribe();
+      subscription = null;
+    }
+    if (!subscription) {
+      subscription = await registration.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: key });
+    }
+    return subscription;
+  }
+
+  const Clarion = {
+    init: function (options) {
+      options = options || {};
+      if (!options.siteKey) throw new Error("Clarion.init needs a siteKey");
+      config = {
+        siteKey: options.siteKey,
+        vapidPublicKey: options.vapidPublicKey || "",
+        serviceWorker: options.serviceWorker || "/clarion-sw.js",
+        apiBase: (options.apiBase || scriptOrigin).replace(/\/+$/, ""),
+        browser: detectBrowser(navigator.userAgent),
+      };
+      return Clarion;
+    },
+
+    identify: function (identity, fields) {
+      const body = { identity: String(identity) };
+      if (fields) body.profile = fields;
+      return post("identify", body);
+    },
+
+    track: function (name, properties) {
+      return post("events", { name: name, properties: properties || {} });
+    },
+
+    pushStatus: async function () {
+      started();
+      const status = currentStatus();
+      await post("status", { status: status });
+      return status;
+    },
+
+    requestPush: async function (options) {
+      started();
+      const categories = (options && options.categories) || [];
+      if (!supported()) {
+        await post("status", { status: "unsupported" });
+        return "unsupported";
+      }
+      if (!config.vapidPublicKey) throw new Error("Clarion.requestPush needs init({vapidPublicKey})");
+      const permission = Notification.permission === "default" ? await askPermission() : Notification.permission;
+      if (permission !== "granted") {
+        const status = permission === "denied" ? "blocked" : "ask";
+        await post("status", { status: status });
+        return status;
+      }
+      const subscription = await subscribe();
+      await post("subscriptions", { subscription: subscription.toJSON(), categories: categories });
+      return "allowed";
+    },
+
+    clientId: clientId,
+    detectBrowser: detectBrowser,
+  };
+
+  global.Clarion = Clarion;
+})(window);
