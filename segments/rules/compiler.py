@@ -1,0 +1,248 @@
+"""One rule tree → one query over profiles.
+
+Every condition compiles to a predicate that is never NULL (missing values count
+as "no"), so "none of" and "did not" can negate it safely: SQL's NOT NULL is
+NULL, which would silently drop people from "not equals" and friends.
+"""
+
+from functools import reduce
+from math import radians
+from operator import and_, or_
+
+from django.db.models import Count, Exists, Max, Min, OuterRef, Q, Value
+from django.db.models.functions import ASin, Coalesce, Cos, Least, Power, Radians, Sin, Sqrt, Substr
+from django.db.models.lookups import (
+    Exact,
+    GreaterThan,
+    GreaterThanOrEqual,
+    IContains,
+    IStartsWith,
+    LessThan,
+    LessThanOrEqual,
+)
+
+from segments.models import Device, Event, Profile
+from segments.rules import tree as t
+from segments.rules.dates import age_bounds
+from segments.rules.sql import JsonValue
+
+EARTH_RADIUS_KM = 6371.0088
+EVERYONE = Q(pk__isnull=False)
+
+
+def compile_rules(group, *, now):
+    """The profiles that ``group`` selects, as a Q for Profile.objects.filter()."""
+    return _group(group, now)
+
+
+def profiles(group, *, now):
+    return Profile.objects.filter(compile_rules(group, now=now))
+
+
+def _group(group, now):
+    parts = [_node(child, now) for child in group.conditions]
+    if not parts:
+        return EVERYONE
+    if group.match == "all":
+        return reduce(and_, parts)
+    either = reduce(or_, parts)
+    return either if group.match == "any" else ~either
+
+
+def _node(node, now):
+    if isinstance(node, t.Group):
+        return _group(node, now)
+    return COMPILERS[type(node)](node, now)
+
+
+def _truth(expression):
+    """A boolean expression that is false where it would be NULL."""
+    return Q(Coalesce(expression, Value(False)))
+
+
+# Properties in a JSON column: a profile's custom properties, an event's properties.
+
+
+def json_comparison(column, c):
+    if c.op == "is_set":
+        return Q(JsonValue(column, c.name, "present"))
+    if c.op == "is_not_set":
+        return ~Q(JsonValue(column, c.name, "present"))
+    if c.op == "equals":
+        return _json_equals(column, c.name, c.value)
+    if c.op == "not_equals":
+        return ~_json_equals(column, c.name, c.value)
+    if c.op == "in":
+        return reduce(or_, [_json_equals(column, c.name, value) for value in c.value])
+    if c.op == "contains":
+        return _truth(IContains(JsonValue(column, c.name, "text"), c.value))
+    if c.op == "starts_with":
+        return _truth(IStartsWith(JsonValue(column, c.name, "text"), c.value))
+    if c.op == "between":
+        low, high = c.value
+        value = _ordered(column, c.name, low)
+        return _truth(GreaterThanOrEqual(value, _bound(low))) & _truth(LessThanOrEqual(value, _bound(high)))
+    lookup = GreaterThan if c.op == "greater" else LessThan
+    return _truth(lookup(_ordered(column, c.name, c.value), _bound(c.value)))
+
+
+def _json_equals(column, name, value):
+    kind = "boolean" if isinstance(value, bool) else "number" if isinstance(value, int | float) else "text"
+    return _truth(Exact(JsonValue(column, name, kind), value))
+
+
+def _ordered(column, name, bound):
+    """Numbers compare as numbers; dates as the first ten characters of text
+    (YYYY-MM-DD), which orders ISO dates and date-times correctly."""
+    if isinstance(bound, int | float):
+        return JsonValue(column, name, "number")
+    return Substr(JsonValue(column, name, "text"), 1, 10)
+
+
+def _bound(value):
+    return value if isinstance(value, int | float) else value.isoformat()
+
+
+# Plain text columns (geography, app fields): never NULL in our tables.
+
+
+def column_comparison(column, c):
+    value = c.value
+    if c.op == "is_set":
+        return ~Q(**{column: ""})
+    if c.op == "is_not_set":
+        return Q(**{column: ""})
+    if c.op == "in":
+        return Q(**{f"{column}__in": [_text(v) for v in value]})
+    if c.op == "contains":
+        return Q(**{f"{column}__icontains": value})
+    if c.op == "starts_with":
+        return Q(**{f"{column}__istartswith": value})
+    if c.op == "not_equals":
+        # A field nobody filled in (a browser has no app version) is unknown, not different.
+        return ~Q(**{column: ""}) & ~Q(**{column: _text(value)})
+    return Q(**{column: _text(value)})
+
+
+def _text(value):
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+# One function per kind of condition.
+
+
+def _property(c, now):
+    return json_comparison("properties", c.comparison)
+
+
+def _age(c, now):
+    earliest, latest = age_bounds(now.date(), c.low, c.high)
+    by_birth = Q(date_of_birth__isnull=False, date_of_birth__gt=earliest, date_of_birth__lte=latest)
+    by_age = Q(date_of_birth__isnull=True, age__isnull=False, age__gte=c.low, age__lte=c.high)
+    return by_birth | by_age
+
+
+def _gender(c, now):
+    return Q(gender__in=c.values)
+
+
+def _geo(c, now):
+    found = Q(**{f"{c.field}__in": c.values})
+    return ~found if c.negate else found
+
+
+def _radius(c, now):
+    return reduce(or_, [_within(place, c.km) for place in c.places])
+
+
+def _within(place, km):
+    """Great-circle (haversine) distance from the profile's point to ``place``."""
+    lat, lon = Radians("latitude"), Radians("longitude")
+    place_lat, place_lon = Value(radians(place.lat)), Value(radians(place.lon))
+    half_chord = Power(Sin((lat - place_lat) / 2), 2) + Cos(place_lat) * Cos(lat) * Power(Sin((lon - place_lon) / 2), 2)
+    # Rounding can push the chord a hair past 1, where asin is undefined.
+    distance = 2 * EARTH_RADIUS_KM * ASin(Sqrt(Least(half_chord, Value(1.0))))
+    return _truth(LessThanOrEqual(distance, km))
+
+
+def reachable_devices(channel="any"):
+    """Devices push can reach: Allowed, not retired, with a subscription or token."""
+    web = Q(platform=Device.Platform.WEB) & ~Q(endpoint="")
+    app = Q(platform__in=[Device.Platform.ANDROID, Device.Platform.IOS]) & ~Q(token="")
+    devices = Device.objects.filter(web | app, push_status=Device.PushStatus.ALLOWED, retired_at__isnull=True)
+    return devices if channel == "any" else devices.filter(platform=channel)
+
+
+def _reachability(c, now):
+    if c.check == "push_reachable":
+        found = Q(Exists(reachable_devices(c.channel).filter(profile=OuterRef("pk"))))
+    elif c.check in ("has_email", "has_phone"):
+        found = ~Q(**{c.check.removeprefix("has_"): ""})
+    else:
+        found = Q(**{c.check: True})
+    return found if c.value else ~found
+
+
+def _app_field(c, now):
+    comparison = c.comparison
+    devices = Device.objects.filter(column_comparison(comparison.name, comparison), profile=OuterRef("pk"))
+    return Q(Exists(devices))
+
+
+def _event(c, now):
+    matching = Event.objects.filter(name=c.event)
+    for comparison in c.filters:
+        matching = matching.filter(json_comparison("properties", comparison))
+    start, end = t.window_bounds(c.window, now)
+    if c.occurrence != "any":
+        edge = (Min if c.occurrence == "first" else Max)("occurred_at")
+        per_profile = matching.values("profile").annotate(edge=edge)
+        if start is not None:
+            per_profile = per_profile.filter(edge__gte=start)
+        if end is not None:
+            per_profile = per_profile.filter(edge__lt=end)
+        found = Q(pk__in=per_profile.values("profile"))
+    else:
+        if start is not None:
+            matching = matching.filter(occurred_at__gte=start)
+        if end is not None:
+            matching = matching.filter(occurred_at__lt=end)
+        found = _counted(matching, c.count_op, c.count)
+    return found if c.did else ~found
+
+
+def _counted(events, op, times):
+    def having(lookup, n):
+        grouped = events.values("profile").annotate(n=Count("id")).filter(**{f"n__{lookup}": n})
+        return Q(pk__in=grouped.values("profile"))
+
+    if op == "at_least":
+        return Q(Exists(events.filter(profile=OuterRef("pk")))) if times == 1 else having("gte", times)
+    if op == "at_most":
+        return ~having("gt", times)
+    if times == 0:  # exactly zero times
+        return ~Q(Exists(events.filter(profile=OuterRef("pk"))))
+    return having("exact", times)
+
+
+def _live_event(c, now):
+    # Decided when the event arrives (the matcher); a reach estimate counts everyone
+    # the rest of the segment selects.
+    return EVERYONE
+
+
+COMPILERS = {
+    t.PropertyCondition: _property,
+    t.AgeCondition: _age,
+    t.GenderCondition: _gender,
+    t.GeoCondition: _geo,
+    t.RadiusCondition: _radius,
+    t.ReachabilityCondition: _reachability,
+    t.AppFieldCondition: _app_field,
+    t.EventCondition: _event,
+    t.LiveEventCondition: _live_event,
+}

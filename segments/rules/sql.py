@@ -1,0 +1,69 @@
+"""Typed reads of JSON properties, the same on PostgreSQL and SQLite.
+
+A property read as a number is NULL unless it holds a JSON number, as text NULL
+unless it holds a JSON string, and so on: "price > 10" never compares a string
+with a number (PostgreSQL's jsonb order would call every string smaller than
+every number). The matcher applies the same rule in Python.
+"""
+
+import json
+import re
+
+from django.db.models import BooleanField, Expression, F, FloatField, TextField
+
+POSTGRESQL = {
+    "number": "CASE WHEN jsonb_typeof({col} -> {key}) = 'number' THEN ({col} ->> {key})::double precision END",
+    "text": "CASE WHEN jsonb_typeof({col} -> {key}) = 'string' THEN ({col} ->> {key}) END",
+    "boolean": "CASE WHEN jsonb_typeof({col} -> {key}) = 'boolean' THEN ({col} ->> {key})::boolean END",
+    "present": "COALESCE(jsonb_typeof({col} -> {key}) <> 'null', false)",
+}
+# SQLite JSON paths quote the key (see as_sqlite), so any character may be in a name.
+SQLITE = {
+    "number": "CASE WHEN json_type({col}, {key}) IN ('integer', 'real') THEN json_extract({col}, {key}) END",
+    "text": "CASE WHEN json_type({col}, {key}) = 'text' THEN json_extract({col}, {key}) END",
+    "boolean": "CASE WHEN json_type({col}, {key}) IN ('true', 'false') THEN json_extract({col}, {key}) END",
+    "present": "COALESCE(json_type({col}, {key}) <> 'null', 0)",
+}
+
+
+class JsonValue(Expression):
+    """The value of ``key`` in the JSON column ``column`` when it is of ``kind``
+    ("number", "text" or "boolean"), else NULL. ``kind="present"`` is true when
+    the key holds any non-null value, and is never NULL."""
+
+    OUTPUT = {"number": FloatField, "text": TextField, "boolean": BooleanField, "present": BooleanField}
+
+    def __init__(self, column, key, kind):
+        super().__init__(output_field=self.OUTPUT[kind]())
+        self.column = column if hasattr(column, "resolve_expression") else F(column)
+        self.key = key
+        self.kind = kind
+
+    def get_source_expressions(self):
+        return [self.column]
+
+    def set_source_expressions(self, exprs):
+        (self.column,) = exprs
+
+    def _render(self, template, compiler, key):
+        column_sql, column_params = compiler.compile(self.column)
+        sql, params = [], []
+        for part in re.split(r"(\{col\}|\{key\})", template):
+            if part == "{col}":
+                sql.append(column_sql)
+                params.extend(column_params)
+            elif part == "{key}":
+                sql.append("%s")
+                params.append(key)
+            else:
+                sql.append(part)
+        return "".join(sql), params
+
+    def as_postgresql(self, compiler, connection):
+        return self._render(POSTGRESQL[self.kind], compiler, self.key)
+
+    def as_sqlite(self, compiler, connection):
+        return self._render(SQLITE[self.kind], compiler, f"$.{json.dumps(self.key)}")
+
+    def as_sql(self, compiler, connection):
+        raise NotImplementedError(f"segment rules support PostgreSQL and SQLite, not {connection.vendor}")
