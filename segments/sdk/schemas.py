@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import URLValidator
 from pydantic import Field, field_validator
 
+from segments.actions.devices import ANONYMOUS_PREFIX
 from segments.schemas import ProfileIn, Properties, Strict
 
 # Device.Browser, or "" when the SDK could not tell.
@@ -28,22 +29,35 @@ class SdkIn(Strict):
 
 
 class ProfileFields(ProfileIn):
-    """identify()'s second argument: the profile fields of the JSON API, without
-    the identity, which is identify()'s first."""
+    """identify()'s second argument: the profile fields of the JSON API, less two.
+    The identity is identify()'s first argument. The test-profile flag is for staff:
+    anyone can call the SDK (its key is public), and a test profile receives the
+    wizard's test sends of unpublished campaigns."""
 
     identity: None = None
+    is_test: None = None
 
-    @field_validator("identity", mode="before")
+    @field_validator("identity", "is_test", mode="before")
     @classmethod
-    def _sent_apart(cls, value):
+    def _not_from_the_browser(cls, value, info):
         if value is not None:
-            raise ValueError("is identify()'s first argument, not a profile field")
+            reason = "is identify()'s first argument" if info.field_name == "identity" else "is set by staff only"
+            raise ValueError(f"{reason}, not a profile field the SDK sends")
         return value
 
 
 class IdentifyIn(SdkIn):
     identity: str = Field(min_length=1, max_length=255)
     profile: ProfileFields | None = None
+
+    @field_validator("identity")
+    @classmethod
+    def _not_anonymous(cls, value):
+        # Clarion names a browser's profile so until it identifies; taking such a
+        # name would join someone else's anonymous browser.
+        if value.startswith(ANONYMOUS_PREFIX):
+            raise ValueError(f"may not start with {ANONYMOUS_PREFIX!r}, which Clarion keeps for anonymous browsers")
+        return value
 
 
 class TrackIn(SdkIn):

@@ -236,6 +236,8 @@ def test_a_body_without_a_site_key_names_it(client):
         ("identify", {}, "identity"),
         ("identify", {"identity": "ada", "profile": {"email": "not-an-email"}}, "profile.email"),
         ("identify", {"identity": "ada", "profile": {"identity": "bob"}}, "profile.identity"),
+        ("identify", {"identity": "ada", "profile": {"is_test": True}}, "profile.is_test"),
+        ("identify", {"identity": "anon:someone-else"}, "identity"),
         ("events", {"name": "Charged", "properties": {"amount": {"nested": 1}}}, "properties.amount"),
         ("events", {"name": "Charged", "colour": "red"}, "colour"),
         ("subscriptions", {"subscription": {**subscription(), "endpoint": "not a url"}}, "subscription.endpoint"),

@@ -33,6 +33,7 @@
  *       no gesture started), registers the service worker, subscribes with the
  *       VAPID key and sends the subscription with the chosen categories.
  *   Clarion.clientId()                -> string: this browser's id, kept in localStorage.
+ *   Clarion.detectBrowser(userAgent)  -> "chrome" | "firefox" | "safari" | "edge" | "opera" | "kaios" | ""
  *
  * Plain JavaScript (ES2018: async functions, object spread), no dependencies,
  * no build step.
