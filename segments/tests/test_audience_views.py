@@ -2,14 +2,17 @@
 
 import csv
 import io
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from playwright.sync_api import expect
 
 from accounts import roles
+from conftest import PASSWORD
 from segments import views
 from segments.models import Device, Event, Profile, ProfileImport, PropertyDefinition
 
@@ -301,3 +304,26 @@ def test_the_export_disarms_cells_a_spreadsheet_would_run_as_formulas(marketer):
     assert row["phone"] == "'+14155550100"
     assert row["properties.note"] == "'-2+3"
     assert row["latitude"] == "-33.5"  # a number is not a formula
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_typing_in_the_search_box_narrows_the_list_without_reloading_the_page(page, make_user):
+    make_user(roles.MARKETER, username="mia")
+    Profile.objects.create(identity="cust-1", name="Ada")
+    Profile.objects.create(identity="other-2", name="Bo")
+    page.goto("/login/?next=/audience/")
+    page.get_by_label("Username").fill("mia")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    results = page.locator("#results")
+    expect(results).to_contain_text("other-2")
+    page.evaluate("window.notReloaded = true")
+
+    page.get_by_label("Search").press_sequentially("cust")
+    expect(results).not_to_contain_text("other-2")
+    expect(results).to_contain_text("cust-1")
+    expect(page).to_have_url(re.compile(r"/audience/\?q=cust"))
+    page.get_by_label("Test profiles").select_option("only")
+    expect(results).to_contain_text("No profiles match")
+    assert page.evaluate("window.notReloaded") is True

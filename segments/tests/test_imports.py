@@ -7,8 +7,10 @@ from datetime import UTC, date, datetime
 import pytest
 import time_machine
 from django.core.files.uploadedfile import SimpleUploadedFile
+from playwright.sync_api import expect
 
 from accounts import roles
+from conftest import PASSWORD
 from segments import tasks
 from segments.actions import imports
 from segments.actions.properties import forget_cache
@@ -345,3 +347,21 @@ def test_the_export_is_read_in_chunks(db):
     assert len(pieces) == 1 + 3
     rows = list(csv.reader(io.StringIO("".join(pieces).removeprefix("\ufeff"))))
     assert [row[0] for row in rows] == ["identity", "p0", "p1", "p2", "p3", "p4"]
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_the_progress_bar_fills_by_itself_in_a_browser(page, make_user):
+    make_user(roles.MARKETER, username="mia")
+    profile_import = imports.start_import(SimpleUploadedFile("people.csv", b"identity,email\na,bad\nb,\n"), None, 2)
+    page.goto(f"/login/?next=/audience/imports/{profile_import.pk}/")
+    page.get_by_label("Username").fill("mia")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    progress = page.locator("#progress")
+    expect(progress).to_contain_text("waiting for a worker")
+
+    imports.do_import_profiles(profile_import.pk)
+    expect(progress).to_contain_text("Done")
+    expect(progress.locator("progress")).to_have_attribute("value", "100")
+    expect(progress.locator("table")).to_contain_text("not a valid email address")
