@@ -30,7 +30,11 @@ def segment_list(request):
 def audience(request):
     form = ProfileSearchForm(request.GET)
     devices = Device.objects.only("profile_id", "platform", "push_status", "retired_at")
-    profiles = form.profiles().prefetch_related(Prefetch("devices", queryset=devices))
+    profiles = (
+        form.profiles()
+        .only("identity", "name", "email", "country", "city", "is_test", "last_seen_at")
+        .prefetch_related(Prefetch("devices", queryset=devices))
+    )
     rows, newer, older = _keyset_page(profiles, request.GET)
     context = {
         "form": form,
