@@ -141,8 +141,8 @@ def address_hint(device):
 
 @requires(roles.MANAGE_SEGMENTS)
 def import_form(request):
-    form = ProfileImportForm(request.POST or None, request.FILES or None)
-    if request.method == "POST" and form.is_valid():
+    form = ProfileImportForm(request.POST, request.FILES) if request.method == "POST" else ProfileImportForm()
+    if form.is_bound and form.is_valid():
         with transaction.atomic():
             profile_import = start_import(form.cleaned_data["file"], request.user, form.rows)
             transaction.on_commit(partial(tasks.import_profiles.delay, profile_import.pk))

@@ -34,7 +34,8 @@ PROPERTY_PREFIX = "properties."
 # A spreadsheet runs a cell that starts with one of these as a formula (OWASP,
 # "CSV Injection"). The export puts a ' before them and the import takes it off.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-# Numbers are written bare: a spreadsheet reads them as numbers, never as formulas.
+# A number in a custom property column. (The export writes numbers bare, never
+# escaped: a spreadsheet reads -1.5 as a number, not as a formula.)
 _NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?")
 # Longer digit strings (card numbers, long ids) stay text: JavaScript and many
 # spreadsheets lose digits beyond 15.

@@ -165,6 +165,12 @@ def test_a_file_that_cannot_be_imported_is_refused_next_to_the_field_and_nothing
     assert callbacks == []
 
 
+def test_posting_without_a_file_asks_for_one(marketer):
+    response = marketer.post("/audience/import/", {})
+    assert response.status_code == 422
+    assert response.context["form"].errors["file"] == ["This field is required."]
+
+
 def test_a_file_over_the_size_limit_is_refused(marketer, monkeypatch):
     monkeypatch.setattr(imports, "MAX_FILE_BYTES", 1024 * 1024)
     response = upload(marketer, "identity\n" + "x" * (1024 * 1024) + "\n")
