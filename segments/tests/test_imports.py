@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 import time_machine
+from django.conf import settings as django_settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from playwright.sync_api import expect
 
@@ -15,6 +16,7 @@ from segments import tasks
 from segments.actions import imports
 from segments.actions.properties import forget_cache
 from segments.models import Profile, ProfileImport, PropertyDefinition
+from tests.processes import CeleryProcesses
 
 NOW = datetime(2025, 3, 14, 12, 0, tzinfo=UTC)
 Status = ProfileImport.Status
@@ -371,3 +373,24 @@ def test_the_progress_bar_fills_by_itself_in_a_browser(page, make_user):
     expect(progress).to_contain_text("Done")
     expect(progress.locator("progress")).to_have_attribute("value", "100")
     expect(progress.locator("table")).to_contain_text("not a valid email address")
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_a_real_worker_imports_an_upload(settings, tmp_path):
+    # The worker is another process: it reads uploads from the default media folder.
+    settings.MEDIA_ROOT = django_settings.VAR_DIR / "media"
+    profile_import = imports.start_import(SimpleUploadedFile("people.csv", GOOD.encode()), None, 3)
+    processes = CeleryProcesses(tmp_path)
+    try:
+        processes.start("worker")
+        tasks.import_profiles.apply_async(args=[profile_import.pk], queue=processes.queue)
+        processes.wait_for(
+            lambda: ProfileImport.objects.get(pk=profile_import.pk).status == Status.DONE, 60, "the import to finish"
+        )
+    finally:
+        processes.stop()
+        profile_import.file.delete(save=False)
+    profile_import.refresh_from_db()
+    assert (profile_import.processed_rows, profile_import.created_profiles) == (3, 3)
+    assert Profile.objects.get(identity="cust-1").properties == {"customer_type": "Gold", "score": 12.5}
