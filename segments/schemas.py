@@ -143,6 +143,13 @@ class ProfileIn(Record):
             raise ValueError("must be in E.164 form: + then 7 to 15 digits, e.g. +14155550100")
         return value
 
+    @field_validator("latitude", "longitude")
+    @classmethod
+    def _to_the_centimetre(cls, value):
+        # Seven decimals is about 1 cm; it also keeps subnormal numbers out, which
+        # PostgreSQL's trigonometry refuses (underflow) in radius segments.
+        return None if value is None else round(value, 7)
+
     @field_validator("timezone")
     @classmethod
     def _timezone(cls, value):

@@ -218,7 +218,8 @@ class _Parser:
             lat, lon = _number(place, "lat"), _number(place, "lon")
             if lat is None or lon is None or not (-90 <= lat <= 90 and -180 <= lon <= 180):
                 raise _Invalid("each place needs a latitude (-90…90) and a longitude (-180…180)")
-            places.append(Place(float(lat), float(lon), str(place.get("label", ""))))
+            # Rounded as profiles' coordinates are (segments/schemas.py).
+            places.append(Place(round(float(lat), 7), round(float(lon), 7), str(place.get("label", ""))))
         if not places:
             raise _Invalid("the radius needs a place: pick a city or a point")
         return RadiusCondition(tuple(places), float(km))

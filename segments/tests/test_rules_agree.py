@@ -1,0 +1,241 @@
+"""Property-based: on generated profiles and generated rules, the compiler's query
+and the Python matcher select exactly the same people.
+
+Text is ASCII here: SQLite's LIKE folds case for ASCII letters only, so
+"contains" on other alphabets is case-insensitive on PostgreSQL alone."""
+
+from datetime import UTC, date, datetime, timedelta
+
+from django.db import transaction
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from segments.models import Device, Event, Profile
+from segments.rules import parse
+from segments.rules.compiler import profiles
+from segments.rules.matcher import matches
+
+NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
+WORDS = ["Gold", "gold", "Silver", "Platinum", "go", "", "7"]
+NAMES = ["tier", "ltv", "vip", "since", "tags"]
+CITIES = ["Paris", "Oslo", "Lima", ""]
+VERSIONS = ["", "1.0", "1.9.0", "2.1.0", "14", "17.4"]
+
+text = st.sampled_from(WORDS)
+
+
+def coordinate(limit):
+    """Degrees as the API stores them: rounded to seven decimals."""
+    return st.floats(-limit, limit).map(lambda degrees: round(degrees, 7))
+
+
+number = st.one_of(st.integers(-50, 500), st.sampled_from([0.5, 12.25, 99.9]))
+day = st.dates(date(2023, 1, 1), date(2026, 12, 31))
+value = st.one_of(text, number, st.booleans(), day.map(date.isoformat), st.none(), st.lists(text, max_size=2))
+properties = st.dictionaries(st.sampled_from(NAMES), value, max_size=4)
+
+device = st.fixed_dictionaries(
+    {
+        "platform": st.sampled_from(["web", "android", "ios"]),
+        "push_status": st.sampled_from(["ask", "allowed", "blocked", "unsupported", "suspended"]),
+        "has_address": st.booleans(),
+        "retired": st.booleans(),
+        "app_version": st.sampled_from(VERSIONS),
+        "os_version": st.sampled_from(VERSIONS),
+        "make": st.sampled_from(["", "Apple", "Samsung"]),
+    }
+)
+event = st.fixed_dictionaries(
+    {
+        "name": st.sampled_from(["Added To Cart", "Charged"]),
+        "properties": st.dictionaries(st.sampled_from(["price", "sku"]), st.one_of(number, text), max_size=2),
+        "hours_ago": st.integers(0, 24 * 60),
+    }
+)
+profile = st.fixed_dictionaries(
+    {
+        "properties": properties,
+        "gender": st.sampled_from(["", "female", "male", "other"]),
+        "city": st.sampled_from(CITIES),
+        "birth": st.one_of(st.none(), st.dates(date(1940, 1, 1), date(2020, 12, 31))),
+        "age": st.one_of(st.none(), st.integers(0, 99)),
+        "point": st.one_of(st.none(), st.tuples(coordinate(60), coordinate(170))),
+        "email": st.sampled_from(["", "a@example.com"]),
+        "email_unsubscribed": st.booleans(),
+        "devices": st.lists(device, max_size=2),
+        "events": st.lists(event, max_size=4),
+    }
+)
+
+
+def comparison(name):
+    return st.one_of(
+        st.builds(
+            lambda op, v: {"name": name, "op": op, "value": v},
+            st.sampled_from(["equals", "not_equals"]),
+            st.one_of(text.filter(bool), number, st.booleans()),
+        ),
+        st.builds(
+            lambda op, v: {"name": name, "op": op, "value": v},
+            st.sampled_from(["contains", "starts_with"]),
+            text.filter(bool),
+        ),
+        st.builds(
+            lambda v: {"name": name, "op": "in", "values": v},
+            st.lists(st.one_of(text.filter(bool), number), min_size=1, max_size=3),
+        ),
+        st.builds(
+            lambda op, v: {"name": name, "op": op, "value": v},
+            st.sampled_from(["greater", "less"]),
+            st.one_of(number, day.map(date.isoformat)),
+        ),
+        st.builds(lambda a, b: {"name": name, "op": "between", "min": min(a, b), "max": max(a, b)}, number, number),
+        st.builds(lambda op: {"name": name, "op": op}, st.sampled_from(["is_set", "is_not_set"])),
+    )
+
+
+def app_comparison(field):
+    return st.one_of(
+        st.builds(
+            lambda op, v: {"field": field, "op": op, "value": v},
+            st.sampled_from(["equals", "not_equals", "contains", "starts_with"]),
+            st.sampled_from([v for v in VERSIONS if v]),
+        ),
+        st.builds(
+            lambda v: {"field": field, "op": "in", "values": v},
+            st.lists(st.sampled_from(VERSIONS[1:]), min_size=1, max_size=2),
+        ),
+        st.builds(lambda op: {"field": field, "op": op}, st.sampled_from(["is_set", "is_not_set"])),
+    )
+
+
+window = st.one_of(
+    st.just({"type": "ever"}),
+    st.builds(lambda d: {"type": "last_days", "days": d}, st.integers(1, 60)),
+    st.builds(
+        lambda a, b: {"type": "between", "start": min(a, b).isoformat(), "end": max(a, b).isoformat()},
+        st.dates(date(2026, 9, 1), date(2026, 11, 30)),
+        st.dates(date(2026, 9, 1), date(2026, 11, 30)),
+    ),
+)
+count = st.one_of(
+    st.builds(lambda n: {"op": "at_least", "value": n}, st.integers(1, 3)),
+    st.builds(lambda op, n: {"op": op, "value": n}, st.sampled_from(["at_most", "exactly"]), st.integers(0, 3)),
+)
+property_condition = st.sampled_from(NAMES).flatmap(comparison).map(lambda c: {"kind": "property", **c})
+condition = st.one_of(
+    property_condition,
+    property_condition,
+    st.builds(lambda a, b: {"kind": "age", "min": min(a, b), "max": max(a, b)}, st.integers(0, 90), st.integers(0, 90)),
+    st.builds(
+        lambda v: {"kind": "gender", "values": v}, st.lists(st.sampled_from(["female", "male", "other"]), min_size=1)
+    ),
+    st.builds(
+        lambda op, v: {"kind": "geo", "field": "city", "op": op, "values": v},
+        st.sampled_from(["in", "not_in"]),
+        st.lists(st.sampled_from(CITIES[:3]), min_size=1),
+    ),
+    st.builds(
+        lambda lat, lon, km: {"kind": "radius", "km": km, "places": [{"lat": lat, "lon": lon}]},
+        st.floats(-60, 60),
+        st.floats(-170, 170),
+        st.floats(1, 5000),
+    ),
+    st.builds(
+        lambda check, v: {"kind": "reachability", "check": check, "value": v},
+        st.sampled_from(["has_email", "has_phone", "email_unsubscribed"]),
+        st.booleans(),
+    ),
+    st.builds(
+        lambda ch, v: {"kind": "reachability", "check": "push_reachable", "channel": ch, "value": v},
+        st.sampled_from(["any", "web", "android", "ios"]),
+        st.booleans(),
+    ),
+    st.sampled_from(["app_version", "os_version", "make"])
+    .flatmap(app_comparison)
+    .map(lambda c: {"kind": "app_field", **c}),
+    st.builds(
+        lambda name, did, n, w, occurrence, filters: {
+            "kind": "event",
+            "event": name,
+            "did": did,
+            "count": n,
+            "window": w,
+            "occurrence": occurrence,
+            "filters": filters,
+        },
+        st.sampled_from(["Added To Cart", "Charged"]),
+        st.booleans(),
+        count,
+        window,
+        st.sampled_from(["any", "any", "first", "last"]),
+        st.lists(st.sampled_from(["price", "sku"]).flatmap(comparison), max_size=1),
+    ),
+)
+matchers = st.sampled_from(["all", "any", "none"])
+group = st.recursive(
+    st.builds(lambda m, cs: {"match": m, "conditions": cs}, matchers, st.lists(condition, min_size=1, max_size=4)),
+    lambda inner: st.builds(
+        lambda m, cs: {"match": m, "conditions": cs},
+        matchers,
+        st.lists(st.one_of(condition, inner), min_size=1, max_size=3),
+    ),
+    max_leaves=6,
+)
+
+
+def create(index, data):
+    latitude, longitude = data["point"] or (None, None)
+    person = Profile.objects.create(
+        identity=f"p{index}",
+        properties=data["properties"],
+        gender=data["gender"],
+        city=data["city"],
+        date_of_birth=data["birth"],
+        age=data["age"],
+        latitude=latitude,
+        longitude=longitude,
+        email=data["email"],
+        email_unsubscribed=data["email_unsubscribed"],
+    )
+    for number_, d in enumerate(data["devices"]):
+        address = f"{index}-{number_}" if d["has_address"] else ""
+        Device.objects.create(
+            profile=person,
+            platform=d["platform"],
+            push_status=d["push_status"],
+            endpoint=f"https://push.example/{address}" if address and d["platform"] == "web" else "",
+            token=address if d["platform"] != "web" else "",
+            retired_at=NOW if d["retired"] else None,
+            app_version=d["app_version"],
+            os_version=d["os_version"],
+            make=d["make"],
+        )
+    Event.objects.bulk_create(
+        Event(
+            profile=person,
+            name=e["name"],
+            properties=e["properties"],
+            occurred_at=NOW - timedelta(hours=e["hours_ago"]),
+        )
+        for e in data["events"]
+    )
+
+
+@settings(
+    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
+@given(people=st.lists(profile, min_size=2, max_size=6), rules=group)
+def test_the_compiler_and_the_matcher_agree(db, people, rules):
+    tree = parse(rules)
+    with transaction.atomic():
+        for index, data in enumerate(people):
+            create(index, data)
+        by_query = set(profiles(tree, now=NOW).values_list("identity", flat=True))
+        by_python = {
+            p.identity
+            for p in Profile.objects.prefetch_related("devices", "events")
+            if matches(tree, p, devices=list(p.devices.all()), events=list(p.events.all()), now=NOW)
+        }
+        transaction.set_rollback(True)
+    assert by_query == by_python, rules
