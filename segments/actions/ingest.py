@@ -48,12 +48,13 @@ def upsert_profiles(records):
             fields["properties"] = {**merged.get("properties", {}), **(fields["properties"] or {})}
         merged.update(fields)
 
-    _, created = ensure_profiles(changes)
     now = timezone.now()
-    profiles = list(Profile.objects.select_for_update().filter(identity__in=changes))
-    touched = {"updated_at"}
-    for profile in profiles:
-        for name, value in changes[profile.identity].items():
+    # Lock the rows we merge into, so a concurrent batch cannot interleave its merge.
+    existing = {p.identity: p for p in Profile.objects.select_for_update().filter(identity__in=changes)}
+    rows, touched = [], {"updated_at"}
+    for identity, fields in changes.items():
+        profile = existing.get(identity) or Profile(identity=identity, created_at=now)
+        for name, value in fields.items():
             if name == "properties":
                 merged = {**profile.properties, **value}
                 value = {k: v for k, v in merged.items() if v is not None}
@@ -62,9 +63,16 @@ def upsert_profiles(records):
             setattr(profile, name, value)
             touched.add(name)
         profile.updated_at = now
-    Profile.objects.bulk_update(profiles, sorted(touched), batch_size=500)
+        # Written as one INSERT … ON CONFLICT (identity) DO UPDATE: many times faster
+        # than bulk_update's CASE per row, and a profile created meanwhile by another
+        # request is updated instead of failing the batch.
+        profile.pk = None
+        rows.append(profile)
+    Profile.objects.bulk_create(
+        rows, update_conflicts=True, unique_fields=["identity"], update_fields=sorted(touched), batch_size=1000
+    )
     note_properties(PropertyDefinition.Scope.PROFILE, (c["properties"] for c in changes.values() if "properties" in c))
-    return created, len(profiles) - created
+    return len(changes) - len(existing), len(existing)
 
 
 @transaction.atomic
