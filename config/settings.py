@@ -5,6 +5,7 @@ Defaults give the embedded run mode (SQLite and Celery's filesystem broker under
 and friends. The README has a table of every variable.
 """
 
+import re
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -165,8 +166,10 @@ SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31_536_000, minimum=0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", not DEBUG)
 SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", not DEBUG)
-if env_bool("BEHIND_TLS_PROXY", False):
-    # Only behind a proxy that sets this header itself; otherwise clients could forge it.
+BEHIND_TLS_PROXY = env_bool("BEHIND_TLS_PROXY", False)
+if BEHIND_TLS_PROXY:
+    # Only behind a proxy that sets these headers itself; otherwise clients could
+    # forge them. The client's address is then the last X-Forwarded-For entry.
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
@@ -182,6 +185,10 @@ elif CACHE_URL == "db://":
 else:
     raise ImproperlyConfigured("CACHE_URL must be redis://…, rediss://… or db://")
 RATELIMIT_USE_CACHE = "default"
+# Requests per site key and visitor address to the web SDK's endpoints.
+SDK_RATE_LIMIT = env_str("SDK_RATE_LIMIT", "300/m")
+if not re.fullmatch(r"[1-9][0-9]*/[smhd]", SDK_RATE_LIMIT):
+    raise ImproperlyConfigured(f"SDK_RATE_LIMIT must look like 300/m (per s, m, h or d); got {SDK_RATE_LIMIT!r}.")
 
 # Celery. The embedded default is the filesystem transport under var/ so nothing
 # but Python is needed; production points CELERY_BROKER_URL at Redis.

@@ -12,10 +12,11 @@ from zoneinfo import available_timezones
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
+from pydantic import AfterValidator, ConfigDict, Field, PlainValidator, WithJsonSchema, field_validator, model_validator
 from pydantic import BaseModel as Schema
-from pydantic import ConfigDict, Field, PlainValidator, WithJsonSchema, field_validator, model_validator
 
 MAX_TEXT = 2000
+ANONYMOUS_PREFIX = "anon:"
 
 
 def _property_value(value):
@@ -103,11 +104,24 @@ def _unstorable(value, path=""):
     return None
 
 
+def _not_anonymous(value):
+    # "anon:<client id>" names the web SDK's not-yet-identified browsers; a client
+    # sending one could merge itself into a stranger's anonymous profile.
+    if value.startswith(ANONYMOUS_PREFIX):
+        raise ValueError(f"must not start with {ANONYMOUS_PREFIX!r}, which Clarion keeps for anonymous visitors")
+    return value
+
+
+Identity = Annotated[
+    str, Field(min_length=1, max_length=255, description="Your own id for this person"), AfterValidator(_not_anonymous)
+]
+
+
 class ProfileIn(Record):
     """A profile to create or update. Only the fields sent are changed; custom
     properties are merged into the stored ones (send null to remove one)."""
 
-    identity: str = Field(min_length=1, max_length=255, description="Your own id for this person")
+    identity: Identity
     name: str | None = Field(None, max_length=200)
     email: str | None = Field(None, max_length=254)
     phone: str | None = Field(None, description="E.164, e.g. +14155550100")
@@ -177,7 +191,7 @@ class ProfilesIn(Strict):
 
 
 class EventIn(Record):
-    identity: str = Field(min_length=1, max_length=255, description="The profile; created if unknown")
+    identity: Identity
     name: str = Field(min_length=1, max_length=200, description="e.g. Added To Cart")
     properties: Properties = Field(default_factory=dict)
     occurred_at: datetime | None = Field(None, description="ISO 8601; now when left out; UTC when no offset")
@@ -208,7 +222,7 @@ class EventsIn(Strict):
 class DeviceIn(Record):
     """An app install's FCM (Android) or APNs (iOS) token, registered or refreshed."""
 
-    identity: str = Field(min_length=1, max_length=255)
+    identity: Identity
     platform: Literal["android", "ios"]
     token: str = Field(min_length=8, max_length=512)
     install_id: str | None = Field(None, max_length=64, description="The app's id for this install, if it has one")

@@ -4,8 +4,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from segments.models import Device, Event, Profile
-
-ANONYMOUS_PREFIX = "anon:"
+from segments.schemas import ANONYMOUS_PREFIX
 
 
 def is_anonymous(profile):
@@ -54,10 +53,19 @@ def browser_device(client_id, *, browser="", user_agent=""):
     device = Device.objects.select_for_update().filter(client_id=client_id).select_related("profile").first()
     now = timezone.now()
     if device is None:
+        # Two first requests from a new browser can race here; get_or_create turns
+        # the loser's unique-constraint error into a read of the winner's row.
         profile, _ = Profile.objects.get_or_create(identity=f"{ANONYMOUS_PREFIX}{client_id}")
-        device = Device.objects.create(
-            profile=profile, platform=Device.Platform.WEB, client_id=client_id, browser=browser, user_agent=user_agent
+        Device.objects.get_or_create(
+            client_id=client_id,
+            defaults={
+                "profile": profile,
+                "platform": Device.Platform.WEB,
+                "browser": browser,
+                "user_agent": user_agent,
+            },
         )
+        device = Device.objects.select_for_update().select_related("profile").get(client_id=client_id)
     device.last_seen_at = now
     if browser:
         device.browser = browser

@@ -23,7 +23,6 @@ from segments.models import Site
 MAX_BODY_BYTES = 64 * 1024
 # Per site key and client IP. One page view makes a few calls (status, identify,
 # some events); a shared office IP makes many.
-DEFAULT_RATE = "300/m"
 
 
 def error(status, detail, errors=None):
@@ -46,7 +45,7 @@ def _refuse_constant(name):
 
 
 def _rate(group, request):
-    return getattr(settings, "SDK_RATE_LIMIT", DEFAULT_RATE)
+    return settings.SDK_RATE_LIMIT
 
 
 def _with_cors(response, origin):
@@ -118,6 +117,11 @@ def _check(request, schema):
 
 
 def _ip(request):
+    if settings.BEHIND_TLS_PROXY:
+        # Our proxy appends the address it saw; anything before it came from the client.
+        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")[-1].strip()
+        if forwarded:
+            return forwarded
     return request.META.get("REMOTE_ADDR", "")
 
 

@@ -13,8 +13,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import URLValidator
 from pydantic import Field, field_validator
 
-from segments.actions.devices import ANONYMOUS_PREFIX
-from segments.schemas import ProfileIn, Properties, Strict
+from segments.schemas import Identity, ProfileIn, Properties, Strict
 
 # Device.Browser, or "" when the SDK could not tell.
 Browser = Literal["", "chrome", "firefox", "safari", "edge", "opera", "kaios"]
@@ -47,17 +46,8 @@ class ProfileFields(ProfileIn):
 
 
 class IdentifyIn(SdkIn):
-    identity: str = Field(min_length=1, max_length=255)
+    identity: Identity
     profile: ProfileFields | None = None
-
-    @field_validator("identity")
-    @classmethod
-    def _not_anonymous(cls, value):
-        # Clarion names a browser's profile so until it identifies; taking such a
-        # name would join someone else's anonymous browser.
-        if value.startswith(ANONYMOUS_PREFIX):
-            raise ValueError(f"may not start with {ANONYMOUS_PREFIX!r}, which Clarion keeps for anonymous browsers")
-        return value
 
 
 class TrackIn(SdkIn):

@@ -245,3 +245,9 @@ def test_the_openapi_document_and_docs_are_served(client, db):
     assert document.status_code == 200
     assert {"/api/v1/profiles", "/api/v1/events", "/api/v1/devices"} <= set(document.json()["paths"])
     assert client.get("/api/docs").status_code == 200
+
+
+def test_anonymous_identities_are_kept_for_the_sdk(api):
+    response = api("post", "/events", {"events": [{"identity": "anon:abc", "name": "E"}]})
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["field"] == "identity"
