@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.utils import timezone
 
-from segments.models import ApiKey, Device, Event, Profile, ProfileImport, PropertyDefinition, Site
+from segments.models import ApiKey, Device, Event, Profile, ProfileImport, PropertyDefinition, Segment, Site
 
 
 class DeviceInline(admin.TabularInline):
@@ -94,3 +94,11 @@ class ProfileImportAdmin(admin.ModelAdmin):
     list_filter = ["status"]
     search_fields = ["original_name"]
     readonly_fields = [f.name for f in ProfileImport._meta.fields]
+
+
+@admin.register(Segment)
+class SegmentAdmin(admin.ModelAdmin):
+    list_display = ["name", "owner", "is_adhoc", "last_reach", "last_computed_at", "updated_at"]
+    list_filter = ["is_adhoc"]
+    search_fields = ["name", "description"]
+    readonly_fields = ["last_reach", "last_reachable", "last_computed_at", "created_at", "updated_at"]

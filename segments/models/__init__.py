@@ -1,5 +1,6 @@
 from segments.models.access import ApiKey, Site
 from segments.models.audience import Device, Event, Profile, PropertyDefinition
 from segments.models.imports import ProfileImport
+from segments.models.segments import Segment
 
-__all__ = ["ApiKey", "Device", "Event", "Profile", "ProfileImport", "PropertyDefinition", "Site"]
+__all__ = ["ApiKey", "Device", "Event", "Profile", "ProfileImport", "PropertyDefinition", "Segment", "Site"]

@@ -1,0 +1,62 @@
+from datetime import UTC, datetime
+
+import pytest
+
+from segments.actions.properties import note_properties
+from segments.actions.reach import estimate_reach, refresh_reach, rule_notes, suggest_places, suggest_values
+from segments.models import Device, Event, Profile, Segment
+from segments.rules import parse
+
+NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
+GOLD = {"match": "all", "conditions": [{"kind": "property", "name": "tier", "op": "equals", "value": "Gold"}]}
+
+
+@pytest.fixture
+def audience(db):
+    web = Profile.objects.create(
+        identity="web", properties={"tier": "Gold"}, city="Paris", latitude=48.85, longitude=2.35
+    )
+    Device.objects.create(profile=web, platform="web", push_status="allowed", endpoint="https://push.example/1")
+    both = Profile.objects.create(
+        identity="both", properties={"tier": "Gold"}, city="Paris", latitude=48.87, longitude=2.33
+    )
+    Device.objects.create(profile=both, platform="android", push_status="allowed", token="t-1")
+    Device.objects.create(profile=both, platform="ios", push_status="blocked", token="ab" * 32)
+    Profile.objects.create(identity="gold-unreachable", properties={"tier": "Gold"}, city="Porto")
+    Profile.objects.create(identity="silver", properties={"tier": "Silver"})
+    note_properties("profile", [{"tier": "Gold"}])
+
+
+def test_reach_counts_qualified_and_reachable_per_channel(audience):
+    reach = estimate_reach(parse(GOLD), now=NOW)
+    assert reach.qualified == 3
+    assert reach.reachable == {"web": 1, "android": 1, "ios": 0, "any": 2}
+
+
+def test_refreshing_a_segment_keeps_its_reach_on_the_row(audience):
+    segment = Segment.objects.create(name="Gold", rules=GOLD)
+    refresh_reach(segment, now=NOW)
+    segment.refresh_from_db()
+    assert (segment.last_reach, segment.last_reachable["any"], segment.last_computed_at) == (3, 2, NOW)
+
+
+def test_a_property_no_profile_has_yet_is_allowed_with_a_note(audience):
+    rules = {"conditions": [GOLD["conditions"][0], {"kind": "property", "name": "tierr", "op": "is_set"}]}
+    tree = parse(rules)
+    assert list(rule_notes(tree)) == ["1"]
+    assert "No profile has 'tierr' yet" in rule_notes(tree)["1"]
+    assert estimate_reach(tree, now=NOW).qualified == 0
+
+
+def test_an_unknown_event_gets_a_note(audience):
+    Event.objects.create(profile=Profile.objects.get(identity="web"), name="Known", occurred_at=NOW)
+    tree = parse({"conditions": [{"kind": "event", "event": "Known"}, {"kind": "event", "event": "Unknown"}]})
+    assert list(rule_notes(tree)) == ["1"]
+
+
+def test_values_and_places_are_suggested_from_the_data(audience):
+    assert suggest_values("tier") == ["Gold", "Silver"]
+    assert suggest_values("tier", prefix="s") == ["Silver"]
+    places = suggest_places("pa")
+    assert [(p["city"], p["n"]) for p in places] == [("Paris", 2)]
+    assert places[0]["lat"] == pytest.approx(48.86)
