@@ -30,7 +30,7 @@ def demo_password():
     return password
 
 
-def seed(stdout):
+def seed(stdout, **options):
     password = demo_password()
     User = get_user_model()
     for username, role in DEMO_USERS:
