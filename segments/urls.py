@@ -1,10 +1,14 @@
 from django.urls import path
 
-from segments import views
+from segments import segment_views, views
 
 app_name = "segments"
 urlpatterns = [
-    path("segments/", views.segment_list, name="list"),
+    path("segments/", segment_views.segment_list, name="list"),
+    path("segments/new/", segment_views.segment_new, name="new"),
+    path("segments/<int:pk>/", segment_views.segment_page, name="segment"),
+    path("segments/<int:pk>/delete/", segment_views.segment_delete, name="delete"),
+    path("segments/suggest/", segment_views.suggest, name="suggest"),
     path("audience/", views.audience, name="audience"),
     path("audience/profiles/<int:pk>/", views.profile, name="profile"),
     path("audience/import/", views.import_form, name="import"),

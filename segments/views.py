@@ -22,11 +22,6 @@ STATUS_BADGE = {"allowed": "ok", "blocked": "bad", "suspended": "warn", "unsuppo
 
 
 @requires(roles.MANAGE_SEGMENTS)
-def segment_list(request):
-    return render(request, "segments/list.html")
-
-
-@requires(roles.MANAGE_SEGMENTS)
 def audience(request):
     form = ProfileSearchForm(request.GET)
     devices = Device.objects.only("profile_id", "platform", "push_status", "retired_at")

@@ -1,0 +1,749 @@
+"""The segment builder's form: posted fields ↔ the rule JSON of segments/rules/tree.py.
+
+Every node of the tree owns the fields named after its place in it. The root group
+is "r", its first child "r.0", the second child of a nested third group "r.2.1"; a
+rule path ("2.1", what RuleError reports) is the prefix without its "r". So:
+
+    r.match = all                 {"match": "all", "conditions": [
+    r.0.kind = property              {"kind": "property", "name": "customer_type",
+    r.0.name = customer_type          "op": "equals", "value": "Gold"},
+    r.0.op = equals
+    r.0.value = Gold
+    r.1.match = any                  {"match": "any", "conditions": [...]}]}
+
+Event filters are "<prefix>.f.<i>.<field>" and radius places
+"<prefix>.place.<i>.<label|lat|lon>". The browser keeps no state of its own: every
+edit posts the whole form, ``read_form`` rebuilds the rules (applying the button
+that was pressed), and the page is drawn again from them with ``display``.
+"""
+
+import json
+import math
+import re
+from dataclasses import dataclass, field
+
+from django import forms
+
+from segments.models import Event, PropertyDefinition
+from segments.rules import tree as t
+
+ROOT = "r"
+MAX_DEPTH = 3  # groups inside groups inside the root: deeper is hard to read, and to draw on a phone
+
+KINDS = (
+    ("property", "User property"),
+    ("age", "Age"),
+    ("gender", "Gender"),
+    ("geo", "Country, region or city"),
+    ("radius", "Near a place"),
+    ("reachability", "Reachability"),
+    ("app_field", "App field"),
+    ("event", "Past behaviour (event)"),
+    ("live_event", "Live behaviour (event)"),
+)
+KIND_LABELS = dict(KINDS)
+MATCHES = (("all", "all of"), ("any", "any of"), ("none", "none of"))
+
+Type = PropertyDefinition.Type
+TEXT_OPS = ("equals", "not_equals", "contains", "starts_with", "in", "is_set", "is_not_set")
+ORDERED_OPS = ("equals", "not_equals", "greater", "less", "between", "is_set", "is_not_set")
+BOOLEAN_OPS = ("equals", "is_set", "is_not_set")
+# A property nobody has yet has no type: offer everything.
+ANY_OPS = (
+    "equals",
+    "not_equals",
+    "contains",
+    "starts_with",
+    "in",
+    "greater",
+    "less",
+    "between",
+    "is_set",
+    "is_not_set",
+)
+OPS_BY_TYPE = {
+    Type.STRING: TEXT_OPS,
+    Type.LIST: TEXT_OPS,
+    Type.NUMBER: ORDERED_OPS,
+    Type.DATE: ORDERED_OPS,
+    Type.BOOLEAN: BOOLEAN_OPS,
+}
+OP_LABELS = {
+    "equals": "equals",
+    "not_equals": "does not equal",
+    "contains": "contains",
+    "starts_with": "starts with",
+    "in": "is one of",
+    "greater": "is more than",
+    "less": "is less than",
+    "between": "is between",
+    "is_set": "is set",
+    "is_not_set": "is not set",
+}
+DATE_OP_LABELS = OP_LABELS | {"greater": "is after", "less": "is before"}
+TYPE_LABELS = dict(Type.choices)
+
+GEO_FIELDS = (("country", "Country"), ("region", "Region"), ("city", "City"))
+GEO_OPS = (("in", "is one of"), ("not_in", "is not one of"))
+APP_FIELDS = (
+    ("app_version", "App version"),
+    ("make", "Device make"),
+    ("model", "Device model"),
+    ("os_version", "OS version"),
+    ("sdk_version", "SDK version"),
+)
+REACHABILITY_CHECKS = (
+    ("push_reachable", "Can receive push"),
+    ("has_email", "Has an email address"),
+    ("has_phone", "Has a phone number"),
+    ("email_unsubscribed", "Unsubscribed from email"),
+    ("sms_unsubscribed", "Unsubscribed from SMS"),
+)
+CHANNELS = (("any", "on any channel"), ("web", "by web push"), ("android", "on Android"), ("ios", "on iOS"))
+GENDERS = (("female", "Female"), ("male", "Male"), ("other", "Other"))
+COUNT_OPS = (("at_least", "at least"), ("at_most", "at most"), ("exactly", "exactly"))
+WINDOWS = (("ever", "ever"), ("last_days", "in the last … days"), ("between", "between two dates"))
+OCCURRENCES = (("any", "every time"), ("first", "the first time"), ("last", "the last time"))
+
+# What a condition of each kind holds when it is first added (or its kind changed).
+NEW = {
+    "property": {"kind": "property", "name": "", "op": "equals", "value": ""},
+    "age": {"kind": "age", "min": 18, "max": 65},
+    "gender": {"kind": "gender", "values": []},
+    "geo": {"kind": "geo", "field": "country", "op": "in", "values": []},
+    "radius": {"kind": "radius", "km": 50, "places": []},
+    "reachability": {"kind": "reachability", "check": "push_reachable", "value": True, "channel": "any"},
+    "app_field": {"kind": "app_field", "field": "app_version", "op": "equals", "value": ""},
+    "event": {
+        "kind": "event",
+        "event": "",
+        "did": True,
+        "count": {"op": "at_least", "value": 1},
+        "window": {"type": "last_days", "days": 30},
+        "occurrence": "any",
+        "filters": [],
+    },
+    "live_event": {"kind": "live_event", "event": "", "filters": []},
+}
+# The choices each select offers, for the templates.
+CHOICES = {
+    "kinds": KINDS,
+    "matches": MATCHES,
+    "geo_fields": GEO_FIELDS,
+    "geo_ops": GEO_OPS,
+    "app_fields": APP_FIELDS,
+    "checks": REACHABILITY_CHECKS,
+    "channels": CHANNELS,
+    "genders": GENDERS,
+    "count_ops": COUNT_OPS,
+    "windows": WINDOWS,
+    "occurrences": OCCURRENCES,
+}
+# Event names are offered from the newest events only: a bounded read on a table of millions.
+EVENT_SAMPLE = 50_000
+
+NEW_FILTER = {"name": "", "op": "equals", "value": ""}
+NEW_GROUP = {"match": "all", "conditions": [NEW["property"]]}
+EMPTY_RULES = {"match": "all", "conditions": []}
+
+_NODE_FIELD = re.compile(r"^r((?:\.\d+)*)\.(match|kind)$")
+_NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
+_POINT = re.compile(r"^\s*(-?\d{1,3}(?:\.\d+)?)\s*[,; ]\s*(-?\d{1,3}(?:\.\d+)?)\s*$")
+
+
+class SegmentForm(forms.Form):
+    """The segment's own fields; the rules come from the builder."""
+
+    name = forms.CharField(max_length=200, error_messages={"required": "Give the segment a name."})
+    description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+@dataclass(frozen=True)
+class Types:
+    """Known property types: {name: type} for profiles, {(event, name): type} for events."""
+
+    profile: dict = field(default_factory=dict)
+    event: dict = field(default_factory=dict)
+
+    @classmethod
+    def load(cls):
+        profile, event = {}, {}
+        for scope, event_name, name, kind in PropertyDefinition.objects.values_list(
+            "scope", "event_name", "name", "type"
+        ):
+            if scope == PropertyDefinition.Scope.PROFILE:
+                profile[name] = kind
+            else:
+                event[event_name, name] = kind
+        return cls(profile, event)
+
+
+def known_events(types):
+    """Event names to offer: those with properties on record, and the recent ones."""
+    recent = Event.objects.filter(pk__in=Event.objects.order_by("-id").values("pk")[:EVENT_SAMPLE])
+    names = set(recent.values_list("name", flat=True).distinct())
+    return sorted(names | {event for event, _ in types.event})
+
+
+@dataclass
+class Edit:
+    rules: dict
+    errors: dict = field(default_factory=dict)  # {rule path: message} found while reading the fields
+    focus: str = ""  # the id of the field to focus once the builder is drawn again
+
+
+# Prefixes, paths and element ids.
+
+
+def prefix_of(path):
+    return f"{ROOT}.{path}" if path else ROOT
+
+
+def path_of(prefix):
+    return prefix.removeprefix(ROOT).removeprefix(".")
+
+
+def dom_id(prefix):
+    return prefix.replace(".", "-")
+
+
+# Form fields → rules.
+
+
+class _Fields:
+    """Posted fields from a QueryDict or a plain dict of strings and lists."""
+
+    def __init__(self, data):
+        self.data = data
+
+    def get(self, key, default=""):
+        if hasattr(self.data, "getlist"):
+            values = self.data.getlist(key)
+            return values[-1] if values else default
+        value = self.data.get(key, default)
+        return (value[-1] if value else default) if isinstance(value, list) else value
+
+    def getlist(self, key):
+        if hasattr(self.data, "getlist"):
+            return self.data.getlist(key)
+        value = self.data.get(key)
+        return list(value) if isinstance(value, list | tuple) else [] if value is None else [value]
+
+    def has(self, key):
+        return key in self.data
+
+    def indexes(self, prefix):
+        """The sorted i of every "<prefix>.<i>.<field>" posted."""
+        found = set()
+        for key in self.data:
+            if key.startswith(prefix + "."):
+                head = key[len(prefix) + 1 :].split(".", 1)[0]
+                if head.isdigit():
+                    found.add(int(head))
+        return sorted(found)
+
+
+def read_form(data, *, types=None, action="", find_place=None):
+    """The rules the posted fields describe, after the pressed button's ``action``.
+
+    Actions: "add-condition <group prefix>", "add-group <group prefix>", "remove
+    <prefix>", "add-filter <prefix>", "remove-filter <prefix> <i>", "remove-place
+    <prefix> <i>", "add-place <prefix> <lat> <lon> <label>"; "apply" and "save" also
+    turn text typed into a radius condition's place box into a place, with
+    ``find_place(text)`` (a dict with label, lat and lon, or None)."""
+    reader = _Reader(_Fields(data), types or Types(), action, find_place)
+    rules = reader.group(ROOT, "", depth=0)
+    return Edit(rules, reader.errors, reader.focus)
+
+
+class _Reader:
+    def __init__(self, fields, types, action, find_place):
+        self.fields, self.types, self.find_place = fields, types, find_place
+        verb, _, rest = (action or "").partition(" ")
+        self.verb, self.args = verb, rest.split(" ", 3) if rest else []
+        self.target = self.args[0] if self.args else None
+        nodes = {}
+        for key in fields.data:
+            found = _NODE_FIELD.match(key)
+            if found:
+                nodes[ROOT + found.group(1)] = found.group(2)
+        self.nodes = nodes
+        self.errors, self.focus = {}, ""
+
+    def fail(self, path, message):
+        self.errors.setdefault(path or "root", message)
+
+    def group(self, prefix, path, depth):
+        match = self.fields.get(f"{prefix}.match", "all")
+        conditions = []
+        for index in self.fields.indexes(prefix):
+            child = f"{prefix}.{index}"
+            kind = self.nodes.get(child)
+            if kind is None or (self.verb == "remove" and self.target == child):
+                continue
+            child_path = f"{path}.{len(conditions)}" if path else str(len(conditions))
+            if kind == "match":
+                conditions.append(self.group(child, child_path, depth + 1))
+            else:
+                conditions.append(self.condition(child, child_path))
+        new_path = f"{path}.{len(conditions)}" if path else str(len(conditions))
+        if self.target == prefix and self.verb == "add-condition":
+            conditions.append(dict(NEW["property"]))
+            self.focus = f"{dom_id(prefix_of(new_path))}-kind"
+        elif self.target == prefix and self.verb == "add-group" and depth < MAX_DEPTH - 1:
+            conditions.append({"match": "all", "conditions": [dict(NEW["property"])]})
+            self.focus = f"{dom_id(prefix_of(new_path))}-match"
+        if self.verb == "remove" and self.target and self.target.rsplit(".", 1)[0] == prefix:
+            self.focus = f"{dom_id(prefix_of(path))}-add"
+        return {"match": match, "conditions": conditions}
+
+    def condition(self, prefix, path):
+        kind = self.fields.get(f"{prefix}.kind")
+        if kind not in NEW:
+            self.fail(path, f"unknown kind of condition: {kind!r}")
+            return {"kind": kind}
+        if self.fields.get(f"{prefix}.was", kind) != kind:
+            # A new kind starts afresh: the old kind's fields mean something else.
+            return _copy(NEW[kind])
+        rule = getattr(self, f"read_{kind}")(prefix, path)
+        mine = self.target == prefix
+        if mine and self.verb == "add-filter" and "filters" in rule:
+            rule["filters"].append(dict(NEW_FILTER))
+            self.focus = f"{dom_id(prefix)}-f-{len(rule['filters']) - 1}-name"
+        elif mine and self.verb == "remove-filter" and "filters" in rule:
+            _pop(rule["filters"], self.args[1:2])
+            self.focus = f"{dom_id(prefix)}-add-filter"
+        elif mine and self.verb == "remove-place" and kind == "radius":
+            _pop(rule["places"], self.args[1:2])
+            self.focus = f"{dom_id(prefix)}-place_query"
+        elif mine and self.verb == "add-place" and kind == "radius" and len(self.args) >= 3:
+            lat, lon = _to_number(self.args[1]), _to_number(self.args[2])
+            if lat is not None and lon is not None:
+                label = self.args[3] if len(self.args) > 3 else f"{lat}, {lon}"
+                rule["places"].append({"label": label, "lat": lat, "lon": lon})
+            self.focus = f"{dom_id(prefix)}-place_query"
+        return rule
+
+    def text(self, prefix, name, missing=""):
+        """A field's text; ``missing`` when the form did not show the field at all
+        (the window was "ever" until now, say), not when it was left empty."""
+        return self.fields.get(f"{prefix}.{name}", missing).strip()
+
+    def operands(self, prefix, path, op, kind, label):
+        """The value, values or min and max that ``op`` needs, typed as ``kind``."""
+        if op in t.SET_OPS:
+            return {}
+        if op == "in":
+            raw = _split(self.fields.get(f"{prefix}.values"))
+            return {"values": [self.typed(path, value, kind, label) for value in raw]}
+        if op == "between":
+            return {
+                "min": self.typed(path, self.text(prefix, "min"), kind, label, ordered=True),
+                "max": self.typed(path, self.text(prefix, "max"), kind, label, ordered=True),
+            }
+        ordered = op in ("greater", "less")
+        return {"value": self.typed(path, self.text(prefix, "value"), kind, label, ordered=ordered)}
+
+    def typed(self, path, text, kind, label, ordered=False):
+        """``text`` as the JSON value a property of type ``kind`` holds. Unknown
+        types stay text, except where the operator orders values (a number reads
+        as a number there, as the rule parser would read it anyway)."""
+        if kind == Type.BOOLEAN and text in ("true", "false"):
+            return text == "true"
+        if kind == Type.NUMBER or (kind is None and ordered):
+            number = _to_number(text)
+            if number is not None:
+                return number
+            if kind == Type.NUMBER and text:
+                self.fail(path, f"{label} is a number: enter one such as 42 or 9.99")
+        return text
+
+    def read_property(self, prefix, path):
+        name = self.text(prefix, "name")
+        kind = self.types.profile.get(name)
+        op = _allowed(self.fields.get(f"{prefix}.op"), ops_for(kind))
+        return {"kind": "property", "name": name, "op": op, **self.operands(prefix, path, op, kind, name)}
+
+    def read_age(self, prefix, path):
+        return {
+            "kind": "age",
+            "min": _number_or_text(self.text(prefix, "min")),
+            "max": _number_or_text(self.text(prefix, "max")),
+        }
+
+    def read_gender(self, prefix, path):
+        return {"kind": "gender", "values": [v for v in self.fields.getlist(f"{prefix}.values") if v]}
+
+    def read_geo(self, prefix, path):
+        return {
+            "kind": "geo",
+            "field": self.fields.get(f"{prefix}.field", "country"),
+            "op": self.fields.get(f"{prefix}.op", "in"),
+            "values": _split(self.fields.get(f"{prefix}.values")),
+        }
+
+    def read_radius(self, prefix, path):
+        places = []
+        for index in self.fields.indexes(f"{prefix}.place"):
+            at = f"{prefix}.place.{index}"
+            places.append(
+                {
+                    "label": self.text(at, "label"),
+                    "lat": _number_or_text(self.text(at, "lat")),
+                    "lon": _number_or_text(self.text(at, "lon")),
+                }
+            )
+        query = self.text(prefix, "place_query")
+        if query and self.verb in ("apply", "save") and self.find_place:
+            place = self.find_place(query)
+            if place is None:
+                self.fail(
+                    path, f"No place called {query!r} in your data: pick a suggestion, or enter latitude, longitude"
+                )
+            else:
+                places.append(place)
+                self.focus = f"{dom_id(prefix)}-place_query"
+        return {"kind": "radius", "km": _number_or_text(self.text(prefix, "km")), "places": places}
+
+    def read_reachability(self, prefix, path):
+        rule = {
+            "kind": "reachability",
+            "check": self.fields.get(f"{prefix}.check", "push_reachable"),
+            "value": self.fields.get(f"{prefix}.value", "true") != "false",
+        }
+        if rule["check"] == "push_reachable":
+            rule["channel"] = self.fields.get(f"{prefix}.channel", "any")
+        return rule
+
+    def read_app_field(self, prefix, path):
+        name = self.fields.get(f"{prefix}.field", "app_version")
+        op = _allowed(self.fields.get(f"{prefix}.op"), TEXT_OPS)
+        return {"kind": "app_field", "field": name, "op": op, **self.operands(prefix, path, op, Type.STRING, name)}
+
+    def read_event(self, prefix, path):
+        event = self.text(prefix, "event")
+        window = self.fields.get(f"{prefix}.window", "ever")
+        if window == "last_days":
+            window = {"type": "last_days", "days": _number_or_text(self.text(prefix, "days", "30"))}
+        elif window == "between":
+            window = {"type": "between", "start": self.text(prefix, "start"), "end": self.text(prefix, "end")}
+        else:
+            window = {"type": window}
+        return {
+            "kind": "event",
+            "event": event,
+            "did": self.fields.get(f"{prefix}.did", "true") != "false",
+            "count": {
+                "op": self.fields.get(f"{prefix}.count_op", "at_least"),
+                "value": _number_or_text(self.text(prefix, "count", "1")),
+            },
+            "window": window,
+            "occurrence": self.fields.get(f"{prefix}.occurrence", "any"),
+            "filters": self.filters(prefix, path, event),
+        }
+
+    def read_live_event(self, prefix, path):
+        event = self.text(prefix, "event")
+        return {"kind": "live_event", "event": event, "filters": self.filters(prefix, path, event)}
+
+    def filters(self, prefix, path, event):
+        found = []
+        for index in self.fields.indexes(f"{prefix}.f"):
+            at = f"{prefix}.f.{index}"
+            name = self.text(at, "name")
+            kind = self.types.event.get((event, name))
+            op = _allowed(self.fields.get(f"{at}.op"), ops_for(kind))
+            found.append({"name": name, "op": op, **self.operands(at, path, op, kind, name)})
+        return found
+
+
+def ops_for(kind):
+    return OPS_BY_TYPE.get(kind, ANY_OPS)
+
+
+def _allowed(op, ops):
+    return op if op in ops else ops[0]
+
+
+def _split(text):
+    """ "Gold, Silver" → ["Gold", "Silver"]: lists are typed with commas."""
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def _to_number(text):
+    if not isinstance(text, str) or not _NUMBER.match(text):
+        return None
+    number = float(text) if "." in text else int(text)
+    return number if math.isfinite(number) else None
+
+
+def _number_or_text(text):
+    """A number if ``text`` is one; else the text itself, for the rule parser to refuse
+    with its message (and for the field to show what was typed)."""
+    number = _to_number(text)
+    return text if number is None else number
+
+
+def _pop(items, index):
+    if index and index[0].isdigit() and int(index[0]) < len(items):
+        items.pop(int(index[0]))
+
+
+def _copy(value):
+    if isinstance(value, dict):
+        return {key: _copy(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_copy(item) for item in value]
+    return value
+
+
+# Rules → form fields (what the builder draws, and the inverse of read_form).
+
+
+def form_from_rules(rules):
+    """{field name: text or list of texts}: the fields ``read_form`` turns back into ``rules``."""
+    fields = {}
+    _group_fields(rules if isinstance(rules, dict) else {}, ROOT, fields)
+    return fields
+
+
+def _group_fields(group, prefix, fields):
+    fields[f"{prefix}.match"] = str(group.get("match", "all"))
+    for index, child in enumerate(_children(group)):
+        at = f"{prefix}.{index}"
+        if _is_group(child):
+            _group_fields(child, at, fields)
+        else:
+            fields.update({f"{at}.{name}": value for name, value in condition_fields(child).items()})
+
+
+def _children(group):
+    conditions = group.get("conditions", [])
+    return [child for child in conditions if isinstance(child, dict)] if isinstance(conditions, list) else []
+
+
+def _is_group(node):
+    return isinstance(node, dict) and "conditions" in node
+
+
+def condition_fields(rule):
+    """One condition's fields, without its prefix."""
+    kind = rule.get("kind")
+    fields = {"kind": str(kind), "was": str(kind)}
+    if kind in ("property", "app_field"):
+        fields["name" if kind == "property" else "field"] = _show(rule.get("name" if kind == "property" else "field"))
+        fields.update(_comparison_fields(rule))
+    elif kind == "age":
+        fields.update(min=_show(rule.get("min")), max=_show(rule.get("max")))
+    elif kind == "gender":
+        fields["values"] = [str(value) for value in _list(rule.get("values"))]
+    elif kind == "geo":
+        fields.update(
+            field=_show(rule.get("field")), op=_show(rule.get("op", "in")), values=_joined(rule.get("values"))
+        )
+    elif kind == "radius":
+        fields["km"] = _show(rule.get("km"))
+        for index, place in enumerate(_list(rule.get("places"))):
+            place = place if isinstance(place, dict) else {}
+            for name in ("label", "lat", "lon"):
+                fields[f"place.{index}.{name}"] = _show(place.get(name))
+    elif kind == "reachability":
+        fields.update(check=_show(rule.get("check")), value=_show(rule.get("value", True)))
+        if "channel" in rule:
+            fields["channel"] = _show(rule["channel"])
+    elif kind in ("event", "live_event"):
+        fields["event"] = _show(rule.get("event"))
+        if kind == "event":
+            count = rule.get("count") if isinstance(rule.get("count"), dict) else {"op": "at_least", "value": 1}
+            window = rule.get("window") if isinstance(rule.get("window"), dict) else {"type": "ever"}
+            fields.update(
+                did=_show(rule.get("did", True)),
+                count_op=_show(count.get("op")),
+                count=_show(count.get("value")),
+                window=_show(window.get("type")),
+                days=_show(window.get("days")),
+                start=_show(window.get("start")),
+                end=_show(window.get("end")),
+                occurrence=_show(rule.get("occurrence", "any")),
+            )
+        for index, item in enumerate(_list(rule.get("filters"))):
+            item = item if isinstance(item, dict) else {}
+            fields[f"f.{index}.name"] = _show(item.get("name"))
+            fields.update({f"f.{index}.{name}": value for name, value in _comparison_fields(item).items()})
+    return fields
+
+
+def _comparison_fields(rule):
+    op = rule.get("op")
+    fields = {"op": _show(op)}
+    if op == "in":
+        fields["values"] = _joined(rule.get("values"))
+    elif op == "between":
+        fields.update(min=_show(rule.get("min")), max=_show(rule.get("max")))
+    elif op not in t.SET_OPS:
+        fields["value"] = _show(rule.get("value"))
+    return fields
+
+
+def _show(value):
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _joined(values):
+    return ", ".join(_show(value) for value in _list(values))
+
+
+def _list(value):
+    return value if isinstance(value, list) else []
+
+
+# Rules → what the template draws.
+
+
+def display(rules, *, types=None, errors=None, notes=None, focus=""):
+    """The tree as nested dicts for segments/_builder.html: each node with its
+    prefix, element id, rule path, the fields' texts, its error and its note."""
+    context = {"types": types or Types(), "errors": errors or {}, "notes": notes or {}, "focus": focus}
+    root = _display_group(rules if isinstance(rules, dict) else EMPTY_RULES, "", 0, context)
+    root["error"] = context["errors"].get("root", "")
+    return root
+
+
+def _display_group(group, path, depth, context):
+    prefix = prefix_of(path)
+    children = []
+    for index, child in enumerate(_children(group)):
+        child_path = f"{path}.{index}" if path else str(index)
+        if _is_group(child):
+            children.append(_display_group(child, child_path, depth + 1, context))
+        else:
+            children.append(_display_condition(child, child_path, context))
+    return {
+        "is_group": True,
+        "prefix": prefix,
+        "id": dom_id(prefix),
+        "path": path,
+        "number": _number_label(path),
+        "match": group.get("match", "all"),
+        "children": children,
+        "depth": depth,
+        "can_nest": depth < MAX_DEPTH - 1,
+        "error": context["errors"].get(path, "") if path else "",
+        "focus": _focus(prefix, context),
+    }
+
+
+def _display_condition(rule, path, context):
+    prefix = prefix_of(path)
+    kind = rule.get("kind") if rule.get("kind") in NEW else "property"
+    fields = condition_fields(rule)
+    node = {
+        "is_group": False,
+        "prefix": prefix,
+        "id": dom_id(prefix),
+        "path": path,
+        "number": _number_label(path),
+        "kind": kind,
+        "kind_label": KIND_LABELS[kind],
+        "fields": fields,
+        "error": context["errors"].get(path, ""),
+        "note": context["notes"].get(path, ""),
+        "focus": _focus(prefix, context),
+    }
+    types = context["types"]
+    if kind == "property":
+        node.update(_comparison(fields, "", types.profile.get(fields.get("name"))))
+        node["suggest"] = _suggest("values", f"{prefix}.", name=fields.get("name", ""))
+    elif kind == "app_field":
+        node.update(_comparison(fields, "", Type.STRING))
+        node["type_label"] = ""
+        node["suggest"] = _suggest("column", f"{prefix}.", field=fields.get("field", ""))
+    elif kind == "geo":
+        node["suggest"] = _suggest("column", f"{prefix}.", field=fields.get("field", ""))
+    elif kind == "radius":
+        node["places"] = [
+            {"index": index, **{name: fields[f"place.{index}.{name}"] for name in ("label", "lat", "lon")}}
+            for index in range(len(_list(rule.get("places"))))
+        ]
+    elif kind in ("event", "live_event"):
+        event = fields.get("event", "")
+        node["event_properties"] = sorted(
+            (name, TYPE_LABELS.get(kind, "")) for (on, name), kind in types.event.items() if on == event
+        )
+        node["filters"] = []
+        for index in range(len(_list(rule.get("filters")))):
+            at = f"{prefix}.f.{index}"
+            name = fields[f"f.{index}.name"]
+            item = {"index": index, "prefix": at, "id": dom_id(at), "name": name}
+            item.update(_comparison(fields, f"f.{index}.", types.event.get((event, name))))
+            item["suggest"] = _suggest("values", f"{at}.", name=name, event=event)
+            item["autofocus"] = node["focus"] == f"f-{index}-name"
+            node["filters"].append(item)
+    return node
+
+
+def _comparison(fields, head, kind):
+    """What a comparison's row draws: operators offered for the type, and the operands."""
+    labels = DATE_OP_LABELS if kind == Type.DATE else OP_LABELS
+    ops = ops_for(kind)
+    return {
+        "type": kind,
+        "type_label": TYPE_LABELS.get(kind, ""),
+        "ops": [(value, labels[value]) for value in ops],
+        "op": _allowed(fields.get(f"{head}op"), ops),
+        "input_type": "date" if kind == Type.DATE else "text",
+        "numeric": kind == Type.NUMBER,
+        "boolean": kind == Type.BOOLEAN,
+        **{name: fields.get(f"{head}{name}", "") for name in ("value", "values", "min", "max")},
+    }
+
+
+def _suggest(what, field_prefix, **params):
+    """hx-vals for a field's suggestion box (JSON; the template escapes it)."""
+    return json.dumps({"what": what, **params, "field_prefix": field_prefix})
+
+
+def walk(node):
+    """Every node of a displayed tree, groups first."""
+    yield node
+    for child in node.get("children", ()):
+        yield from walk(child)
+
+
+def _focus(prefix, context):
+    """The field of this node to focus ("kind", "f-0-name"), if the last edit asked
+    for one of its own; a child's ids go on with a digit ("r-0-1-kind")."""
+    own = dom_id(prefix) + "-"
+    rest = context["focus"][len(own) :] if context["focus"].startswith(own) else ""
+    return rest if rest and not rest[0].isdigit() else ""
+
+
+def _number_label(path):
+    return ".".join(str(int(part) + 1) for part in path.split(".")) if path else ""
+
+
+def find_place_with(suggest_places):
+    """A ``find_place`` for read_form: "lat, lon" as a point, else a city in the
+    data whose name (or "city, region, country" label) is the text."""
+
+    def find_place(text):
+        point = _POINT.match(text)
+        if point:
+            lat, lon = float(point.group(1)), float(point.group(2))
+            return {"label": f"{lat}, {lon}", "lat": lat, "lon": lon}
+        city = text.split(",")[0].strip()
+        for place in suggest_places(city):
+            label = place_label(place)
+            if text.strip().lower() in (label.lower(), place["city"].lower()):
+                return {"label": label, "lat": round(place["lat"], 6), "lon": round(place["lon"], 6)}
+        return None
+
+    return find_place
+
+
+def place_label(place):
+    return ", ".join(part for part in (place["city"], place.get("region"), place.get("country")) if part)
