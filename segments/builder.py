@@ -41,7 +41,6 @@ KINDS = (
     ("event", "Past behaviour (event)"),
     ("live_event", "Live behaviour (event)"),
 )
-KIND_LABELS = dict(KINDS)
 MATCHES = (("all", "all of"), ("any", "any of"), ("none", "none of"))
 
 Type = PropertyDefinition.Type
@@ -49,18 +48,7 @@ TEXT_OPS = ("equals", "not_equals", "contains", "starts_with", "in", "is_set", "
 ORDERED_OPS = ("equals", "not_equals", "greater", "less", "between", "is_set", "is_not_set")
 BOOLEAN_OPS = ("equals", "is_set", "is_not_set")
 # A property nobody has yet has no type: offer everything.
-ANY_OPS = (
-    "equals",
-    "not_equals",
-    "contains",
-    "starts_with",
-    "in",
-    "greater",
-    "less",
-    "between",
-    "is_set",
-    "is_not_set",
-)
+ANY_OPS = t.PROPERTY_OPS
 OPS_BY_TYPE = {
     Type.STRING: TEXT_OPS,
     Type.LIST: TEXT_OPS,
@@ -83,27 +71,32 @@ OP_LABELS = {
 DATE_OP_LABELS = OP_LABELS | {"greater": "is after", "less": "is before"}
 TYPE_LABELS = dict(Type.choices)
 
-GEO_FIELDS = (("country", "Country"), ("region", "Region"), ("city", "City"))
-GEO_OPS = (("in", "is one of"), ("not_in", "is not one of"))
-APP_FIELDS = (
-    ("app_version", "App version"),
-    ("make", "Device make"),
-    ("model", "Device model"),
-    ("os_version", "OS version"),
-    ("sdk_version", "SDK version"),
-)
-REACHABILITY_CHECKS = (
-    ("push_reachable", "Can receive push"),
-    ("has_email", "Has an email address"),
-    ("has_phone", "Has a phone number"),
-    ("email_unsubscribed", "Unsubscribed from email"),
-    ("sms_unsubscribed", "Unsubscribed from SMS"),
-)
-CHANNELS = (("any", "on any channel"), ("web", "by web push"), ("android", "on Android"), ("ios", "on iOS"))
-GENDERS = (("female", "Female"), ("male", "Male"), ("other", "Other"))
-COUNT_OPS = (("at_least", "at least"), ("at_most", "at most"), ("exactly", "exactly"))
-WINDOWS = (("ever", "ever"), ("last_days", "in the last … days"), ("between", "between two dates"))
-OCCURRENCES = (("any", "every time"), ("first", "the first time"), ("last", "the last time"))
+# The choices each select offers, for the templates.
+CHOICES = {
+    "kinds": KINDS,
+    "matches": MATCHES,
+    "geo_fields": (("country", "Country"), ("region", "Region"), ("city", "City")),
+    "geo_ops": (("in", "is one of"), ("not_in", "is not one of")),
+    "app_fields": (
+        ("app_version", "App version"),
+        ("make", "Device make"),
+        ("model", "Device model"),
+        ("os_version", "OS version"),
+        ("sdk_version", "SDK version"),
+    ),
+    "checks": (
+        ("push_reachable", "Can receive push"),
+        ("has_email", "Has an email address"),
+        ("has_phone", "Has a phone number"),
+        ("email_unsubscribed", "Unsubscribed from email"),
+        ("sms_unsubscribed", "Unsubscribed from SMS"),
+    ),
+    "channels": (("any", "on any channel"), ("web", "by web push"), ("android", "on Android"), ("ios", "on iOS")),
+    "genders": (("female", "Female"), ("male", "Male"), ("other", "Other")),
+    "count_ops": (("at_least", "at least"), ("at_most", "at most"), ("exactly", "exactly")),
+    "windows": (("ever", "ever"), ("last_days", "in the last … days"), ("between", "between two dates")),
+    "occurrences": (("any", "every time"), ("first", "the first time"), ("last", "the last time")),
+}
 
 # What a condition of each kind holds when it is first added (or its kind changed).
 NEW = {
@@ -125,25 +118,10 @@ NEW = {
     },
     "live_event": {"kind": "live_event", "event": "", "filters": []},
 }
-# The choices each select offers, for the templates.
-CHOICES = {
-    "kinds": KINDS,
-    "matches": MATCHES,
-    "geo_fields": GEO_FIELDS,
-    "geo_ops": GEO_OPS,
-    "app_fields": APP_FIELDS,
-    "checks": REACHABILITY_CHECKS,
-    "channels": CHANNELS,
-    "genders": GENDERS,
-    "count_ops": COUNT_OPS,
-    "windows": WINDOWS,
-    "occurrences": OCCURRENCES,
-}
 # Event names are offered from the newest events only: a bounded read on a table of millions.
 EVENT_SAMPLE = 50_000
 
 NEW_FILTER = {"name": "", "op": "equals", "value": ""}
-NEW_GROUP = {"match": "all", "conditions": [NEW["property"]]}
 EMPTY_RULES = {"match": "all", "conditions": []}
 
 _NODE_FIELD = re.compile(r"^r((?:\.\d+)*)\.(match|kind)$")
@@ -199,10 +177,6 @@ def prefix_of(path):
     return f"{ROOT}.{path}" if path else ROOT
 
 
-def path_of(prefix):
-    return prefix.removeprefix(ROOT).removeprefix(".")
-
-
 def dom_id(prefix):
     return prefix.replace(".", "-")
 
@@ -228,9 +202,6 @@ class _Fields:
             return self.data.getlist(key)
         value = self.data.get(key)
         return list(value) if isinstance(value, list | tuple) else [] if value is None else [value]
-
-    def has(self, key):
-        return key in self.data
 
     def indexes(self, prefix):
         """The sorted i of every "<prefix>.<i>.<field>" posted."""
@@ -355,7 +326,7 @@ class _Reader:
             if number is not None:
                 return number
             if kind == Type.NUMBER and text:
-                self.fail(path, f"{label} is a number: enter one such as 42 or 9.99")
+                self.fail(path, f"{label!r} holds numbers: enter one such as 42 or 9.99")
         return text
 
     def read_property(self, prefix, path):
@@ -648,7 +619,6 @@ def _display_condition(rule, path, context):
         "path": path,
         "number": _number_label(path),
         "kind": kind,
-        "kind_label": KIND_LABELS[kind],
         "fields": fields,
         "error": context["errors"].get(path, ""),
         "note": context["notes"].get(path, ""),

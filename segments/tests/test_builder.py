@@ -212,7 +212,7 @@ def test_an_operator_the_new_type_does_not_have_falls_back_to_equals():
 def test_a_word_where_a_number_is_needed_is_reported_at_its_condition():
     fields = form_from_rules(rules(GOLD, rules(GOLD, {"kind": "property", "name": "ltv", "op": "equals", "value": 1})))
     edit = read(fields | {"r.1.1.value": "lots"})
-    assert edit.errors == {"1.1": "ltv is a number: enter one such as 42 or 9.99"}
+    assert edit.errors == {"1.1": "'ltv' holds numbers: enter one such as 42 or 9.99"}
 
 
 def test_the_display_tree_carries_errors_notes_and_focus_to_their_nodes():
@@ -363,7 +363,7 @@ def test_a_number_field_with_a_word_says_so(marketer, audience):
     response = post(
         marketer, "/segments/new/", rules({"kind": "property", "name": "ltv", "op": "equals", "value": "lots"})
     )
-    assert message_of(response, "r-0") == "Ltv is a number: enter one such as 42 or 9.99"
+    assert message_of(response, "r-0") == "'ltv' holds numbers: enter one such as 42 or 9.99"
 
 
 def test_a_property_no_profile_has_yet_is_allowed_with_a_note(marketer, audience):
