@@ -246,6 +246,10 @@ class _Reader:
 
     def group(self, prefix, path, depth):
         match = self.fields.get(f"{prefix}.match", "all")
+        if depth >= MAX_DEPTH:
+            # Only a hand-made post gets here; stop before a deep one exhausts the stack.
+            self.fail(path, f"groups go {MAX_DEPTH - 1} deep at most")
+            return {"match": match, "conditions": []}
         conditions = []
         for index in self.fields.indexes(prefix):
             child = f"{prefix}.{index}"

@@ -128,6 +128,12 @@ def test_groups_nest_three_deep_at_most():
     assert read(form_from_rules(deep), "add-group r.0.0").rules == deep
 
 
+def test_a_hand_made_post_nesting_groups_deeper_is_refused():
+    fields = {"r.match": "all"} | {"r" + ".0" * level + ".match": "all" for level in range(1, 900)}
+    edit = read(fields)
+    assert edit.errors == {"0.0.0": "groups go 2 deep at most"}
+
+
 def test_removing_a_condition_renumbers_the_others():
     fields = form_from_rules(rules(GOLD, CART, ONE_OF_EACH["age"]))
     edit = read(fields, "remove r.1")
