@@ -272,14 +272,16 @@ def seed(stdout, profiles=DEFAULT_PROFILES, **options):
         with connection.cursor() as cursor:
             cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
     for first in range(1, profiles + 1, BLOCK):
-        people = world.people(first, min(BLOCK, profiles + 1 - first))
+        count = min(BLOCK, profiles + 1 - first)
+        existing = set()
         if any_existing:
-            existing = set(
-                Profile.objects.filter(identity__in=[p[0][0] for p in people]).values_list("identity", flat=True)
-            )
+            identities = [IDENTITY.format(index) for index in range(first, first + count)]
+            existing = set(Profile.objects.filter(identity__in=identities).values_list("identity", flat=True))
             skipped += len(existing)
-            people = [p for p in people if p[0][0] not in existing]
-        if people:
+        # A block whose people all exist is not drawn at all (each block has its own
+        # generator, so the others come out the same).
+        if len(existing) < count:
+            people = [p for p in world.people(first, count) if p[0][0] not in existing]
             rows += load(people, world.now)
             created += len(people)
         if time.monotonic() - last_report > 5:
