@@ -646,7 +646,7 @@ def _display_condition(rule, path, context):
     elif kind in ("event", "live_event"):
         event = fields.get("event", "")
         node["event_properties"] = sorted(
-            (name, TYPE_LABELS.get(kind, "")) for (on, name), kind in types.event.items() if on == event
+            (name, TYPE_LABELS.get(type_, "")) for (on, name), type_ in types.event.items() if on == event
         )
         node["filters"] = []
         for index in range(len(_list(rule.get("filters")))):
