@@ -6,31 +6,43 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('segments', '0001_audience'),
+        ("segments", "0001_audience"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Segment',
+            name="Segment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200)),
-                ('description', models.TextField(blank=True)),
-                ('rules', models.JSONField(default=dict)),
-                ('is_adhoc', models.BooleanField(default=False, help_text='Built inside a campaign, not listed.', verbose_name='ad hoc')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('last_reach', models.PositiveIntegerField(blank=True, help_text='Profiles qualified', null=True)),
-                ('last_reachable', models.JSONField(blank=True, default=dict, help_text='Push-reachable profiles per channel')),
-                ('last_computed_at', models.DateTimeField(blank=True, null=True)),
-                ('owner', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=200)),
+                ("description", models.TextField(blank=True)),
+                ("rules", models.JSONField(default=dict)),
+                (
+                    "is_adhoc",
+                    models.BooleanField(
+                        default=False, help_text="Built inside a campaign, not listed.", verbose_name="ad hoc"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("last_reach", models.PositiveIntegerField(blank=True, help_text="Profiles qualified", null=True)),
+                (
+                    "last_reachable",
+                    models.JSONField(blank=True, default=dict, help_text="Push-reachable profiles per channel"),
+                ),
+                ("last_computed_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "owner",
+                    models.ForeignKey(
+                        blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to=settings.AUTH_USER_MODEL
+                    ),
+                ),
             ],
             options={
-                'ordering': ['name'],
-                'indexes': [models.Index(fields=['is_adhoc', 'name'], name='segments_se_is_adho_689d07_idx')],
+                "ordering": ["name"],
+                "indexes": [models.Index(fields=["is_adhoc", "name"], name="segments_se_is_adho_689d07_idx")],
             },
         ),
     ]
