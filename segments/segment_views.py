@@ -10,7 +10,7 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from accounts import roles
 from accounts.access import requires
-from segments import builder
+from segments import builder, builder_display
 from segments.actions.reach import estimate_reach, rule_notes, suggest_column, suggest_places, suggest_values
 from segments.actions.segments import delete_segment, save_segment
 from segments.models import Segment
@@ -75,16 +75,16 @@ def _builder_page(request, segment):
             return HttpResponseClientRedirect(target) if request.htmx else redirect(target)
 
     errors, notes, reach = _check(edit)
-    root = builder.display(edit.rules, types=types, errors=errors, notes=notes, focus=edit.focus)
+    root = builder_display.display(edit.rules, types=types, errors=errors, notes=notes, focus=edit.focus)
     context = {
         "segment": segment,
         "details": details,
         "post_url": post_url,
         "root": root,
-        "nodes": list(builder.walk(root)),
+        "nodes": list(builder_display.walk(root)),
         "reach": reach,
         "has_errors": bool(errors),
-        "has_live": any(node.get("kind") == "live_event" for node in builder.walk(root)),
+        "has_live": any(node.get("kind") == "live_event" for node in builder_display.walk(root)),
         "properties": sorted((name, builder.TYPE_LABELS.get(kind, "")) for name, kind in types.profile.items()),
         "events": builder.known_events(types),
         "choices": builder.CHOICES,
