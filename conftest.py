@@ -37,6 +37,12 @@ def client_as(client, make_user):
     return login
 
 
+@pytest.fixture
+def marketer(client_as):
+    """The test client, logged in as a new Marketer."""
+    return client_as(roles.MARKETER)
+
+
 def pytest_report_header(config):
     from django.conf import settings
 

@@ -35,11 +35,6 @@ def clock():
         yield
 
 
-@pytest.fixture
-def marketer(client_as):
-    return client_as(roles.MARKETER)
-
-
 def device(profile, platform="android", status=Device.PushStatus.ALLOWED, **fields):
     address = {"endpoint": ENDPOINT} if platform == "web" else {"token": f"{TOKEN}-{Device.objects.count()}"}
     if platform == "web" and Device.objects.filter(endpoint=ENDPOINT).exists():

@@ -244,11 +244,6 @@ def clock():
 
 
 @pytest.fixture
-def marketer(client_as):
-    return client_as(roles.MARKETER)
-
-
-@pytest.fixture
 def audience(db):
     """Two Gold customers (one reachable on web, one on Android) and a Silver one."""
     forget_cache()
