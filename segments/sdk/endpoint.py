@@ -21,8 +21,6 @@ from segments.models import Site
 
 # The SDK sends a handful of fields; a body this large is a mistake or an attack.
 MAX_BODY_BYTES = 64 * 1024
-# Per site key and client IP. One page view makes a few calls (status, identify,
-# some events); a shared office IP makes many.
 
 
 def error(status, detail, errors=None):
@@ -45,6 +43,8 @@ def _refuse_constant(name):
 
 
 def _rate(group, request):
+    # Per site key and client IP (SDK_RATE_LIMIT). One page view makes a few calls
+    # (status, identify, some events); a shared office IP makes many.
     return settings.SDK_RATE_LIMIT
 
 
@@ -97,7 +97,7 @@ def _check(request, schema):
     if not origin:
         return None, error(403, "The request has no Origin header; the SDK must be called from a web page.")
     if not site.allows(origin):
-        return None, error(403, f"The origin {origin} is not allowed for this site key; add it in Clarion's admin.")
+        return None, error(403, f"The origin {origin} is not allowed for this site key; add it in Clarion's Settings.")
 
     usage = get_usage(
         request, group="sdk", key=lambda group, request: f"{site.key}:{_ip(request)}", rate=_rate, increment=True
