@@ -88,8 +88,9 @@ def identify(client_id, identity, *, browser="", user_agent=""):
 
 
 @transaction.atomic
-def save_subscription(client_id, endpoint, p256dh, auth, *, categories=(), browser="", user_agent=""):
-    """Store a browser's push subscription; the device becomes Allowed."""
+def save_subscription(client_id, endpoint, p256dh, auth, *, categories=None, browser="", user_agent=""):
+    """Store a browser's push subscription; the device becomes Allowed. Categories
+    left as None keep the ones stored before."""
     device = browser_device(client_id, browser=browser, user_agent=user_agent)
     # The same subscription under another client id: the browser's storage was
     # cleared but its push subscription survived. It now belongs to this device.
@@ -98,7 +99,8 @@ def save_subscription(client_id, endpoint, p256dh, auth, *, categories=(), brows
     )
     device.endpoint, device.p256dh, device.auth = endpoint, p256dh, auth
     device.push_status = Device.PushStatus.ALLOWED
-    device.categories = list(categories)
+    if categories is not None:
+        device.categories = list(categories)
     device.retired_at = None
     device.save()
     return device

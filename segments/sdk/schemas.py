@@ -104,7 +104,9 @@ class PushSubscriptionIn(Strict):
 
 class SubscriptionIn(SdkIn):
     subscription: PushSubscriptionIn
-    categories: list[Category] = Field(default_factory=list, max_length=50)
+    # Left out (the service worker renewing a subscription does not know them): the
+    # categories stored before are kept.
+    categories: list[Category] | None = Field(None, max_length=50)
 
 
 class StatusIn(SdkIn):

@@ -90,6 +90,16 @@ def test_subscriptions_store_the_subscription_and_allow_the_device(sdk):
     assert device.reachable
 
 
+def test_a_renewed_subscription_without_categories_keeps_the_chosen_ones(sdk):
+    sdk("subscriptions", subscription=subscription(), categories=["deals"])
+    renewed = ENDPOINT + "-renewed"
+    assert sdk("subscriptions", subscription=subscription(renewed)).status_code == 200
+    device = Device.objects.get(client_id=CLIENT)
+    assert (device.endpoint, device.categories) == (renewed, ["deals"])
+    sdk("subscriptions", subscription=subscription(renewed), categories=[])
+    assert Device.objects.get(client_id=CLIENT).categories == []
+
+
 @pytest.mark.parametrize("status", ["ask", "blocked", "unsupported"])
 def test_status_stores_what_the_browser_says(sdk, status):
     response = sdk("status", status=status)

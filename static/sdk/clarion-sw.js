@@ -40,6 +40,32 @@ function report(messageId, kind, action) {
   }).catch((error) => console.warn("Clarion: could not report", kind, error));
 }
 
+// The browser or push service replaced the subscription (keys rotated, expired):
+// subscribe again with the same application server key and tell Clarion, or the
+// device would go quiet until the person next visits the site.
+self.addEventListener("pushsubscriptionchange", (event) => {
+  if (!SITE_KEY || !CLIENT_ID) return;
+  const options = event.oldSubscription ? event.oldSubscription.options : null;
+  const renewed = event.newSubscription
+    ? Promise.resolve(event.newSubscription)
+    : options
+      ? self.registration.pushManager.subscribe(options)
+      : Promise.reject(new Error("no earlier subscription options to renew with"));
+  event.waitUntil(
+    renewed
+      .then((subscription) =>
+        fetch(`${API_BASE}/sdk/v1/subscriptions`, {
+          method: "POST",
+          headers: { "Content-Type": "text/plain;charset=UTF-8" },
+          body: JSON.stringify({ siteKey: SITE_KEY, clientId: CLIENT_ID, subscription: subscription.toJSON() }),
+          credentials: "omit",
+          mode: "cors",
+        }),
+      )
+      .catch((error) => console.warn("Clarion: could not renew the push subscription", error)),
+  );
+});
+
 function payloadOf(event) {
   if (!event.data) return {};
   try {
