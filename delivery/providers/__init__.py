@@ -1,0 +1,1 @@
+"""How one message reaches one device: one folder per channel behind ``base.Provider``."""

@@ -1,0 +1,3 @@
+from delivery.providers.sandbox.transport import SandboxProvider
+
+__all__ = ["SandboxProvider"]

@@ -1,0 +1,3 @@
+from delivery.providers.webpush.transport import WebPushProvider
+
+__all__ = ["WebPushProvider"]
