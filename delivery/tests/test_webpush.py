@@ -12,6 +12,7 @@ import time_machine
 from delivery.providers.base import Outcome, Push
 from delivery.providers.webpush import WebPushProvider
 from delivery.providers.webpush.transport import topic_for
+from delivery.providers.webpush.vapid import origin_of
 from tests.pushservices.webpush import WebPushService, make_vapid_key
 
 SUBJECT = "mailto:push@clarion.test"
@@ -117,6 +118,26 @@ def test_one_vapid_header_per_origin_is_reused_across_sends(service, other_servi
     assert headers_here != headers_there
     assert service.received[here[0].id][0].claims["aud"] == service.origin
     assert other_service.received[there.id][0].claims["aud"] == other_service.origin
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "origin"),
+    [
+        ("https://fcm.googleapis.com/fcm/send/abc:def", "https://fcm.googleapis.com"),
+        ("https://Updates.Push.Services.Mozilla.com:443/wpush/v2/x", "https://updates.push.services.mozilla.com"),
+        ("https://push.example:8443/p/1", "https://push.example:8443"),
+        ("http://127.0.0.1:8080/push/s1", "http://127.0.0.1:8080"),
+    ],
+)
+def test_the_audience_is_the_endpoints_origin(endpoint, origin):
+    assert origin_of(endpoint) == origin
+
+
+@pytest.mark.parametrize("endpoint", ["", "push.example/p/1", "ftp://push.example/p/1", "https://push.example:x/p"])
+def test_an_endpoint_that_is_not_an_http_url_is_end_point_invalid(provider, endpoint):
+    [result] = send(provider, Push(device_id=1, payload={"t": 1}, endpoint=endpoint, p256dh="x", auth="y"))
+
+    assert (result.outcome, result.code) == (Outcome.FAILED, "end_point_invalid")
 
 
 def test_the_vapid_token_names_us_and_expires_within_24_hours(service, provider, vapid_key):

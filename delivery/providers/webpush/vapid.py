@@ -17,12 +17,19 @@ LIFETIME = 12 * 3600
 RENEW_BEFORE = 3600
 
 
+DEFAULT_PORTS = {"https": 443, "http": 80}
+
+
 def origin_of(endpoint):
-    """RFC 8292 §2: ``aud`` is the origin of the push resource: scheme://host[:port]."""
+    """RFC 8292 §2: ``aud`` is the origin of the push resource, serialised as RFC 6454 §6.2
+    says: lower-case scheme and host, the port only when it is not the scheme's default."""
     parts = urlsplit(endpoint)
-    if parts.scheme not in ("https", "http") or not parts.hostname:
+    scheme = parts.scheme.lower()
+    if scheme not in DEFAULT_PORTS or not parts.hostname:
         raise ValueError("not an http(s) URL")
-    return f"{parts.scheme}://{parts.netloc.rsplit('@', 1)[-1]}".lower()
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    port = parts.port  # raises ValueError for a port that is not a number
+    return f"{scheme}://{host}" + (f":{port}" if port and port != DEFAULT_PORTS[scheme] else "")
 
 
 class VapidHeaders:
