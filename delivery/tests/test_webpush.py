@@ -208,6 +208,24 @@ def test_429_surfaces_retry_after_given_as_a_date(service, provider):
     assert 85 <= result.retry_after <= 90
 
 
+def test_a_busy_service_may_say_when_to_come_back(service, provider):
+    subscriber = service.subscribe()
+    service.answer(subscriber, 503, retry_after=30)
+
+    [result] = send(provider, push_to(subscriber))
+
+    assert (result.outcome, result.code, result.retry_after) == (Outcome.RETRY, "server_issue", 30)
+
+
+def test_a_final_failure_carries_no_retry_after(service, provider):
+    subscriber = service.subscribe()
+    service.answer(subscriber, 410, retry_after=30)
+
+    [result] = send(provider, push_to(subscriber))
+
+    assert result.retry_after is None
+
+
 def test_a_server_error_then_success(service, provider):
     subscriber = service.subscribe()
     service.answer(subscriber, 500)

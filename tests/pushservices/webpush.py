@@ -14,6 +14,7 @@ key, keeps what it got, and answers 201. Tests can make it answer errors or be s
 
 import asyncio
 import base64
+import functools
 import itertools
 import json
 import os
@@ -84,6 +85,24 @@ class Received:
 
 def verify_vapid(authorization, origin, now):
     """RFC 8292 §3: ``vapid t=<JWT>, k=<public key>``. Returns (claims, k)."""
+    claims, key = verify_signature(authorization)
+    claims = dict(claims)  # the cached dict stays untouched
+    if claims.get("aud") != origin:
+        raise Rejected(401, f"aud {claims.get('aud')!r} is not {origin!r}")
+    exp = claims.get("exp")
+    if not isinstance(exp, int) or exp <= now:
+        raise Rejected(401, "expired")
+    if exp > now + MAX_EXP_AHEAD:
+        raise Rejected(401, "exp more than 24 h ahead")
+    if not str(claims.get("sub", "")).startswith(("mailto:", "https:")):
+        raise Rejected(401, "sub is not a mailto: or https: contact")
+    return claims, key
+
+
+@functools.lru_cache(maxsize=64)
+def verify_signature(authorization):
+    """The ES256 check, remembered per header as a push service would: senders reuse one
+    header for hours. The time-dependent claims are checked on every request above."""
     scheme, _, params = (authorization or "").partition(" ")
     if scheme.lower() != "vapid":
         raise Rejected(401, "no vapid Authorization")
@@ -104,15 +123,6 @@ def verify_vapid(authorization, origin, now):
         public_key.verify(der, f"{header_b64}.{claims_b64}".encode(), ec.ECDSA(hashes.SHA256()))
     except InvalidSignature as error:
         raise Rejected(401, "bad signature") from error
-    if claims.get("aud") != origin:
-        raise Rejected(401, f"aud {claims.get('aud')!r} is not {origin!r}")
-    exp = claims.get("exp")
-    if not isinstance(exp, int) or exp <= now:
-        raise Rejected(401, "expired")
-    if exp > now + MAX_EXP_AHEAD:
-        raise Rejected(401, "exp more than 24 h ahead")
-    if not str(claims.get("sub", "")).startswith(("mailto:", "https:")):
-        raise Rejected(401, "sub is not a mailto: or https: contact")
     return claims, key
 
 
