@@ -14,6 +14,7 @@ urlpatterns = [
     path("settings/api-keys/<int:key_id>/revoke/", views.revoke_key, name="revoke-key"),
     path("settings/sites/", views.create_site, name="create-site"),
     path("settings/sites/<int:site_id>/delete/", views.delete_site, name="delete-site"),
+    path("settings/sites/<int:site_id>/verify/", views.verify_identities, name="verify-identities"),
     path("settings/vapid/", views.generate_vapid, name="generate-vapid"),
     path("healthz", views.healthz, name="healthz"),
     path("", include("accounts.urls")),

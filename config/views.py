@@ -88,6 +88,15 @@ def delete_site(request, site_id):
 
 @require_POST
 @requires(roles.MANAGE_SETTINGS)
+def verify_identities(request, site_id):
+    site = get_object_or_404(Site, pk=site_id)
+    site.verify_identity = request.POST.get("verify") == "on"
+    site.save(update_fields=["verify_identity"])
+    return _section(request, "sites")
+
+
+@require_POST
+@requires(roles.MANAGE_SETTINGS)
 def generate_vapid(request):
     vapid.generate()
     return _section(request, "sites")

@@ -83,7 +83,9 @@ class ApiKeyAdmin(admin.ModelAdmin):
 
 @admin.register(Site)
 class SiteAdmin(admin.ModelAdmin):
-    list_display = ["name", "key", "created_at"]
+    list_display = ["name", "key", "verify_identity", "created_at"]
+    list_filter = ["verify_identity"]
+    exclude = ["identity_secret"]  # shown to Admins on the Settings page, not copied around the admin
     search_fields = ["name", "key"]
     readonly_fields = ["key", "created_at"]
 

@@ -80,7 +80,14 @@ def test_generating_the_vapid_key_twice_keeps_the_first(admin):
 
 
 @pytest.mark.parametrize(
-    "url", ["/settings/api-keys/", "/settings/sites/", "/settings/vapid/", "/settings/api-keys/1/revoke/"]
+    "url",
+    [
+        "/settings/api-keys/",
+        "/settings/sites/",
+        "/settings/vapid/",
+        "/settings/api-keys/1/revoke/",
+        "/settings/sites/1/verify/",
+    ],
 )
 def test_marketers_cannot_change_settings(client_as, url):
     assert client_as(MARKETER).post(url, {"name": "x", "rate_per_minute": 1}).status_code == 403
@@ -101,3 +108,15 @@ def test_the_vapid_keys_command_makes_one_pair(db):
     call_command("vapid_keys", "--rotate", stdout=out)
     assert VapidKey.objects.filter(active=True).count() == 1
     assert VapidKey.objects.count() == 2
+
+
+def test_an_admin_turns_identity_verification_on_and_sees_the_secret(admin):
+    admin.post("/settings/sites/", {"name": "Shop", "origins": "https://shop.example.com"})
+    site = Site.objects.get()
+    response = admin.post(f"/settings/sites/{site.pk}/verify/", {"verify": "on"})
+    site.refresh_from_db()
+    assert site.verify_identity
+    assert site.identity_secret in response.content.decode()
+    admin.post(f"/settings/sites/{site.pk}/verify/", {})
+    site.refresh_from_db()
+    assert not site.verify_identity

@@ -1,6 +1,7 @@
 """Who may send data in: secret API keys for servers, publishable site keys for the web SDK."""
 
 import hashlib
+import hmac
 import secrets
 
 from django.conf import settings
@@ -52,6 +53,14 @@ class Site(models.Model):
     allowed_origins = models.JSONField(
         default=list, blank=True, help_text="Origins allowed to use this key, e.g. https://shop.example.com"
     )
+    # The key is public, so without this anyone could identify() their own browser
+    # as any of the site's users and receive that person's pushes. With it, the
+    # site's server signs each identity it puts in a page (identityHash).
+    verify_identity = models.BooleanField(
+        default=False,
+        help_text="identify() must carry identityHash, an HMAC-SHA256 of the identity made by your server.",
+    )
+    identity_secret = models.CharField(max_length=64, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self):
@@ -60,7 +69,18 @@ class Site(models.Model):
     def save(self, *args, **kwargs):
         if not self.key:
             self.key = f"pk_{secrets.token_urlsafe(18)}"
+        if not self.identity_secret:
+            self.identity_secret = secrets.token_urlsafe(32)
         super().save(*args, **kwargs)
 
     def allows(self, origin):
         return origin in self.allowed_origins
+
+    def identity_hash(self, identity):
+        """What the site's server computes: hex HMAC-SHA256 of the identity."""
+        return hmac.new(self.identity_secret.encode(), identity.encode(), hashlib.sha256).hexdigest()
+
+    def vouches_for(self, identity, identity_hash):
+        if not self.verify_identity:
+            return True
+        return hmac.compare_digest(self.identity_hash(identity), identity_hash or "")

@@ -98,6 +98,7 @@ def _check(request, schema):
         return None, error(403, "The request has no Origin header; the SDK must be called from a web page.")
     if not site.allows(origin):
         return None, error(403, f"The origin {origin} is not allowed for this site key; add it in Clarion's Settings.")
+    request.sdk_site = site
 
     usage = get_usage(
         request, group="sdk", key=lambda group, request: f"{site.key}:{_ip(request)}", rate=_rate, increment=True
@@ -127,7 +128,8 @@ def _ip(request):
 
 def sdk_endpoint(schema):
     """Decorator for an SDK view ``view(request, data)`` that returns a dict to
-    answer with: the body is validated with ``schema`` after the checks above."""
+    answer with (or an error response): the body is validated with ``schema`` after
+    the checks above, which leave the site on ``request.sdk_site``."""
 
     def decorate(view):
         @csrf_exempt
@@ -143,7 +145,8 @@ def sdk_endpoint(schema):
                 return _with_cors(response, origin)
             data, response = _check(request, schema)
             if response is None:
-                response = JsonResponse(view(request, data))
+                answer = view(request, data)
+                response = answer if isinstance(answer, JsonResponse) else JsonResponse(answer)
             return _with_cors(response, origin)
 
         return endpoint

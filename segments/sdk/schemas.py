@@ -48,6 +48,9 @@ class ProfileFields(ProfileIn):
 class IdentifyIn(SdkIn):
     identity: Identity
     profile: ProfileFields | None = None
+    # Hex HMAC-SHA256 of the identity, made by the site's server with the site's
+    # identity secret; required when the site verifies identities.
+    identityHash: str | None = Field(None, max_length=128)
 
 
 class TrackIn(SdkIn):

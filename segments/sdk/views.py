@@ -3,7 +3,7 @@ checks every one shares), calls one action and answers with JSON."""
 
 from segments.actions import sdk
 from segments.actions.devices import report_push_status, save_subscription
-from segments.sdk.endpoint import sdk_endpoint
+from segments.sdk.endpoint import error, sdk_endpoint
 from segments.sdk.schemas import EngagementIn, IdentifyIn, StatusIn, SubscriptionIn, TrackIn
 
 
@@ -13,6 +13,8 @@ def _client(request, data):
 
 @sdk_endpoint(IdentifyIn)
 def identify(request, data):
+    if not request.sdk_site.vouches_for(data.identity, data.identityHash):
+        return error(403, "identityHash does not match this identity: your server must sign it with the site's secret.")
     device = sdk.identify_browser(data.clientId, data.identity, data.profile, **_client(request, data))
     return {"push_status": device.push_status}
 

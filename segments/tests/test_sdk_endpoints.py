@@ -327,3 +327,28 @@ def test_the_demo_service_worker_is_javascript_allowed_to_control_the_demo_page(
     assert response["Content-Type"].startswith("application/javascript")
     assert response["Service-Worker-Allowed"] == "/demo/site/"
     assert b'addEventListener("push"' in response.content
+
+
+# Identity verification
+
+
+def test_a_site_that_verifies_identities_needs_the_servers_hash(sdk, site):
+    site.verify_identity = True
+    site.save()
+    refused = sdk("identify", identity="ada")
+    assert refused.status_code == 403
+    assert "identityHash does not match" in refused.json()["detail"]
+    assert sdk("identify", identity="ada", identityHash=site.identity_hash("bob")).status_code == 403
+    assert not Profile.objects.filter(identity="ada").exists()
+    assert sdk("identify", identity="ada", identityHash=site.identity_hash("ada")).status_code == 200
+    assert Device.objects.get(client_id=CLIENT).profile.identity == "ada"
+
+
+def test_the_identity_hash_is_an_hmac_of_the_identity_with_the_sites_secret(site):
+    import hashlib
+    import hmac
+
+    assert len(site.identity_secret) >= 40
+    expected = hmac.new(site.identity_secret.encode(), b"ada", hashlib.sha256).hexdigest()
+    assert site.identity_hash("ada") == expected
+    assert Site.objects.create(name="Other").identity_secret != site.identity_secret

@@ -24,6 +24,10 @@
  *       country, city, timezone, language, ..., and `properties` for custom ones:
  *         Clarion.identify("u-42", {name: "Ada", properties: {customer_type: "Gold"}})
  *       Identifying as someone else moves this browser's subscription to them.
+ *   Clarion.identify(identity, fields, {identityHash})
+ *       When the site verifies identities (Settings → Websites), pass the hex
+ *       HMAC-SHA256 of the identity that YOUR SERVER computed with the site's
+ *       identity secret; the secret never goes to the browser.
  *   Clarion.track(name, properties)   -> Promise
  *       An event, e.g. Clarion.track("Added To Cart", {sku: "A1", price: 12.5}).
  *   Clarion.pushStatus()              -> Promise<"ask" | "allowed" | "blocked" | "unsupported">
@@ -208,9 +212,10 @@
       return Clarion;
     },
 
-    identify: function (identity, fields) {
+    identify: function (identity, fields, options) {
       const body = { identity: String(identity) };
       if (fields) body.profile = fields;
+      if (options && options.identityHash) body.identityHash = String(options.identityHash);
       return post("identify", body);
     },
 
