@@ -1,0 +1,3 @@
+from delivery.providers.fcm.transport import FcmProvider
+
+__all__ = ["FcmProvider"]
