@@ -1,0 +1,3 @@
+from delivery.providers.apns.transport import APNsProvider
+
+__all__ = ["APNsProvider"]
