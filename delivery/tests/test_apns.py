@@ -16,7 +16,7 @@ from django.core.cache import cache
 
 from delivery.providers.apns import APNsProvider
 from delivery.providers.apns.token import cache_key
-from delivery.providers.apns.transport import PRODUCTION_HOST, SANDBOX_HOST, collapse_id_for
+from delivery.providers.apns.transport import PRODUCTION_HOST, SANDBOX_HOST, collapse_id_for, default_ssl_context
 from delivery.providers.base import Outcome, Push
 from tests.pushservices.apns import APNsService, make_signing_key
 
@@ -305,6 +305,15 @@ def test_a_service_whose_certificate_is_not_trusted_gets_nothing(service, key):
 
     assert (result.outcome, result.code) == (Outcome.RETRY, "apns_unknown")
     assert service.requests == 0
+
+
+def test_the_default_context_offers_http2_and_trusts_a_given_ca(service, key):
+    # The service hangs up on a client that does not negotiate "h2" by ALPN, as APNs does.
+    provider = make_provider(service, key, ssl_context=default_ssl_context(cafile=service.cafile))
+
+    [result] = send(provider, push_to(1))
+
+    assert (result.outcome, result.status) == (Outcome.SENT, 200)
 
 
 def test_a_token_that_is_not_hex_fails_without_a_request(service, provider):
