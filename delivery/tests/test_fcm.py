@@ -1,11 +1,16 @@
 """The FCM provider against a local FCM HTTP v1 service that verifies the OAuth2 assertion."""
 
+import asyncio
 import logging
 import socket
 from datetime import UTC, datetime, timedelta
 
+import google.auth.exceptions
+import google.auth.transport.requests
 import pytest
+import requests
 import time_machine
+from google.oauth2 import service_account
 
 from delivery.providers.base import Outcome, Push
 from delivery.providers.fcm import FcmProvider
@@ -253,6 +258,15 @@ def test_an_unreachable_fcm_is_a_dispatch_failed_retry(service, account):
     assert (result.outcome, result.code) == (Outcome.RETRY, "dispatch_failed")
 
 
+def test_an_unreachable_token_endpoint_is_a_dispatch_failed_retry(service, account):
+    provider = FcmProvider(account, endpoint=service.origin, token_uri=f"http://127.0.0.1:{closed_port()}/token")
+
+    [result] = send(provider, push_to(service.register()))
+
+    assert (result.outcome, result.code, result.status) == (Outcome.RETRY, "dispatch_failed", None)
+    assert service.requests == 0
+
+
 def test_the_token_uri_can_be_set_apart_from_the_key(service, account):
     elsewhere = {**account, "token_uri": f"http://127.0.0.1:{closed_port()}/token"}
     device = service.register()
@@ -273,6 +287,16 @@ def test_the_service_rejects_a_badly_signed_assertion(service, account):
     assert (service.tokens_issued, service.requests) == (0, 0)
 
 
+def test_the_service_refuses_an_assertion_without_the_messaging_scope(service, account):
+    scope = "https://www.googleapis.com/auth/cloud-platform"
+    credentials = service_account.Credentials.from_service_account_info(account, scopes=[scope])
+
+    with pytest.raises(google.auth.exceptions.RefreshError):
+        credentials.refresh(google.auth.transport.requests.Request())
+
+    assert service.rejected == [("token", 400, "Invalid JWT: scope")]
+
+
 def test_it_logs_no_private_key_or_access_token(service, account, provider, caplog):
     gone, failing, fine = service.register(), service.register(), service.register()
     service.unregister(gone)
@@ -291,3 +315,30 @@ def test_it_logs_no_private_key_or_access_token(service, account, provider, capl
     for secret in (*access_tokens, key_body[:40], key_body[-40:], account["private_key_id"]):
         assert secret not in caplog.text
     assert account["private_key"][40:80] not in repr(provider) + repr(provider.tokens)
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        {"data": {"n": 3}},
+        {"android": {"ttl": "3600"}},
+        {"android": {"priority": "high"}},
+        {"notification": {"title": "t", "channel_id": "promos"}},
+        {"topic": "news"},
+        {"urgency": "high"},
+    ],
+)
+def test_the_service_refuses_a_message_fcm_would_refuse(service, provider, message):
+    device = service.register()
+    access_token = asyncio.run(provider.tokens.token())
+
+    response = requests.post(
+        provider.url,
+        json={"message": {"token": device, **message}},
+        headers={"Authorization": f"Bearer {access_token}"},
+        timeout=5,
+    )
+
+    assert response.status_code == 400
+    assert response.json()["error"]["details"][0]["errorCode"] == "INVALID_ARGUMENT"
+    assert service.messages(device) == []
