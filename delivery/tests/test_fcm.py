@@ -140,7 +140,7 @@ def test_a_401_refreshes_the_token_once_and_resends(service, provider):
     assert [len(service.messages(d)) for d in devices] == [2, 1, 1, 1, 1]
 
 
-def test_a_token_refused_again_after_the_refresh_is_fcm_oauth2_token_expired(account):
+def test_a_token_refused_again_after_the_refresh_is_fcm_oauth2_token_expired():
     with FcmService(token_lifetime=0) as service:  # every token it issues is already expired
         account = service.add_service_account()
         device = service.register()

@@ -26,6 +26,8 @@ when it is missing we fall back to ``status``, then to the HTTP status.
   anything else            any   gcm_others                 failed   no      UNSPECIFIED_ERROR and the unknown
   (other 5xx)              5xx   fcm_internal_server_error  retry    no
   no answer / timeout      -     dispatch_failed            retry    no      the base's NO_ANSWER (10 s connect)
+  token endpoint refuses   -     fcm_oauth2_token_expired   failed   no      the key is wrong or revoked: no send
+  token endpoint silent    -     dispatch_failed            retry    no      as a timeout; no send was made
 """
 
 from delivery.providers.base import Answer, Outcome
