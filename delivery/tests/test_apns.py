@@ -13,6 +13,7 @@ import jwt
 import pytest
 import time_machine
 from django.core.cache import cache
+from django.core.cache.backends.locmem import LocMemCache
 
 from delivery.providers.apns import APNsProvider
 from delivery.providers.apns.token import cache_key
@@ -150,6 +151,32 @@ def test_one_provider_token_is_issued_and_shared_by_sends_and_workers(service, k
     assert len(set(tokens_seen(service))) == 1
     assert worker_a.tokens.issued + worker_b.tokens.issued == 1
     assert cache.get(cache_key(key[1]))["token"] == tokens_seen(service)[0]
+
+
+def test_workers_that_each_signed_their_own_token_would_be_refused(service, key):
+    # What the shared cache prevents: Apple refuses a new token for a key within 20 minutes.
+    worker_a = make_provider(service, key, cache=LocMemCache("worker-a", {}))
+    worker_b = make_provider(service, key, cache=LocMemCache("worker-b", {}))
+
+    with time_machine.travel(START, tick=True):
+        [first] = send(worker_a, push_to(1))
+    with time_machine.travel(START + timedelta(minutes=5), tick=True):
+        [second] = send(worker_b, push_to(2))
+
+    assert first.outcome == Outcome.SENT
+    assert (second.status, second.code, second.outcome) == (429, "apns_auth_error", Outcome.RETRY)
+    assert service.rejected == [(device_token(2), 429, "TooManyProviderTokenUpdates")]
+
+
+def test_each_signing_key_has_its_own_token(service, key):
+    other_key = service.new_key()
+
+    send(make_provider(service, key), push_to(1))
+    send(make_provider(service, other_key), push_to(2))
+
+    first, second = service.received[device_token(1)][0].jwt, service.received[device_token(2)][0].jwt
+    assert jwt.get_unverified_header(first)["kid"] == key[1]
+    assert jwt.get_unverified_header(second)["kid"] == other_key[1]
 
 
 def test_the_token_is_reissued_after_50_minutes_once_for_all_workers(service, key):
@@ -335,7 +362,11 @@ def test_it_logs_no_key_or_token(service, provider, key, caplog):
     service.answer(device_token(1), "Unregistered")
     service.answer(device_token(2), "ExpiredProviderToken")
 
-    send(provider, push_to(1), push_to(2), push_to(3))
+    with time_machine.travel(START, tick=True):
+        send(provider, push_to(3))
+    # Apple refuses a new token within 20 minutes of the last (TooManyProviderTokenUpdates).
+    with time_machine.travel(START + timedelta(minutes=25), tick=True):
+        send(provider, push_to(1), push_to(2))
 
     assert "apns_token_format" in caplog.text
     key_body = "".join(key[0].splitlines()[1:-1])

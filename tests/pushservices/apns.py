@@ -295,9 +295,16 @@ class APNsService:
     def stop(self):
         async def shutdown():
             self._server.close()
-            for protocol in list(H2ServerProtocol.open_for(self)):
+            protocols = H2ServerProtocol.open_for(self)
+            for protocol in list(protocols):
+                for task in protocol.answering:
+                    task.cancel()  # slow answers nobody waits for any more
                 protocol.transport.close()
-            await asyncio.sleep(0)
+            for _ in range(200):
+                if not protocols:
+                    break
+                await asyncio.sleep(0.01)
+            await self._server.wait_closed()
 
         asyncio.run_coroutine_threadsafe(shutdown(), self._loop).result(10)
         self._loop.call_soon_threadsafe(self._loop.stop)

@@ -176,10 +176,16 @@ class APNsProvider(Provider):
         return self._pool
 
     async def aclose(self):
-        if self._pool is not None:
-            self._pool.close()
-            self._pool = None
-            await asyncio.sleep(0)  # let the transports close on this loop
+        if self._pool is None:
+            return
+        pool, self._pool = self._pool, None
+        pool.close()
+        # A TLS close takes a few turns of the loop (close_notify both ways); wait for each
+        # connection to report it is gone so ``asyncio.run`` does not close the loop under them.
+        for _ in range(200):
+            if not pool.connections:
+                break
+            await asyncio.sleep(0.01)
 
     async def _fresh_token(self, rejected=None):
         """Make the shared token the one our connections send; the cache is read only when the
