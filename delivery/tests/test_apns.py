@@ -232,6 +232,20 @@ def test_a_refusal_seen_by_two_workers_issues_one_new_token(service, key):
     assert worker_a.tokens.issued + worker_b.tokens.issued == 2
 
 
+def test_a_refusal_arriving_after_the_replacement_issues_no_other_token(service, provider):
+    with time_machine.travel(START, tick=True):
+        send(provider, push_to(1))
+    with time_machine.travel(START + timedelta(minutes=25), tick=True):
+        service.answer(device_token(2), "ExpiredProviderToken")
+        service.answer(device_token(3), "ExpiredProviderToken")
+        service.slow(device_token(3), 0.5)  # refused after device 2's refusal replaced the token
+        results = send(provider, push_to(2), push_to(3))
+
+    assert [r.outcome for r in results] == [Outcome.SENT, Outcome.SENT]
+    assert service.received[device_token(2)][0].jwt == service.received[device_token(3)][0].jwt
+    assert provider.tokens.issued == 2
+
+
 def test_the_push_is_retried_only_once_after_a_token_refusal(service, provider):
     service.answer(device_token(1), "ExpiredProviderToken", "ExpiredProviderToken")
 

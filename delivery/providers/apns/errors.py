@@ -25,6 +25,7 @@ https://developer.apple.com/documentation/usernotifications/handling-error-respo
   503     ServiceUnavailable, Shutdown  apns_unknown             retry    no      Apple's side is busy or closing
   other   (any other reason)            apns_unknown             failed   no      not worth repeating as it is
   none    timeout, connection refused   apns_unknown             retry    no      no answer: try again later
+  none    no provider token to be had   apns_auth_error          retry    no      the issuing worker is stuck
 """
 
 from delivery.providers.base import Answer, Outcome
@@ -36,6 +37,7 @@ EMPTY_PAYLOAD = Answer("apns_empty_payload", Outcome.FAILED)
 UNKNOWN = Answer("apns_unknown", Outcome.FAILED)
 SERVER_ISSUE = Answer("apns_unknown", Outcome.RETRY)
 NO_ANSWER = Answer("apns_unknown", Outcome.RETRY)
+NO_TOKEN = Answer("apns_auth_error", Outcome.RETRY)  # another worker holds the token lock too long
 
 # Reasons after which the shared provider token is replaced and the push sent once more.
 TOKEN_REJECTED = {"ExpiredProviderToken", "InvalidProviderToken"}

@@ -25,7 +25,7 @@ from aioapns.connection import (
 from aioapns.exceptions import ConnectionClosed, ConnectionError, MaxAttemptsExceeded
 from asgiref.sync import sync_to_async
 
-from delivery.providers.apns.errors import EMPTY_PAYLOAD, NO_ANSWER, TOKEN_REJECTED, answer_for
+from delivery.providers.apns.errors import BAD_TOKEN, EMPTY_PAYLOAD, NO_ANSWER, NO_TOKEN, TOKEN_REJECTED, answer_for
 from delivery.providers.apns.token import ProviderToken, TokenUnavailable
 from delivery.providers.base import Outcome, Provider, result
 
@@ -215,7 +215,7 @@ class APNsProvider(Provider):
         token = push.token.strip()
         if not token or not set(token) <= HEX:
             log.info("apns: device %s not sent: the device token is not hex -> apns_token_format", push.device_id)
-            return result(push, answer_for(400, "BadDeviceToken"))
+            return result(push, BAD_TOKEN)
         if not push.payload:
             log.info("apns: device %s not sent: empty payload -> apns_empty_payload", push.device_id)
             return result(push, EMPTY_PAYLOAD)
@@ -236,15 +236,17 @@ class APNsProvider(Provider):
 
         try:
             await self._fresh_token()
+            # Taken before sending: if a concurrent push replaces the token meanwhile, we name the
+            # older one as refused, and ``replace`` hands back the newer instead of issuing another.
+            sent_with = self.auth.token
             response = await self._send(pool, request())
             if response.description in TOKEN_REJECTED:
-                rejected = self.auth.token
                 log.info("apns: provider token refused (%s); replacing it and trying once more", response.description)
-                await self._fresh_token(rejected=rejected)
+                await self._fresh_token(rejected=sent_with)
                 response = await self._send(pool, request())  # a new apns-id: it is a new request
         except TokenUnavailable:
             log.warning("apns: device %s: no provider token to send with -> apns_auth_error", push.device_id)
-            return result(push, answer_for(429, "TooManyProviderTokenUpdates"))
+            return result(push, NO_TOKEN)
         except (TimeoutError, ConnectionError, ConnectionClosed, MaxAttemptsExceeded, OSError) as error:
             log.info("apns: device %s: no answer (%s) -> apns_unknown", push.device_id, type(error).__name__)
             return result(push, NO_ANSWER)
