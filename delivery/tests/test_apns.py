@@ -6,6 +6,7 @@ mode), which the provider reads from a thread: so these tests use ``transactiona
 
 import logging
 import socket
+import threading
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -279,6 +280,29 @@ def test_a_key_apple_does_not_know_is_apns_auth_error(service, key):
     assert (result.outcome, result.code, result.status) == (Outcome.FAILED, "apns_auth_error", 403)
     assert [reason for _, _, reason in service.rejected] == ["InvalidProviderToken", "InvalidProviderToken"]
     assert service.received == {}
+
+
+def test_a_worker_waits_for_the_token_another_is_issuing(service, provider, key):
+    # Another worker holds the lock and shares its token a moment later.
+    cache.add(cache_key(key[1]) + ":lock", "another-worker", timeout=10)
+    holder = make_provider(service, key).tokens
+    threading.Timer(0.2, holder._sign_and_share).start()
+
+    [result] = send(provider, push_to(1))
+
+    assert result.outcome == Outcome.SENT
+    assert provider.tokens.issued == 0
+    assert service.received[device_token(1)][0].jwt == cache.get(cache_key(key[1]))["token"]
+
+
+def test_a_lock_nobody_releases_is_an_auth_error_retry(service, provider, key, monkeypatch):
+    monkeypatch.setattr("delivery.providers.apns.token.WAIT_FOR_OTHERS", 0.3)
+    cache.add(cache_key(key[1]) + ":lock", "a-dead-worker", timeout=10)
+
+    [result] = send(provider, push_to(1))
+
+    assert (result.outcome, result.code, result.status) == (Outcome.RETRY, "apns_auth_error", None)
+    assert service.requests == 0
 
 
 @pytest.mark.parametrize(
