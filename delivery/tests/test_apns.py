@@ -4,6 +4,7 @@ The provider token lives in Django's cache (the database table here, as in the e
 mode), which the provider reads from a thread: so these tests use ``transactional_db``.
 """
 
+import asyncio
 import logging
 import socket
 import threading
@@ -349,6 +350,25 @@ def test_a_slow_service_is_an_apns_unknown_retry_and_others_still_go_through(ser
 
     assert (slow.outcome, slow.code, slow.status) == (Outcome.RETRY, "apns_unknown", None)
     assert (quick.outcome, quick.status) == (Outcome.SENT, 200)
+
+
+def test_a_late_answer_after_a_timeout_leaves_the_connection_usable(service, key):
+    service.slow(device_token(1), 0.5)
+    provider = make_provider(service, key, read_timeout=0.2)
+
+    async def timeout_then_send_again():
+        try:
+            [late] = await provider.send_many([push_to(1)])
+            await asyncio.sleep(0.6)  # the answer to the abandoned push arrives meanwhile
+            [next_one] = await provider.send_many([push_to(2)])
+        finally:
+            await provider.aclose()
+        return late, next_one
+
+    late, next_one = asyncio.run(timeout_then_send_again())
+
+    assert (late.outcome, next_one.outcome) == (Outcome.RETRY, Outcome.SENT)
+    assert service.connections == 1
 
 
 def test_a_refused_connection_is_an_apns_unknown_retry(service, key):
