@@ -9,6 +9,7 @@ channel, copy ``sandbox/`` and fill in ``send_many``.
 import asyncio
 import email.utils
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -137,7 +138,7 @@ class Provider:
         """Close pooled connections. The provider can be used again afterwards (a new pool opens)."""
 
     def send_many_sync(self, pushes):
-        """For callers outside asyncio (Celery tasks): one event loop and one pool per call."""
+        """For synchronous callers (Celery tasks): one event loop and one pool per call."""
 
         async def send_then_close():
             try:
@@ -145,4 +146,12 @@ class Provider:
             finally:
                 await self.aclose()
 
-        return asyncio.run(send_then_close())
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return asyncio.run(send_then_close())
+        # This thread already runs an event loop (an async caller, or a library
+        # such as Playwright's sync API in tests): asyncio.run() cannot nest, so the
+        # sends get a thread and a loop of their own.
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            return pool.submit(asyncio.run, send_then_close()).result()

@@ -1,5 +1,6 @@
 """The sandbox provider: sends nothing, records what it would send, fails on request."""
 
+import asyncio
 import logging
 
 import pytest
@@ -75,3 +76,10 @@ def test_its_log_line_carries_no_address_or_key(caplog):
     assert "fails with server_issue" in caplog.text
     for secret in ("push.example", "BPublicKeyOfTheBrowser", "secret-auth-value"):
         assert secret not in caplog.text
+
+
+def test_send_many_sync_works_inside_a_running_event_loop():
+    async def caller():
+        return SandboxProvider().send_many_sync(pushes(2))
+
+    assert [r.outcome for r in asyncio.run(caller())] == [Outcome.SENT, Outcome.SENT]
