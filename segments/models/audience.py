@@ -102,7 +102,24 @@ class Device(models.Model):
                 fields=["client_id"], condition=~Q(client_id=""), name="segments_device_client_uniq"
             ),
         ]
-        indexes = [models.Index(fields=["platform", "push_status"])]
+        indexes = [
+            models.Index(fields=["platform", "push_status"]),
+            # Reach per channel joins each profile to its reachable devices
+            # (segments/actions/reach.py): with this partial index that join reads the
+            # index alone, in profile order. The condition is Device.reachable, written
+            # exactly as the join writes it ("> ''" for "not empty"), or PostgreSQL
+            # cannot tell the index applies.
+            models.Index(
+                fields=["profile", "platform"],
+                condition=(
+                    (Q(platform="web", endpoint__gt="") | Q(platform__in=["android", "ios"], token__gt=""))
+                    & Q(push_status="allowed", retired_at__isnull=True)
+                ),
+                name="segments_device_reachable_idx",
+            ),
+            # "OS version is …" on any device: the profiles, from the index alone.
+            models.Index(fields=["os_version", "profile"], name="segments_device_os_idx"),
+        ]
 
     def __str__(self):
         return f"{self.get_platform_display()} {self.get_browser_display() or self.model}".strip()
@@ -115,7 +132,8 @@ class Device(models.Model):
 
 
 class Event(models.Model):
-    profile = models.ForeignKey(Profile, on_delete=models.CASCADE, related_name="events")
+    # No index of its own: the indexes below that start with the profile serve it.
+    profile = models.ForeignKey(Profile, on_delete=models.CASCADE, related_name="events", db_index=False)
     name = models.CharField(max_length=200)
     properties = models.JSONField(default=dict, blank=True)
     occurred_at = models.DateTimeField()
@@ -127,6 +145,8 @@ class Event(models.Model):
             models.Index(fields=["name", "occurred_at", "profile"], name="segments_event_name_time_idx"),
             # A profile's own history, newest first.
             models.Index(fields=["profile", "-occurred_at"], name="segments_event_profile_idx"),
+            # "did X at least N times": one person's count of X, from the index alone.
+            models.Index(fields=["profile", "name", "occurred_at"], name="segments_event_count_idx"),
         ]
 
     def __str__(self):
