@@ -11,15 +11,15 @@ concurrently up to ``concurrency``, with the seed's 10 s connect timeout. The en
 the token URI are arguments so tests point both at a local FCM service.
 """
 
-import asyncio
 import json
 import logging
 
 import aiohttp
 
-from delivery.providers.base import NO_ANSWER, Outcome, Provider, parse_retry_after, result
+from delivery.providers.base import NO_ANSWER, Outcome, parse_retry_after, result
 from delivery.providers.fcm import errors
 from delivery.providers.fcm.auth import AccessTokens, TokenUnavailable
+from delivery.providers.pooled import PooledHttpProvider
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +62,7 @@ def message_for(push):
     return message
 
 
-class FcmProvider(Provider):
+class FcmProvider(PooledHttpProvider):
     name = "fcm"
 
     def __init__(
@@ -81,35 +81,10 @@ class FcmProvider(Provider):
         self.project_id = info["project_id"]
         self.url = f"{endpoint.rstrip('/')}/v1/projects/{self.project_id}/messages:send"
         self.tokens = AccessTokens.shared(info, token_uri)
-        self.concurrency = concurrency
-        self.timeout = aiohttp.ClientTimeout(total=None, sock_connect=connect_timeout, sock_read=read_timeout)
-        self._session = None
+        super().__init__(concurrency=concurrency, connect_timeout=connect_timeout, read_timeout=read_timeout)
 
     def __repr__(self):
         return f"<FcmProvider {self.project_id}>"
-
-    def _open(self):
-        if self._session is None or self._session.closed:
-            connector = aiohttp.TCPConnector(limit=self.concurrency)
-            self._session = aiohttp.ClientSession(
-                connector=connector, timeout=self.timeout, cookie_jar=aiohttp.DummyCookieJar()
-            )
-        return self._session
-
-    async def aclose(self):
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
-
-    async def send_many(self, pushes):
-        session = self._open()
-        gate = asyncio.Semaphore(self.concurrency)
-
-        async def send(push):
-            async with gate:
-                return await self.send_one(session, push)
-
-        return await asyncio.gather(*(send(push) for push in pushes))
 
     async def send_one(self, session, push):
         if not push.token:

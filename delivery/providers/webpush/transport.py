@@ -7,7 +7,6 @@ posts. pywebpush's own ``webpush()`` opens a request per call; DESIGN.md measure
 that way against ~4,200/s encrypting with it and posting over one pooled session.
 """
 
-import asyncio
 import base64
 import binascii
 import hashlib
@@ -21,11 +20,11 @@ from delivery.providers.base import (
     NO_ANSWER,
     Answer,
     Outcome,
-    Provider,
     answer_for_status,
     parse_retry_after,
     result,
 )
+from delivery.providers.pooled import PooledHttpProvider
 from delivery.providers.webpush.vapid import VapidHeaders, origin_of
 
 log = logging.getLogger(__name__)
@@ -55,7 +54,7 @@ def encrypt(push):
     return WebPusher(subscription).encode(data, "aes128gcm")["body"]
 
 
-class WebPushProvider(Provider):
+class WebPushProvider(PooledHttpProvider):
     name = "webpush"
 
     def __init__(
@@ -68,39 +67,12 @@ class WebPushProvider(Provider):
         read_timeout=READ_TIMEOUT,
     ):
         self.vapid = VapidHeaders(private_key, subject)
-        self.concurrency = concurrency
-        self.timeout = aiohttp.ClientTimeout(total=None, sock_connect=connect_timeout, sock_read=read_timeout)
-        self._session = None
+        super().__init__(concurrency=concurrency, connect_timeout=connect_timeout, read_timeout=read_timeout)
 
     @classmethod
     def for_key(cls, key, **options):
         """From a ``delivery.models.VapidKey``."""
         return cls(key.private_key, key.subject, **options)
-
-    def _open(self):
-        if self._session is None or self._session.closed:
-            connector = aiohttp.TCPConnector(limit=self.concurrency)
-            # Push services set no cookie we need, and one subscriber's must never reach another's
-            # request; skipping the jar also saves about a tenth of the time per post.
-            self._session = aiohttp.ClientSession(
-                connector=connector, timeout=self.timeout, cookie_jar=aiohttp.DummyCookieJar()
-            )
-        return self._session
-
-    async def aclose(self):
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
-
-    async def send_many(self, pushes):
-        session = self._open()
-        gate = asyncio.Semaphore(self.concurrency)
-
-        async def send(push):
-            async with gate:
-                return await self.send_one(session, push)
-
-        return await asyncio.gather(*(send(push) for push in pushes))
 
     async def send_one(self, session, push):
         try:
