@@ -23,7 +23,6 @@ import itertools
 import json
 import re
 import secrets
-import threading
 import time
 import uuid
 from collections import defaultdict
@@ -33,6 +32,8 @@ from aiohttp import web
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+from tests.pushservices.server import ThreadedService
 
 GOOGLE_TOKEN_AUDIENCE = "https://oauth2.googleapis.com/token"
 SCOPE = "https://www.googleapis.com/auth/firebase.messaging"
@@ -153,7 +154,9 @@ def forged_copy(info):
     return forged
 
 
-class FcmService:
+class FcmService(ThreadedService):
+    name = "local FCM service"
+
     def __init__(self, token_lifetime=3600):
         self.token_lifetime = token_lifetime
         self.accounts = {}  # client_email -> Account
@@ -334,40 +337,6 @@ class FcmService:
 
     # -- running it in a thread ------------------------------------------------------
 
-    def start(self):
-        started = threading.Event()
-        self._loop = asyncio.new_event_loop()
-
-        async def serve():
-            app = web.Application()
-            app.router.add_post("/token", self._token)
-            app.router.add_post("/v1/projects/{project}/messages:send", self._send)
-            self._runner = web.AppRunner(app, access_log=None)
-            await self._runner.setup()
-            site = web.TCPSite(self._runner, "127.0.0.1", 0)
-            await site.start()
-            self.origin = f"http://127.0.0.1:{self._runner.addresses[0][1]}"
-            started.set()
-
-        def run():
-            asyncio.set_event_loop(self._loop)
-            self._loop.run_until_complete(serve())
-            self._loop.run_forever()
-
-        self._thread = threading.Thread(target=run, name="fcm-service", daemon=True)
-        self._thread.start()
-        if not started.wait(10):
-            raise RuntimeError("the local FCM service did not start")
-        return self
-
-    def stop(self):
-        asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(10)
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(10)
-        self._loop.close()
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc):
-        self.stop()
+    def routes(self, app):
+        app.router.add_post("/token", self._token)
+        app.router.add_post("/v1/projects/{project}/messages:send", self._send)

@@ -18,7 +18,6 @@ import functools
 import itertools
 import json
 import os
-import threading
 import time
 import uuid
 from collections import defaultdict
@@ -30,6 +29,8 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+
+from tests.pushservices.server import ThreadedService
 
 MAX_BODY = 4096
 MAX_EXP_AHEAD = 24 * 3600
@@ -126,7 +127,9 @@ def verify_signature(authorization):
     return claims, key
 
 
-class WebPushService:
+class WebPushService(ThreadedService):
+    name = "local Web Push service"
+
     def __init__(self):
         self.subscribers = {}
         self.received = defaultdict(list)  # subscriber id -> [Received]
@@ -220,43 +223,8 @@ class WebPushService:
 
     # -- running it in a thread ------------------------------------------------------
 
-    def start(self):
-        started = threading.Event()
-        self._loop = asyncio.new_event_loop()
-
-        async def serve():
-            app = web.Application(client_max_size=1024 * 1024)
-            app.router.add_post("/push/{id}", self._push)
-            self._runner = web.AppRunner(app, access_log=None)
-            await self._runner.setup()
-            site = web.TCPSite(self._runner, "127.0.0.1", 0)
-            await site.start()
-            port = self._runner.addresses[0][1]
-            self.origin = f"http://127.0.0.1:{port}"
-            started.set()
-
-        def run():
-            asyncio.set_event_loop(self._loop)
-            self._loop.run_until_complete(serve())
-            self._loop.run_forever()
-
-        self._thread = threading.Thread(target=run, name="webpush-service", daemon=True)
-        self._thread.start()
-        if not started.wait(10):
-            raise RuntimeError("the local Web Push service did not start")
-        return self
-
-    def stop(self):
-        asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(10)
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(10)
-        self._loop.close()
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc):
-        self.stop()
+    def routes(self, app):
+        app.router.add_post("/push/{id}", self._push)
 
 
 def make_vapid_key():
