@@ -26,6 +26,7 @@ from segments.models import Device, Event, Profile
 from segments.rules import tree as t
 from segments.rules.dates import age_bounds
 from segments.rules.sql import JsonValue
+from segments.rules.tree import as_bound, as_text
 
 EARTH_RADIUS_KM = 6371.0088
 EVERYONE = Q(pk__isnull=False)
@@ -82,9 +83,9 @@ def json_comparison(column, c):
     if c.op == "between":
         low, high = c.value
         value = _ordered(column, c.name, low)
-        return _truth(GreaterThanOrEqual(value, _bound(low))) & _truth(LessThanOrEqual(value, _bound(high)))
+        return _truth(GreaterThanOrEqual(value, as_bound(low))) & _truth(LessThanOrEqual(value, as_bound(high)))
     lookup = GreaterThan if c.op == "greater" else LessThan
-    return _truth(lookup(_ordered(column, c.name, c.value), _bound(c.value)))
+    return _truth(lookup(_ordered(column, c.name, c.value), as_bound(c.value)))
 
 
 def _json_equals(column, name, value):
@@ -132,10 +133,6 @@ def _ordered(column, name, bound):
     return Substr(JsonValue(column, name, "text"), 1, 10)
 
 
-def _bound(value):
-    return value if isinstance(value, int | float) else value.isoformat()
-
-
 # Plain text columns (geography, app fields): never NULL in our tables.
 
 
@@ -146,23 +143,15 @@ def column_comparison(column, c):
     if c.op == "is_not_set":
         return Q(**{column: ""})
     if c.op == "in":
-        return Q(**{f"{column}__in": [_text(v) for v in value]})
+        return Q(**{f"{column}__in": [as_text(v) for v in value]})
     if c.op == "contains":
         return Q(**{f"{column}__icontains": value})
     if c.op == "starts_with":
         return Q(**{f"{column}__istartswith": value})
     if c.op == "not_equals":
         # A field nobody filled in (a browser has no app version) is unknown, not different.
-        return ~Q(**{column: ""}) & ~Q(**{column: _text(value)})
-    return Q(**{column: _text(value)})
-
-
-def _text(value):
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
+        return ~Q(**{column: ""}) & ~Q(**{column: as_text(value)})
+    return Q(**{column: as_text(value)})
 
 
 # One function per kind of condition.

@@ -9,6 +9,7 @@ from math import asin, cos, radians, sin, sqrt
 from segments.rules import tree as t
 from segments.rules.compiler import EARTH_RADIUS_KM
 from segments.rules.dates import age_bounds
+from segments.rules.tree import as_bound, as_text
 
 
 def matches(group, profile, *, devices, events, now, incoming=None):
@@ -68,11 +69,11 @@ def json_comparison(properties, c):
     if c.op == "between":
         low, high = c.value
         ordered = _ordered(value, low)
-        return ordered is not None and _bound(low) <= ordered <= _bound(high)
+        return ordered is not None and as_bound(low) <= ordered <= as_bound(high)
     ordered = _ordered(value, c.value)
     if ordered is None:
         return False
-    return ordered > _bound(c.value) if c.op == "greater" else ordered < _bound(c.value)
+    return ordered > as_bound(c.value) if c.op == "greater" else ordered < as_bound(c.value)
 
 
 def _equals(value, wanted):
@@ -85,32 +86,20 @@ def _ordered(value, bound):
     return value[:10] if isinstance(value, str) else None
 
 
-def _bound(value):
-    return value if isinstance(value, int | float) else value.isoformat()
-
-
 def column_comparison(text, c):
     if c.op == "is_set":
         return text != ""
     if c.op == "is_not_set":
         return text == ""
     if c.op == "in":
-        return text in {_text(v) for v in c.value}
+        return text in {as_text(v) for v in c.value}
     if c.op == "contains":
         return c.value.lower() in text.lower()
     if c.op == "starts_with":
         return text.lower().startswith(c.value.lower())
     if c.op == "not_equals":
-        return text != "" and text != _text(c.value)
-    return text == _text(c.value)
-
-
-def _text(value):
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
+        return text != "" and text != as_text(c.value)
+    return text == as_text(c.value)
 
 
 # One function per kind of condition.

@@ -403,3 +403,18 @@ def window_bounds(window, now):
         end = datetime.combine(window.end, time.min, tzinfo=UTC) + timedelta(days=1)
         return start, end
     return None, None
+
+
+def as_text(value):
+    """A rule value as the text stored in a plain column: 14 and 14.0 read "14",
+    true reads "true". The compiler and the matcher both compare through it."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def as_bound(value):
+    """A comparison bound: numbers as they are, dates as YYYY-MM-DD."""
+    return value if isinstance(value, int | float) else value.isoformat()
