@@ -69,8 +69,9 @@ def refresh_reach(segment, *, now=None):
 
 
 def rule_notes(tree, path=""):
-    """{path: note} for conditions that are valid but may surprise: a property or
-    event no profile has yet (allowed, so a segment can be ready before the data)."""
+    """{path: note} for conditions that are valid but may surprise: a property,
+    event or event property nobody has yet (allowed, so a segment can be ready
+    before the data)."""
     known_profile = set(
         PropertyDefinition.objects.filter(scope=PropertyDefinition.Scope.PROFILE).values_list("name", flat=True)
     )
@@ -88,11 +89,18 @@ def _notes(group, path, known_profile, notes):
             notes[where] = (
                 f"No profile has {node.comparison.name!r} yet; the condition is kept and will apply once one does."
             )
-        elif (
-            isinstance(node, t.EventCondition | t.LiveEventCondition)
-            and not Event.objects.filter(name=node.event).exists()
-        ):
-            notes[where] = f"No {node.event!r} event has been recorded yet."
+        elif isinstance(node, t.EventCondition | t.LiveEventCondition):
+            if not Event.objects.filter(name=node.event).exists():
+                notes[where] = f"No {node.event!r} event has been recorded yet."
+                continue
+            known = set(
+                PropertyDefinition.objects.filter(
+                    scope=PropertyDefinition.Scope.EVENT, event_name=node.event
+                ).values_list("name", flat=True)
+            )
+            unknown = [f.name for f in node.filters if f.name not in known]
+            if unknown:
+                notes[where] = f"No {node.event!r} event has had {unknown[0]!r} yet; the filter applies once one does."
 
 
 def suggest_values(name, *, event=None, prefix="", limit=20):

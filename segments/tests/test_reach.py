@@ -60,3 +60,14 @@ def test_values_and_places_are_suggested_from_the_data(audience):
     places = suggest_places("pa")
     assert [(p["city"], p["n"]) for p in places] == [("Paris", 2)]
     assert places[0]["lat"] == pytest.approx(48.86)
+
+
+def test_an_event_property_nobody_sent_gets_a_note(audience):
+    Event.objects.create(profile=Profile.objects.get(identity="web"), name="Charged", occurred_at=NOW)
+    note_properties("event", [{"amount": 5}], event_name="Charged")
+    filters = [{"name": "amount", "op": "greater", "value": 1}]
+    typo = [{"name": "amout", "op": "greater", "value": 1}]
+    tree = parse({"conditions": [{"kind": "event", "event": "Charged", "filters": filters}]})
+    assert rule_notes(tree) == {}
+    tree = parse({"conditions": [{"kind": "event", "event": "Charged", "filters": typo}]})
+    assert "'amout'" in rule_notes(tree)["0"]
