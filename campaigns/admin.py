@@ -1,1 +1,36 @@
-# Admin classes are registered here alongside the app's models.
+from django.contrib import admin
+
+from campaigns.models import Campaign, CampaignRun, Label, TestSend, Variant
+
+
+class VariantInline(admin.StackedInline):
+    model = Variant
+    extra = 0
+
+
+@admin.register(Campaign)
+class CampaignAdmin(admin.ModelAdmin):
+    list_display = ["name", "channel", "kind", "status", "owner", "updated_at"]
+    list_filter = ["status", "channel", "kind", "labels"]
+    search_fields = ["name"]
+    raw_id_fields = ["segment", "owner"]
+    inlines = [VariantInline]
+
+
+@admin.register(CampaignRun)
+class CampaignRunAdmin(admin.ModelAdmin):
+    list_display = ["campaign", "planned_at", "status", "qualified", "started_at", "finished_at"]
+    list_filter = ["status"]
+    raw_id_fields = ["campaign", "dispatch"]
+    date_hierarchy = "planned_at"
+
+
+@admin.register(Label)
+class LabelAdmin(admin.ModelAdmin):
+    search_fields = ["name"]
+
+
+@admin.register(TestSend)
+class TestSendAdmin(admin.ModelAdmin):
+    list_display = ["campaign", "status", "requested_by", "created_at"]
+    raw_id_fields = ["campaign", "variant", "profiles", "dispatch"]

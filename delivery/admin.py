@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from delivery.models import Heartbeat, VapidKey
+from delivery.models import DeliverySettings, Dispatch, Heartbeat, Message, VapidKey
 
 
 @admin.register(Heartbeat)
@@ -22,3 +22,29 @@ class VapidKeyAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+
+@admin.register(Dispatch)
+class DispatchAdmin(admin.ModelAdmin):
+    list_display = ["label", "channel", "status", "is_test", "created_at", "finished_at"]
+    list_filter = ["status", "channel", "is_test"]
+    search_fields = ["label"]
+    date_hierarchy = "created_at"
+
+
+@admin.register(Message)
+class MessageAdmin(admin.ModelAdmin):
+    list_display = ["id", "dispatch", "variant", "status", "code", "attempts", "sent_at"]
+    list_filter = ["status", "code"]
+    raw_id_fields = ["dispatch", "profile", "device"]
+    # Millions of rows: no COUNT(*) for the paginator, no date drill-down.
+    show_full_result_count = False
+
+
+@admin.register(DeliverySettings)
+class DeliverySettingsAdmin(admin.ModelAdmin):
+    # Credentials are write-only: edited on the Settings page, never shown here.
+    exclude = ["fcm_service_account", "apns_private_key"]
+
+    def has_add_permission(self, request):
+        return not DeliverySettings.objects.exists()

@@ -1,1 +1,0 @@
-# The models of this app arrive with the issues that own them (see DESIGN.md).

@@ -1,0 +1,67 @@
+from django.conf import settings
+from django.db import models
+
+from campaigns.models.campaign import Campaign
+
+
+class CampaignRun(models.Model):
+    """One firing of a campaign: unique per campaign and planned time, so a second
+    dispatcher tick or beat process cannot double it (DESIGN.md "How a scheduled run
+    flows"). Its messages belong to the delivery ``Dispatch`` it points at."""
+
+    class Status(models.TextChoices):
+        PLANNED = "planned", "Planned"
+        RUNNING = "running", "Running"
+        PAUSED = "paused", "Paused"
+        COMPLETED = "completed", "Completed"
+        STOPPED = "stopped", "Stopped"
+        SKIPPED = "skipped", "Skipped"
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="runs")
+    planned_at = models.DateTimeField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PLANNED)
+    dispatch = models.OneToOneField(
+        "delivery.Dispatch", null=True, blank=True, on_delete=models.SET_NULL, related_name="run"
+    )
+    qualified = models.PositiveIntegerField(null=True, blank=True, help_text="Profiles the segment selected.")
+    skipped_reason = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-planned_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "planned_at"], name="campaigns_run_once_per_time"),
+        ]
+
+    def __str__(self):
+        return f"{self.campaign} @ {self.planned_at:%Y-%m-%d %H:%M}"
+
+
+class TestSend(models.Model):
+    """A "Send a test" from the What step: which variant, to which test profiles, and
+    what became of it (through the delivery engine's ``Dispatch`` when it is sent)."""
+
+    class Status(models.TextChoices):
+        RECORDED = "recorded", "Recorded, not sent"
+        QUEUED = "queued", "Queued"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="test_sends")
+    variant = models.ForeignKey("campaigns.Variant", null=True, on_delete=models.SET_NULL, related_name="+")
+    profiles = models.ManyToManyField("segments.Profile", related_name="+")
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.RECORDED)
+    note = models.CharField(max_length=300, blank=True)
+    dispatch = models.OneToOneField(
+        "delivery.Dispatch", null=True, blank=True, on_delete=models.SET_NULL, related_name="test_send"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"test of {self.campaign} at {self.created_at:%Y-%m-%d %H:%M}"

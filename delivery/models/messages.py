@@ -1,0 +1,85 @@
+from django.db import models
+from django.db.models import Q
+
+
+class Dispatch(models.Model):
+    """A batch of messages sent under one set of rules: a campaign run, a live campaign's
+    sends, or a test send. campaigns points down at it (``CampaignRun.dispatch``); delivery
+    never imports campaigns.
+
+    ``contents`` maps a variant key to that variant's content (keys documented in
+    ``delivery/content.py``), frozen when the dispatch is made so an edit to a running
+    campaign cannot change what its queued messages say. ``rules`` holds what the When
+    step decided (DND, cut-off, time zone, global limits opt-out, TTL); its keys are
+    documented where the pipeline reads them (``delivery/actions``)."""
+
+    class Channel(models.TextChoices):
+        WEB_PUSH = "web_push", "Web Push"
+        MOBILE_PUSH = "mobile_push", "Mobile Push"
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"  # rows are still being written
+        SENDING = "sending", "Sending"
+        PAUSED = "paused", "Paused"
+        STOPPED = "stopped", "Stopped"
+        DONE = "done", "Done"
+
+    channel = models.CharField(max_length=20, choices=Channel.choices)
+    label = models.CharField(max_length=300, help_text="What this is, for people: the campaign and run.")
+    contents = models.JSONField(default=dict)
+    rules = models.JSONField(default=dict, blank=True)
+    is_test = models.BooleanField(default=False)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return self.label
+
+
+class Message(models.Model):
+    """One message for one device in one dispatch (unique), claimed before its send and
+    marked after it (DESIGN.md "at-least-once with collapse")."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        SENDING = "sending", "Sending"  # claimed by a worker until claimed_until
+        SENT = "sent", "Sent"  # accepted by the push service
+        FAILED = "failed", "Failed"
+        HELD = "held", "Held"  # waiting for not_before (DND delay, user time zone, throttle, retry)
+        DROPPED = "dropped", "Dropped"  # never sent on purpose (frequency cap, DND discard, cut-off, stop)
+
+    dispatch = models.ForeignKey(Dispatch, on_delete=models.CASCADE, related_name="messages")
+    profile = models.ForeignKey("segments.Profile", on_delete=models.CASCADE, related_name="+", db_index=False)
+    device = models.ForeignKey("segments.Device", on_delete=models.CASCADE, related_name="+", db_index=False)
+    variant = models.CharField(max_length=40, blank=True)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.QUEUED)
+    code = models.CharField(max_length=40, blank=True, help_text="Error or drop code (seed 003, DESIGN.md).")
+    attempts = models.PositiveSmallIntegerField(default=0)
+    payload_hash = models.CharField(max_length=64, blank=True)
+    not_before = models.DateTimeField(null=True, blank=True)
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["dispatch", "device"], name="delivery_message_once_per_device"),
+        ]
+        indexes = [
+            models.Index(fields=["dispatch", "status"], name="delivery_message_status_idx"),
+            # The sweep of claims that outlived their lease.
+            models.Index(fields=["claimed_until"], condition=Q(status="sending"), name="delivery_message_claim_idx"),
+            # Frequency caps: what a profile was sent lately.
+            models.Index(fields=["profile", "sent_at"], condition=Q(status="sent"), name="delivery_message_cap_idx"),
+            # Held rows coming due.
+            models.Index(fields=["not_before"], condition=Q(status="held"), name="delivery_message_held_idx"),
+        ]
+
+    def __str__(self):
+        return f"message {self.pk} ({self.status})"
