@@ -1,8 +1,15 @@
 from django.urls import path
 
-from campaigns import views
+from campaigns.views import listing, overview, setup, start, what, when, who
 
 app_name = "campaigns"
 urlpatterns = [
-    path("", views.campaign_list, name="list"),
+    path("", listing.campaign_list, name="list"),
+    path("new/", start.start, name="new"),
+    *listing.urlpatterns,
+    *who.urlpatterns,
+    *when.urlpatterns,
+    *what.urlpatterns,
+    *setup.urlpatterns,
+    *overview.urlpatterns,
 ]

@@ -1,0 +1,1 @@
+"""One form module per wizard step; each form validates its step whole."""
