@@ -13,6 +13,10 @@ needs them; text keys marked (L) may hold Liquid:
                carousel [{image, caption (L), subcaption (L), url (L)}], buttons [{title (L), id, url (L)}]
   exit intent  image, title (L), body (L), button_text (L),
                click_action (none / link / js), click_url (L), js_function
+  web push     browsers: "all" (default: Safari may get it, so no image or buttons, and a
+               deep link) or "not_safari" (the pipeline skips Safari devices)
+  every push   linked [{name, url (L)}] (at most three, https): Linked Content, fetched at
+               send time with the rendered url; its JSON is ``linked.<name>`` in Liquid
 
 Personalisation is python-liquid: ``{{ profile.first_name | default: "there" }}``. The
 context is ``profile`` (built-in fields and custom properties), ``event`` (the live
@@ -88,7 +92,7 @@ def _fields(content):
     for key, value in (content.get("kv") or {}).items():
         if isinstance(value, str) and value:
             yield f"kv.{key}", value
-    for listed in ("buttons", "carousel"):
+    for listed in ("buttons", "carousel", "linked"):
         for index, item in enumerate(content.get(listed) or []):
             for key in ITEM_TEXT_KEYS:
                 if isinstance(item.get(key), str) and item[key]:
