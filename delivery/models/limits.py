@@ -25,11 +25,13 @@ class DeliverySettings(models.Model):
     )
     fcm_project_id = models.CharField(max_length=200, blank=True)
     fcm_service_account = models.TextField(blank=True, help_text="Service account JSON (write-only).")
+    fcm_saved_at = models.DateTimeField(null=True, blank=True, help_text="When the service account was saved.")
     apns_team_id = models.CharField(max_length=20, blank=True)
     apns_key_id = models.CharField(max_length=20, blank=True)
     apns_private_key = models.TextField(blank=True, help_text=".p8 key (write-only).")
     apns_topic = models.CharField(max_length=200, blank=True, help_text="The app's bundle id.")
     apns_sandbox = models.BooleanField(default=False, help_text="Use Apple's development host.")
+    apns_saved_at = models.DateTimeField(null=True, blank=True, help_text="When the .p8 key was saved.")
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
