@@ -14,6 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from campaigns import schedule
 from campaigns.models import Campaign, CampaignRun, Variant
 from delivery.content import check as check_liquid
 from segments.models import Segment
@@ -127,6 +128,8 @@ def _when_problems(campaign, now):
             found.append(Problem(Step.WHEN, "Choose the days of the week it runs on."))
         elif campaign.repeat == Campaign.Repeat.MONTHLY and not campaign.month_day:
             found.append(Problem(Step.WHEN, "Choose the day of the month it runs on."))
+        elif not schedule.upcoming(campaign, after=now, count=1):
+            found.append(Problem(Step.WHEN, "None of its runs is still ahead: check its start and end."))
     elif campaign.channel != Campaign.Channel.EXIT_INTENT or not campaign.exit_trigger:
         if not campaign.trigger_event:
             found.append(Problem(Step.WHEN, "Choose the event that triggers it."))

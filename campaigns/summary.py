@@ -1,0 +1,256 @@
+"""A campaign in words, step by step: what Overview and the campaign page show.
+
+``sections(campaign)`` gives one section per wizard step, each a list of (label, text)
+rows and, for a draft, the link back to that step. ``rules_text`` reads a segment's
+rule tree (segments/rules/tree.py) as one sentence.
+"""
+
+from django.urls import reverse
+from django.utils import timezone
+
+from campaigns import schedule
+from campaigns.models import Campaign
+from segments.builder import OP_LABELS
+
+MATCH_WORDS = {"all": " and ", "any": " or "}
+CHECK_WORDS = {
+    "push_reachable": "can receive push",
+    "has_email": "has an email address",
+    "has_phone": "has a phone number",
+    "email_unsubscribed": "unsubscribed from email",
+    "sms_unsubscribed": "unsubscribed from SMS",
+}
+COUNT_WORDS = {"at_least": "at least", "at_most": "at most", "exactly": "exactly"}
+# What-step content keys shown as the message itself rather than among the options.
+MAIN_KEYS = ("title", "subtitle", "body")
+UPCOMING_SHOWN = 3
+
+
+def sections(campaign, *, now=None):
+    """[{step, title, edit_url, rows: [(label, text)], variants?}] for Who, When, What, Setup."""
+    now = now or timezone.now()
+    editable = campaign.is_draft
+
+    def section(step, rows, **extra):
+        # Channel and type are chosen once, when the draft is made: Start has no edit page.
+        url = reverse(f"campaigns:{step}", args=[campaign.pk]) if editable and step != Campaign.Step.START else None
+        return {"step": step, "title": Campaign.Step(step).label, "edit_url": url, "rows": rows, **extra}
+
+    return [
+        section(Campaign.Step.START, _start_rows(campaign)),
+        section(Campaign.Step.WHO, _who_rows(campaign)),
+        section(Campaign.Step.WHEN, _when_rows(campaign, now)),
+        section(Campaign.Step.WHAT, _what_rows(campaign), variants=_variants(campaign)),
+        section(Campaign.Step.SETUP, _setup_rows(campaign)),
+    ]
+
+
+def _start_rows(campaign):
+    return [("Channel", campaign.get_channel_display()), ("Type", campaign.get_kind_display())]
+
+
+def _who_rows(campaign):
+    rows = []
+    segment = campaign.segment
+    if segment is None:
+        rows.append(("Segment", "Not chosen yet"))
+    elif segment.is_adhoc:
+        rows.append(("Segment", f"Ad-hoc segment: {rules_text(segment.rules)}"))
+    else:
+        rows.append(("Segment", segment.name))
+        rows.append(("Rules", rules_text(segment.rules)))
+    if campaign.channel == Campaign.Channel.MOBILE_PUSH:
+        names = {"android": "Android", "ios": "iOS"}
+        rows.append(("Platforms", ", ".join(names.get(p, p) for p in campaign.platforms) or "None chosen yet"))
+    if segment is not None and segment.last_reach is not None:
+        reach = f"{segment.last_reach:,} qualified"
+        channel = {"web_push": "web", "exit_intent": "web"}.get(campaign.channel)
+        reachable = segment.last_reachable or {}
+        if campaign.channel == Campaign.Channel.MOBILE_PUSH:
+            count = sum(reachable.get(p, 0) for p in campaign.platforms or ("android", "ios"))
+            reach += f", about {count:,} reachable on {'/'.join(campaign.platforms) or 'mobile'}"
+        elif channel in reachable:
+            reach += f", {reachable[channel]:,} reachable by web push"
+        if segment.last_computed_at:
+            reach += f" (estimated {segment.last_computed_at:%d %b %Y %H:%M} UTC)"
+        rows.append(("Estimated reach", reach))
+    if campaign.reach_mode == Campaign.ReachMode.CAP and campaign.target_cap:
+        rows.append(("Send to", f"a random {campaign.target_cap:,} of those who qualify"))
+    else:
+        rows.append(("Send to", "everyone who qualifies"))
+    if campaign.run_limit:
+        rows.append(("Run limit", f"at most {campaign.run_limit:,} people per run"))
+    if campaign.daily_limit:
+        rows.append(("Daily limit", f"at most {campaign.daily_limit:,} people a day"))
+    if campaign.safety_limit:
+        rows.append(("Safety check", f"do not run if more than {campaign.safety_limit:,} qualify; alert the owner"))
+    return rows
+
+
+def _when_rows(campaign, now):
+    rows = [("Schedule", schedule.describe(campaign))]
+    if not campaign.is_live and campaign.channel != Campaign.Channel.EXIT_INTENT:
+        tz = schedule.zone(campaign.timezone)
+        coming = schedule.upcoming(campaign, after=now, count=UPCOMING_SHOWN)
+        text = ", ".join(f"{moment.astimezone(tz):%a %d %b %Y %H:%M}" for moment in coming)
+        rows.append(("Next runs", f"{text} ({tz.key})" if coming else "None ahead"))
+    if campaign.dnd_enabled and campaign.dnd_start and campaign.dnd_end:
+        action = "discarded" if campaign.dnd_action == Campaign.DndAction.DISCARD else "delayed until it ends"
+        rows.append(
+            ("Do not disturb", f"{campaign.dnd_start:%H:%M} to {campaign.dnd_end:%H:%M}; messages are {action}")
+        )
+    if campaign.cutoff_time:
+        rows.append(("Cut-off", f"nothing is delivered after {campaign.cutoff_time:%H:%M}"))
+    rows.append(("Global limits", "not applied" if campaign.skip_global_limits else "applied"))
+    return rows
+
+
+def _what_rows(campaign):
+    rows = [("Message type", campaign.get_message_type_display())]
+    if campaign.message_type == Campaign.MessageType.AB and campaign.ab_test_size:
+        unit = "%" if campaign.ab_mode == Campaign.AbMode.PERCENT else " users"
+        size = f"{campaign.ab_test_size}{unit}"
+        wait = f", winner after {campaign.ab_test_hours} h" if campaign.ab_test_hours else ""
+        rows.append(("A/B test", f"test population {size}{wait}"))
+    if campaign.message_type == Campaign.MessageType.BY_PROPERTY:
+        rows.append(("By property", campaign.property_name or "not chosen yet"))
+    return rows
+
+
+def _variants(campaign):
+    found = []
+    for variant in campaign.variants.all():
+        content = variant.content or {}
+        name = variant.name
+        if variant.property_value:
+            name = f"{variant.name} ({campaign.property_name} = {variant.property_value})"
+        elif variant.is_fallback:
+            name = f"{variant.name} (everyone else)"
+        options = [(key.replace("_", " "), _option(value)) for key, value in content.items() if key not in MAIN_KEYS]
+        found.append(
+            {
+                "name": name,
+                "title": content.get("title", ""),
+                "subtitle": content.get("subtitle", ""),
+                "body": content.get("body", ""),
+                "options": [(key, value) for key, value in options if value not in ("", None)],
+            }
+        )
+    return found
+
+
+def _option(value):
+    if isinstance(value, bool):
+        return "yes" if value else None
+    if isinstance(value, dict):
+        return ", ".join(f"{k}: {v}" for k, v in value.items())
+    if isinstance(value, list):
+        return "; ".join(_option(item) or "" for item in value)
+    return value
+
+
+def _setup_rows(campaign):
+    rows = [
+        ("Control group", f"{campaign.control_group_percent} % held out" if campaign.control_group_percent else "none"),
+        ("Labels", ", ".join(label.name for label in campaign.labels.all()) or "none"),
+    ]
+    if campaign.goal_event:
+        goal = campaign.goal_event + _goal_filters(campaign.goal_filters)
+        if campaign.goal_window_minutes:
+            goal += f", within {schedule.duration(campaign.goal_window_minutes)}"
+        goal += f" {campaign.get_goal_after_display()}"
+        rows.append(("Conversion goal", goal))
+        if campaign.revenue_property:
+            rows.append(("Revenue", f"from the event's {campaign.revenue_property}"))
+    else:
+        rows.append(("Conversion goal", "none"))
+    return rows
+
+
+def _goal_filters(filters):
+    shown = []
+    for item in filters or []:
+        value = item.get("value")
+        if item.get("operator") == "between" and isinstance(value, list):
+            value = " and ".join(str(v) for v in value)
+        elif isinstance(value, list):
+            value = ", ".join(str(v) for v in value)
+        shown.append(
+            f"{item.get('property')} {OP_LABELS.get(item.get('operator'), item.get('operator'))} {value or ''}"
+        )
+    return f" where {' and '.join(s.strip() for s in shown)}" if shown else ""
+
+
+# Rules in words.
+
+
+def rules_text(rules):
+    """A rule tree as a sentence: "customer_type equals Gold and did Charged at least 1 time"."""
+    if not isinstance(rules, dict) or not rules.get("conditions"):
+        return "everyone"
+    return _group(rules, top=True)
+
+
+def _group(group, top=False):
+    parts = [
+        _group(item) if isinstance(item, dict) and "conditions" in item else _condition(item)
+        for item in group.get("conditions", [])
+    ]
+    match = group.get("match", "all")
+    if match == "none":
+        return "none of (" + "; ".join(parts) + ")"
+    text = MATCH_WORDS.get(match, " and ").join(parts)
+    return text if top or len(parts) < 2 else f"({text})"
+
+
+def _condition(rule):
+    kind = rule.get("kind") if isinstance(rule, dict) else None
+    if kind in ("property", "app_field"):
+        return _comparison(rule.get("name") or rule.get("field", ""), rule)
+    if kind == "age":
+        return f"aged {rule.get('min')} to {rule.get('max')}"
+    if kind == "gender":
+        return f"gender is {' or '.join(rule.get('values', []))}"
+    if kind == "geo":
+        verb = "is not" if rule.get("op") == "not_in" else "is"
+        return f"{rule.get('field')} {verb} {', '.join(rule.get('values', []))}"
+    if kind == "radius":
+        places = ", ".join(place.get("label") or f"{place.get('lat')},{place.get('lon')}" for place in rule["places"])
+        return f"within {rule.get('km')} km of {places}"
+    if kind == "reachability":
+        check = CHECK_WORDS.get(rule.get("check"), rule.get("check"))
+        channel = rule.get("channel", "any")
+        text = f"{check}{f' ({channel})' if channel != 'any' else ''}"
+        return text if rule.get("value", True) else f"not {text}"
+    if kind == "event":
+        count = rule.get("count") or {"op": "at_least", "value": 1}
+        times = (
+            f"{COUNT_WORDS.get(count.get('op'), '')} {count.get('value')} time{'s' if count.get('value') != 1 else ''}"
+        )
+        text = f"{'did' if rule.get('did', True) else 'did not do'} {rule.get('event')} {times}"
+        window = rule.get("window") or {}
+        if window.get("type") == "last_days":
+            text += f" in the last {window.get('days')} days"
+        elif window.get("type") == "between":
+            text += f" between {window.get('start')} and {window.get('end')}"
+        return text + _filters_text(rule.get("filters"))
+    if kind == "live_event":
+        return f"does {rule.get('event')} (live){_filters_text(rule.get('filters'))}"
+    return str(kind or "a condition")
+
+
+def _comparison(name, rule):
+    op = rule.get("op", "equals")
+    words = OP_LABELS.get(op, op)
+    if op in ("is_set", "is_not_set"):
+        return f"{name} {words}"
+    if op == "in":
+        return f"{name} {words} {', '.join(str(v) for v in rule.get('values', []))}"
+    if op == "between":
+        return f"{name} {words} {rule.get('min')} and {rule.get('max')}"
+    return f"{name} {words} {rule.get('value')}"
+
+
+def _filters_text(filters):
+    shown = [_comparison(item.get("name", ""), item) for item in filters or [] if isinstance(item, dict)]
+    return f" with {' and '.join(shown)}" if shown else ""
