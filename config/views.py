@@ -18,6 +18,7 @@ from accounts.access import requires
 from accounts.views import user_rows
 from config.forms import ApiKeyForm, SiteForm
 from delivery import vapid
+from delivery import views as delivery_views
 from delivery.status import system_status
 from segments.actions.keys import create_api_key, revoke_api_key
 from segments.models import ApiKey, Site
@@ -43,6 +44,7 @@ def _settings_context(**extra):
 def settings_page(request):
     users = get_user_model().objects.prefetch_related("groups").order_by("username")
     context = _settings_context(rows=user_rows(users), roles=roles.ROLES, **system_status(), show_entries=True)
+    context.update(delivery_views.settings_context())
     return render(request, "dashboard/settings.html", context)
 
 
