@@ -1,19 +1,177 @@
-"""The What step. (Placeholder: being built in this session.)"""
+"""The What step: the message type, each variant's content, a live preview, and test sends.
 
-from django.urls import path
+The step posts one form (``campaigns/forms/what``). Its partial endpoints take that same
+form: ``variants`` redraws it after adding, copying or removing a variant (nothing is
+saved), ``preview`` draws one variant as browsers and phones would show it, ``test``
+saves the step and sends a test. ``personalise`` feeds the @ menu.
+"""
 
-from campaigns.views.wizard import Step, editable, go_next, render_step
+import re
+
+from django.contrib import messages
+from django.http import JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import path, reverse
+
+from campaigns import preview as previews
+from campaigns.actions.drafts import do_save_step
+from campaigns.actions.test_sends import TestSendError, do_send_test
+from campaigns.forms.what import Browsers, WhatForm, edit
+from campaigns.forms.what.fields import form_field_for
+from campaigns.forms.what.test_send import TestSendForm
+from campaigns.models import Campaign
+from campaigns.views.wizard import Step, editable, go_next, invalid, render_step, step_url
+from delivery.content import PROFILE_FIELDS
+from segments.models import Profile, PropertyDefinition
 
 STEP = Step.WHAT
+RECENT_TESTS = 5
+MAX_SUGGESTIONS = 30
+# Defaults the @ menu writes into a tag, so a profile without the value still reads well.
+DEFAULTS = {"first_name": "there", "name": "there", "city": "your city", "country": "your country"}
+IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 @editable
 def step(request, campaign):
     if request.method == "POST":
+        form = WhatForm(campaign, request.POST)
+        if not form.is_valid():
+            return invalid(request, campaign, STEP, _context(request, campaign, form))
+        do_save_step(campaign, STEP, form)
         return go_next(request, campaign, STEP)
-    return render_step(request, campaign, STEP, {})
+    return render_step(request, campaign, STEP, _context(request, campaign, WhatForm(campaign)))
+
+
+@editable
+def variants(request, campaign):
+    """Add, copy or remove a variant, or fit them to a new message type; saves nothing."""
+    if request.method != "POST":
+        return redirect("campaigns:what", campaign.pk)
+    form = edit(campaign, request.POST, request.POST.get("op", ""))
+    return _draw(request, campaign, form)
+
+
+@editable
+def preview(request, campaign):
+    form = WhatForm(campaign, request.POST if request.method == "POST" else None)
+    params = request.POST if request.method == "POST" else request.GET
+    entries = form.entries
+    entry = next((e for e in entries if e.key == params.get("preview_variant")), entries[0])
+    content = entry.form.lenient_content()
+    if campaign.channel == Campaign.Channel.WEB_PUSH and form.value("browsers") == Browsers.NOT_SAFARI:
+        content["browsers"] = Browsers.NOT_SAFARI
+    profile = _test_profile(params.get("preview_profile"))
+    shown = previews.preview(campaign, content, profile)
+    labels = {name: entry.form[name].label for name in entry.form.fields}
+    context = {
+        "campaign": campaign,
+        "entry": entry,
+        "profile": profile,
+        "preview": shown,
+        "errors": [(labels.get(form_field_for(path), path), message) for path, message in shown.errors.items()],
+    }
+    return render(request, "campaigns/wizard/_what_preview.html", context)
+
+
+@editable
+def send_test(request, campaign):
+    """Save the step (a test sends what is saved), then send the chosen variant to test profiles."""
+    if request.method != "POST":
+        return redirect("campaigns:what", campaign.pk)
+    form = WhatForm(campaign, request.POST)
+    tests = TestSendForm(request.POST, entries=form.entries)
+    valid = form.is_valid()
+    if not (tests.is_valid() and valid):
+        return _draw(request, campaign, form, tests=tests, status=422)
+    do_save_step(campaign, STEP, form)
+    variant = campaign.variants.get(position=tests.position())
+    try:
+        sent = do_send_test(campaign, variant, tests.cleaned_data["test_profiles"], request.user)
+    except TestSendError as error:
+        tests.add_error("test_profiles", str(error))
+        return _draw(request, campaign, WhatForm(campaign), tests=tests, status=422)
+    if request.htmx:
+        # The form comes back with the test at the top of its list of recent tests.
+        return _draw(request, campaign, WhatForm(campaign))
+    messages.info(request, f"Test of “{variant.name}”: {sent.get_status_display()}. {sent.note}".strip())
+    response = redirect("campaigns:what", campaign.pk)
+    response.status_code = 303
+    return response
+
+
+@editable
+def personalise(request, campaign):
+    """The @ menu: profile properties, and the trigger event's for a live campaign, each
+    with the Liquid tag it inserts. ``q`` filters by name."""
+    typed = request.GET.get("q", "")[:50].strip().lower()
+    names = ["first_name", *PROFILE_FIELDS]
+    custom = PropertyDefinition.objects.filter(scope=PropertyDefinition.Scope.PROFILE).values_list("name", flat=True)
+    names += [name for name in custom if name not in names]
+    items = [_suggestion("profile", name, "Profile") for name in names]
+    if campaign.is_live and campaign.trigger_event:
+        event_names = PropertyDefinition.objects.filter(
+            scope=PropertyDefinition.Scope.EVENT, event_name=campaign.trigger_event
+        ).values_list("name", flat=True)
+        items += [_suggestion("event", name, f"Event “{campaign.trigger_event}”") for name in event_names]
+    items = [item for item in items if typed in item["label"].lower()][:MAX_SUGGESTIONS]
+    return JsonResponse({"items": items})
+
+
+def _suggestion(scope, name, group):
+    # Names that are not identifiers ("customer type") need Liquid's bracket syntax.
+    variable = f"{scope}.{name}" if IDENTIFIER.fullmatch(name) else f'{scope}["{name}"]'
+    default = DEFAULTS.get(name, "") if scope == "profile" else ""
+    return {"label": f"{scope}.{name}", "group": group, "insert": f'{{{{ {variable} | default: "{default}" }}}}'}
+
+
+def _test_profile(chosen):
+    profiles = Profile.objects.filter(is_test=True)
+    if chosen and chosen.isdigit():
+        found = profiles.filter(pk=int(chosen)).first()
+        if found:
+            return found
+    return profiles.order_by("name", "identity").first()
+
+
+def _context(request, campaign, form, *, tests=None):
+    entries = form.entries
+    test_profiles = list(Profile.objects.filter(is_test=True).order_by("name", "identity")[:50])
+    return {
+        "form": form,
+        "entries": entries,
+        "tests": tests or TestSendForm(entries=entries),
+        "test_profiles": test_profiles,
+        "test_sends": campaign.test_sends.select_related("variant", "requested_by").prefetch_related("profiles")[
+            :RECENT_TESTS
+        ],
+        "can_test": campaign.channel != Campaign.Channel.EXIT_INTENT,
+        "property_names": _property_names(),
+        "urls": {
+            name: reverse(f"campaigns:what_{name}", args=[campaign.pk])
+            for name in ("variants", "preview", "test", "personalise")
+        },
+    }
+
+
+def _property_names():
+    custom = PropertyDefinition.objects.filter(scope=PropertyDefinition.Scope.PROFILE).values_list("name", flat=True)
+    return sorted({"language", "country", "city", "gender", *custom})
+
+
+def _draw(request, campaign, form, *, tests=None, status=200):
+    """The step's form again: only the form for htmx, the whole page without it."""
+    context = _context(request, campaign, form, tests=tests)
+    if request.htmx:
+        context |= {"campaign": campaign, "step": STEP, "post_url": step_url(campaign, STEP)}
+        return render(request, "campaigns/wizard/what.html#form", context, status=status)
+    return render_step(request, campaign, STEP, context, status=status)
 
 
 urlpatterns = [
     path("<int:pk>/what/", step, name="what"),
+    path("<int:pk>/what/variants/", variants, name="what_variants"),
+    path("<int:pk>/what/preview/", preview, name="what_preview"),
+    path("<int:pk>/what/test/", send_test, name="what_test"),
+    path("<int:pk>/what/personalise/", personalise, name="what_personalise"),
 ]
