@@ -235,6 +235,18 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
+# The delivery engine (delivery/providers/registry.py, delivery/actions/sending.py).
+# sandbox: record and send nothing until a channel has credentials (make run); live: send.
+PUSH_PROVIDERS = env_str("PUSH_PROVIDERS", "sandbox" if DEBUG else "live", choices=("sandbox", "live"))
+FCM_ENDPOINT = env_url("FCM_ENDPOINT", "https://fcm.googleapis.com")
+APNS_HOST = env_str("APNS_HOST", "")  # empty: Apple's production or development host (Settings)
+APNS_PORT = env_int("APNS_PORT", 443, minimum=1)
+APNS_CAFILE = env_str("APNS_CAFILE", "")  # a CA bundle to trust instead of the system's (tests)
+# Messages one send task claims at once, and how long its claim lasts before the sweep
+# hands the rows to another worker (it must outlast a batch against slow push services).
+DELIVERY_BATCH_SIZE = env_int("DELIVERY_BATCH_SIZE", 1000, minimum=1)
+DELIVERY_CLAIM_LEASE = env_int("DELIVERY_CLAIM_LEASE", 600, minimum=5)
+
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"))
 LOGGING = {
     "version": 1,

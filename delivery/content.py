@@ -26,6 +26,8 @@ shown as HTML (previews, the pop-up) it goes through Django's autoescaping or th
 ``html_env`` below, never ``|safe``.
 """
 
+import functools
+
 from liquid import Environment
 from liquid.exceptions import LiquidError
 
@@ -110,10 +112,16 @@ def check(content):
     return errors
 
 
+@functools.lru_cache(maxsize=1024)
+def _template(text, html):
+    # Parsing costs several times a render; a send renders the same text for every profile.
+    return (html_env if html else env).from_string(text)
+
+
 def render_text(text, context, *, html=False):
     if not text or ("{{" not in text and "{%" not in text):
         return text
-    return (html_env if html else env).from_string(text).render(**context)
+    return _template(text, html).render(**context)
 
 
 def render(content, context, *, html=False):

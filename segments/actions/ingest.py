@@ -140,3 +140,9 @@ def retire_device(platform, token):
     return bool(
         Device.objects.filter(platform=platform, token=token, retired_at__isnull=True).update(retired_at=timezone.now())
     )
+
+
+def retire_devices(device_ids):
+    """Stop sending to these devices: their push service said the subscription or token is
+    gone (404 / 410 / Unregistered). One UPDATE for a whole batch. Returns how many changed."""
+    return Device.objects.filter(pk__in=list(device_ids), retired_at__isnull=True).update(retired_at=timezone.now())

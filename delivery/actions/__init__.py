@@ -1,0 +1,1 @@
+"""Write paths of delivery: dispatches (make, fill, start, pause, stop), the send pipeline, test sends."""

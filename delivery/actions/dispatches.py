@@ -1,0 +1,132 @@
+"""Making a dispatch, filling it with messages, and starting, pausing or stopping it.
+
+A ``Dispatch`` is a batch of messages under one set of rules; campaigns makes one per run
+(and live campaigns and test sends theirs) and decides who gets which variant, and who is
+in the control group, before it enqueues the rows.
+
+The ``rules`` keys (all optional) the pipeline reads (``delivery/actions/limits.py``):
+
+  timezone            IANA name for local times of people without a valid time zone of
+                      their own, and of ``user_timezone_at`` without a date; default UTC
+  dnd                 {"start": "21:00", "end": "09:00", "action": "discard" | "delay"} in
+                      each person's local time, or null for none. Discard drops the message
+                      (``dnd_discarded``); delay holds it until the hours end
+  cutoff              an aware ISO 8601 datetime after which nothing more is sent: what is
+                      left is dropped (``cutoff_passed``), also a hold that would end after it
+  skip_global_limits  true: the daily / weekly caps of ``DeliverySettings`` do not apply
+                      (otherwise a capped person's message is dropped, ``frequency_cap``)
+  ttl                 seconds a push service may keep the push for an offline device
+                      (default a day; web content's own ``ttl`` wins)
+  urgency             RFC 8030 urgency: very-low, low, normal (default), high
+  user_timezone_at    a local wall time, "09:00" (that time on the day the dispatch starts, in
+                      ``timezone``) or "2026-05-04T09:00": each message is held until that
+                      time in its person's time zone; sent at once where it has passed
+  collapse_prefix     put before "<dispatch id>-<device id>", the collapse key of each message
+
+Test dispatches (``is_test``) ignore DND, the caps, the throttle, the cut-off and the user's
+time zone: a test send goes out now.
+"""
+
+from itertools import islice
+
+from django.db import transaction
+from django.db.models import Count
+from django.utils import timezone
+
+from delivery.actions.limits import Rules
+from delivery.models import Dispatch, Message
+from delivery.tasks import send_batch
+
+CHUNK = 1000
+FANOUT = 4  # send tasks started at once per dispatch; each queues the next while rows remain
+STOPPED = "stopped"
+
+
+def do_create_dispatch(*, channel, label, contents, rules=None, is_test=False):
+    rules = rules or {}
+    Rules.parse(rules)  # a malformed rule fails here, at the caller, not in a worker later
+    return Dispatch.objects.create(channel=channel, label=label, contents=contents, rules=rules, is_test=is_test)
+
+
+def do_enqueue(dispatch, rows):
+    """Add messages: ``(profile_id, device_id, variant_key)`` or with a fourth ``not_before``
+    (an aware datetime: held until then). A device already in the dispatch is skipped, so
+    enqueueing the same audience twice is harmless. Returns how many rows were added."""
+    before = Message.objects.filter(dispatch=dispatch).count()
+    rows = iter(rows)
+    while chunk := list(islice(rows, CHUNK)):
+        Message.objects.bulk_create(
+            [_message(dispatch, *row) for row in chunk], batch_size=CHUNK, ignore_conflicts=True
+        )
+    return Message.objects.filter(dispatch=dispatch).count() - before
+
+
+def _message(dispatch, profile_id, device_id, variant="", not_before=None):
+    status = Message.Status.HELD if not_before else Message.Status.QUEUED
+    return Message(
+        dispatch=dispatch,
+        profile_id=profile_id,
+        device_id=device_id,
+        variant=variant or "",
+        status=status,
+        not_before=not_before,
+    )
+
+
+def do_start(dispatch):
+    """Open → sending. The send tasks are queued once the caller's transaction commits, so a
+    worker never looks for rows it cannot see yet."""
+    now = timezone.now()
+    changed = Dispatch.objects.filter(pk=dispatch.pk, status=Dispatch.Status.OPEN).update(
+        status=Dispatch.Status.SENDING, started_at=now
+    )
+    dispatch.refresh_from_db(fields=["status", "started_at"])
+    if changed:
+        _queue_sends(dispatch)
+    return dispatch
+
+
+def do_pause(dispatch):
+    """Stop claiming rows; a batch already claimed finishes. Nothing is dropped."""
+    Dispatch.objects.filter(pk=dispatch.pk, status=Dispatch.Status.SENDING).update(status=Dispatch.Status.PAUSED)
+    dispatch.refresh_from_db(fields=["status"])
+    return dispatch
+
+
+def do_resume(dispatch):
+    changed = Dispatch.objects.filter(pk=dispatch.pk, status=Dispatch.Status.PAUSED).update(
+        status=Dispatch.Status.SENDING
+    )
+    dispatch.refresh_from_db(fields=["status"])
+    if changed:
+        _queue_sends(dispatch)
+    return dispatch
+
+
+@transaction.atomic
+def do_stop(dispatch, reason=STOPPED):
+    """Stop for good: what is queued or held is dropped with ``reason`` as its code. A batch
+    in flight still records what the push services answered for its rows."""
+    now = timezone.now()
+    Dispatch.objects.filter(pk=dispatch.pk).exclude(status__in=[Dispatch.Status.STOPPED, Dispatch.Status.DONE]).update(
+        status=Dispatch.Status.STOPPED, finished_at=now
+    )
+    Message.objects.filter(dispatch=dispatch, status__in=[Message.Status.QUEUED, Message.Status.HELD]).update(
+        status=Message.Status.DROPPED, code=reason[:40], not_before=None, updated_at=now
+    )
+    dispatch.refresh_from_db(fields=["status", "finished_at"])
+    return dispatch
+
+
+def counts(dispatch):
+    """{queued, sending, sent, failed, held, dropped} for the dispatch, in one GROUP BY."""
+    result = dict.fromkeys(Message.Status.values, 0)
+    rows = Message.objects.filter(dispatch=dispatch).values_list("status").annotate(n=Count("id")).order_by()
+    result.update(dict(rows))
+    return result
+
+
+def _queue_sends(dispatch):
+    ready = Message.objects.filter(dispatch=dispatch, status=Message.Status.QUEUED).count()
+    tasks = max(1, min(FANOUT, -(-ready // CHUNK)))
+    transaction.on_commit(lambda: [send_batch.delay(dispatch.pk) for _ in range(tasks)])

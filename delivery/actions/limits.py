@@ -1,0 +1,169 @@
+"""The When step's rules for one message: DND hours, the cut-off, the user's time zone,
+global frequency caps, and how often a failed push is tried again.
+
+Pure functions of a row, the rules and the clock (plus one query for the caps), so the
+pipeline can decide a whole batch in memory. Local times are read in the profile's own
+time zone when it has a valid one, else in the dispatch's ``timezone`` rule.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from django.db.models import Count, Q
+
+from delivery.models import Message
+
+# Codes of messages never sent on purpose (DESIGN.md "Error codes shown to marketers").
+FREQUENCY_CAP = "frequency_cap"
+DND_DISCARDED = "dnd_discarded"
+CUTOFF_PASSED = "cutoff_passed"
+UNREACHABLE = "unreachable"
+
+DEFAULT_TTL = 24 * 3600
+
+# Seed 003: Chrome 6 tries; Firefox, KaiOS and Safari 3. Opera delivers through Chrome's
+# (FCM's) push service, so it gets Chrome's number; Edge (Microsoft's WNS), which the seed
+# does not list, gets the smaller one. FCM and APNs both say "retry with exponential
+# backoff" for 429 and 5xx without naming a number; 5 tries at 10 s doubling span about
+# 2.5 minutes of trouble before we give up.
+TRIES = {"chrome": 6, "opera": 6, "firefox": 3, "kaios": 3, "safari": 3, "edge": 3}
+WEB_TRIES = 3
+APP_TRIES = 5
+BACKOFF_BASE = 10  # seconds before the second try; doubled for each one after
+BACKOFF_MAX = 3600
+
+
+def tries_allowed(platform, browser):
+    if platform != "web":
+        return APP_TRIES
+    return TRIES.get(browser, WEB_TRIES)
+
+
+def retry_delay(tries, retry_after=None):
+    """Seconds before the next try after ``tries`` tries. A Retry-After from the service wins:
+    it said when (RFC 9110 §10.2.3); otherwise 10 s, 20 s, 40 s … up to an hour."""
+    if retry_after is not None:
+        return max(1.0, min(float(retry_after), BACKOFF_MAX))
+    return float(min(BACKOFF_BASE * 2 ** max(0, tries - 1), BACKOFF_MAX))
+
+
+def zone(name, fallback=None):
+    try:
+        return ZoneInfo(name) if name else fallback
+    except (ZoneInfoNotFoundError, ValueError):
+        return fallback
+
+
+def _time(text):
+    return time.fromisoformat(text) if text else None
+
+
+def _datetime(text):
+    if not text:
+        return None
+    value = datetime.fromisoformat(text)
+    if value.tzinfo is None:
+        raise ValueError(f"cutoff must carry its time zone offset: {text!r}")
+    return value
+
+
+@dataclass(frozen=True)
+class Dnd:
+    start: time
+    end: time
+    action: str  # "discard" or "delay"
+
+    def ends_at(self, now, tz):
+        """When the DND hours ``now`` falls in end (aware), or None when ``now`` is outside them.
+        Hours across midnight (21:00 to 09:00) are the usual case."""
+        local = now.astimezone(tz)
+        clock = local.time().replace(tzinfo=None)
+        if self.start == self.end:
+            return None
+        if self.start < self.end:
+            inside = self.start <= clock < self.end
+            end_day = local.date()
+        else:
+            inside = clock >= self.start or clock < self.end
+            end_day = local.date() + timedelta(days=1) if clock >= self.start else local.date()
+        if not inside:
+            return None
+        return local_moment(end_day, self.end, tz)
+
+
+def local_moment(day, clock, tz):
+    """The aware moment a wall clock shows ``clock`` on ``day`` in ``tz``. In a DST gap the
+    clock jumps past it (fold=0 gives the later offset's reading, which we normalise)."""
+    moment = datetime.combine(day, clock, tzinfo=tz)
+    return moment.astimezone(ZoneInfo("UTC")).astimezone(tz)
+
+
+@dataclass(frozen=True)
+class Rules:
+    timezone: ZoneInfo
+    dnd: Dnd | None = None
+    cutoff: datetime | None = None
+    skip_global_limits: bool = False
+    ttl: int = DEFAULT_TTL
+    urgency: str = "normal"
+    user_timezone_at: str | None = None
+    collapse_prefix: str = ""
+
+    @classmethod
+    def parse(cls, rules):
+        rules = rules or {}
+        dnd = rules.get("dnd")
+        return cls(
+            timezone=zone(rules.get("timezone"), ZoneInfo("UTC")),
+            dnd=Dnd(_time(dnd["start"]), _time(dnd["end"]), dnd.get("action") or "delay") if dnd else None,
+            cutoff=_datetime(rules.get("cutoff")),
+            skip_global_limits=bool(rules.get("skip_global_limits")),
+            ttl=int(rules["ttl"]) if rules.get("ttl") not in (None, "") else DEFAULT_TTL,
+            urgency=rules.get("urgency") or "normal",
+            user_timezone_at=rules.get("user_timezone_at") or None,
+            collapse_prefix=rules.get("collapse_prefix") or "",
+        )
+
+    def zone_for(self, profile_timezone):
+        return zone(profile_timezone, self.timezone)
+
+    def release_at(self, tz, started_at):
+        """When a per-user-time-zone message may go to someone in ``tz``: the planned wall time
+        there. "2026-05-04T09:00" names the day; "09:00" means that time on the day the
+        dispatch started (in the dispatch's time zone). None without the rule."""
+        if not self.user_timezone_at:
+            return None
+        text = self.user_timezone_at
+        if "T" in text:
+            wall = datetime.fromisoformat(text).replace(tzinfo=None)
+        else:
+            wall = datetime.combine(started_at.astimezone(self.timezone).date(), _time(text))
+        return local_moment(wall.date(), wall.time(), tz)
+
+
+def capped_profiles(profile_ids, settings, *, dispatch_id, now):
+    """Profiles that already got the most messages the global limits allow (``DeliverySettings``
+    daily/weekly caps), counted as dispatches with a sent message to the profile in the last 24
+    hours / 7 days, this dispatch not included (one campaign to a person's phone and laptop is
+    one message to them). One grouped query over the partial index on sent rows. Two dispatches
+    deciding at the same moment can both pass the last free slot: the caps are a courtesy limit
+    counted from what was sent, not a lock."""
+    daily, weekly = settings.daily_cap, settings.weekly_cap
+    if not profile_ids or (daily is None and weekly is None):
+        return set()
+    since = now - timedelta(days=7 if weekly is not None else 1)
+    counts = (
+        Message.objects.filter(profile_id__in=profile_ids, status=Message.Status.SENT, sent_at__gte=since)
+        .exclude(dispatch_id=dispatch_id)
+        .values("profile_id")
+        .annotate(
+            day=Count("dispatch_id", distinct=True, filter=Q(sent_at__gte=now - timedelta(days=1))),
+            week=Count("dispatch_id", distinct=True),
+        )
+    )
+    return {
+        row["profile_id"]
+        for row in counts
+        if (daily is not None and row["day"] >= daily) or (weekly is not None and row["week"] >= weekly)
+    }

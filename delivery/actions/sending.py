@@ -1,0 +1,422 @@
+"""The send pipeline (DESIGN.md "How a scheduled run flows", step 3): one batch of one dispatch.
+
+``send_batch`` claims up to ``DELIVERY_BATCH_SIZE`` ready rows in one statement, decides each in
+memory (unreachable, cut-off, the user's time zone, DND, frequency caps, throttle), renders
+Liquid once per profile and variant, sends through the providers (one pooled async session
+per provider per batch) and records the outcomes with one UPDATE per outcome group. Nothing
+in the loop queries per row.
+
+Delivery is at-least-once with collapse: a row is claimed (``sending`` until
+``claimed_until``) before its send and marked after. A worker that dies in between leaves
+the claim to expire; ``sweep_expired_claims`` queues the row again and the resend carries the
+same collapse key (Web Push Topic, apns-collapse-id, FCM collapse_key, the notification tag),
+so the person sees one notification.
+"""
+
+import hashlib
+import json
+import logging
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Case, Exists, F, OuterRef, Q, Value, When
+from django.utils import timezone
+from liquid.exceptions import LiquidError
+
+from delivery import content as liquid
+from delivery import vapid
+from delivery.actions import limits
+from delivery.models import DeliverySettings, Dispatch, Message
+from delivery.payloads import AES128GCM_HEADER, AES128GCM_RECORD_OVERHEAD, MAX_PUSH_BYTES, build_payload, payload_bytes
+from delivery.providers.base import Outcome, Push
+from delivery.providers.registry import MISSING_CREDENTIALS, Providers
+from delivery.throttle import Throttle
+from segments.actions.ingest import retire_devices
+from segments.models import Device, Profile
+
+try:
+    from delivery.linked import LinkedContent, LinkedContentError
+except ImportError:  # Linked Content is built beside the engine (issue 6); until it lands, content using it fails
+    LinkedContent = None
+
+    class LinkedContentError(Exception):
+        pass
+
+
+log = logging.getLogger(__name__)
+
+RENDER_FAILED = "render_failed"
+LINKED_CONTENT_FAILED = "linked_content_failed"
+PAYLOAD_TOO_LARGE = "payload_too_large"
+# Why a row waits (``code`` of a held row; cleared when it is sent).
+DND_DELAYED = "dnd_delayed"
+USER_TIMEZONE = "user_timezone"
+THROTTLED = "throttled"
+
+PENDING = (Message.Status.QUEUED, Message.Status.SENDING, Message.Status.HELD)
+ROW_FIELDS = (
+    "id",
+    "profile_id",
+    "device_id",
+    "variant",
+    "attempts",
+    "device__platform",
+    "device__browser",
+    "device__endpoint",
+    "device__p256dh",
+    "device__auth",
+    "device__token",
+    "device__push_status",
+    "device__retired_at",
+    "profile__timezone",
+)
+URGENCY_OF_ANDROID_PRIORITY = {"max": "high", "high": "high"}
+
+
+@dataclass
+class Report:
+    """What one batch did, for the task that queues the next and for tests."""
+
+    claimed: int = 0
+    sent: int = 0
+    failed: int = 0
+    held: int = 0
+    dropped: int = 0
+    more: bool = False  # the claim was full: more rows may be ready
+    wake_at: object = None  # the earliest time a row held by this batch comes due
+
+
+def send_batch(dispatch_id, *, size=None):
+    dispatch = Dispatch.objects.filter(pk=dispatch_id).first()
+    if dispatch is None or dispatch.status != Dispatch.Status.SENDING:
+        return None
+    size = size or settings.DELIVERY_BATCH_SIZE
+    now = timezone.now()
+    ids = claim(dispatch.pk, size, now)
+    report = Report(claimed=len(ids), more=len(ids) == size)
+    if ids:
+        rows = list(Message.objects.filter(id__in=ids).values(*ROW_FIELDS))
+        outcomes = Batch(dispatch, now).decide_and_send(rows)
+        outcomes.save()
+        outcomes.fill(report)
+    if not report.more:
+        finish_if_done(dispatch.pk)
+    return report
+
+
+def claim(dispatch_id, size, now):
+    """Claim up to ``size`` ready rows (queued, or held and due) in one statement; their ids.
+
+    PostgreSQL: the sub-select locks with SKIP LOCKED, so concurrent workers take disjoint rows
+    without waiting. SQLite has one writer: the whole UPDATE runs under its write lock, which
+    makes the statement just as atomic. Both return the claimed ids (RETURNING, SQLite 3.35+)."""
+    lease = now + timedelta(seconds=settings.DELIVERY_CLAIM_LEASE)
+    lock = " FOR UPDATE SKIP LOCKED" if connection.vendor == "postgresql" else ""
+    adapt = connection.ops.adapt_datetimefield_value
+    table = Message._meta.db_table
+    # The table name is ours and every value is a parameter.
+    sql = (
+        f"UPDATE {table} SET status = %s, claimed_until = %s, updated_at = %s"  # noqa: S608
+        f" WHERE id IN (SELECT id FROM {table} WHERE dispatch_id = %s"
+        f" AND (status = %s OR (status = %s AND not_before <= %s)) LIMIT %s{lock})"
+        " RETURNING id"
+    )
+    params = [
+        Message.Status.SENDING,
+        adapt(lease),
+        adapt(now),
+        dispatch_id,
+        Message.Status.QUEUED,
+        Message.Status.HELD,
+        adapt(now),
+        size,
+    ]
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [row[0] for row in cursor.fetchall()]
+
+
+def finish_if_done(dispatch_id):
+    """A sending dispatch with nothing queued, in flight or held is done."""
+    pending = Message.objects.filter(dispatch=OuterRef("pk"), status__in=PENDING)
+    return bool(
+        Dispatch.objects.filter(pk=dispatch_id, status=Dispatch.Status.SENDING)
+        .exclude(Exists(pending))
+        .update(status=Dispatch.Status.DONE, finished_at=timezone.now())
+    )
+
+
+class Batch:
+    def __init__(self, dispatch, now):
+        self.dispatch = dispatch
+        self.now = now
+        self.rules = limits.Rules.parse(dispatch.rules)
+        self.settings = DeliverySettings.load()
+        self.outcomes = Outcomes(now)
+
+    def decide_and_send(self, rows):
+        candidates = [row for row in rows if self.may_go_now(row)]
+        candidates = self.apply_caps_and_throttle(candidates)
+        providers = Providers(self.settings, vapid.current())
+        renderer = Renderer(self.dispatch.contents, {row["profile_id"] for row in candidates})
+        groups = defaultdict(list)  # provider -> [(row, push)]
+        for row in candidates:
+            platform = row["device__platform"]
+            provider = providers.for_platform(platform)
+            if provider is None:
+                self.outcomes.fail(row, MISSING_CREDENTIALS.get(platform, "dispatch_failed"))
+                continue
+            push = self.push_for(row, renderer)
+            if push is not None:
+                groups[provider].append((row, push))
+        for provider, items in groups.items():
+            results = provider.send_many_sync([push for _, push in items])
+            for (row, _), result in zip(items, results, strict=True):
+                self.record(row, result)
+        return self.outcomes
+
+    # -- deciding ----------------------------------------------------------------------
+
+    def may_go_now(self, row):
+        """False when the row is dropped or held instead (recorded in outcomes)."""
+        if not _reachable(row):
+            self.outcomes.drop(row, limits.UNREACHABLE)
+            return False
+        if self.dispatch.is_test:
+            return True
+        rules, now = self.rules, self.now
+        if rules.cutoff and now >= rules.cutoff:
+            self.outcomes.drop(row, limits.CUTOFF_PASSED)
+            return False
+        tz = rules.zone_for(row["profile__timezone"])
+        release = rules.release_at(tz, self.dispatch.started_at or now)
+        if release and now < release:
+            self.hold(row, release, USER_TIMEZONE)
+            return False
+        if rules.dnd and (dnd_ends := rules.dnd.ends_at(now, tz)):
+            if rules.dnd.action == "discard":
+                self.outcomes.drop(row, limits.DND_DISCARDED)
+            else:
+                self.hold(row, dnd_ends, DND_DELAYED)
+            return False
+        return True
+
+    def hold(self, row, until, code, *, tried=False):
+        if self.rules.cutoff and until >= self.rules.cutoff and not self.dispatch.is_test:
+            self.outcomes.drop(row, limits.CUTOFF_PASSED, tried=tried)
+        else:
+            self.outcomes.hold(row, until, code, tried=tried)
+
+    def apply_caps_and_throttle(self, candidates):
+        if self.dispatch.is_test or not candidates:
+            return candidates
+        if not self.rules.skip_global_limits:
+            capped = limits.capped_profiles(
+                {row["profile_id"] for row in candidates}, self.settings, dispatch_id=self.dispatch.pk, now=self.now
+            )
+            for row in candidates:
+                if row["profile_id"] in capped:
+                    self.outcomes.drop(row, limits.FREQUENCY_CAP)
+            candidates = [row for row in candidates if row["profile_id"] not in capped]
+        throttle = Throttle(self.settings.throttle_per_15_min)
+        granted = throttle.take(len(candidates), self.now)
+        for row in candidates[granted:]:
+            self.hold(row, throttle.next_interval(self.now), THROTTLED)
+        return candidates[:granted]
+
+    # -- rendering -----------------------------------------------------------------------
+
+    def push_for(self, row, renderer):
+        try:
+            content = renderer.content(row["profile_id"], row["variant"])
+        except liquid.ContentError as error:
+            log.info("message %s: %s -> %s", row["id"], error, RENDER_FAILED)
+            self.outcomes.fail(row, RENDER_FAILED)
+            return None
+        except LinkedContentError as error:
+            log.info("message %s: linked content: %s -> %s", row["id"], error, LINKED_CONTENT_FAILED)
+            self.outcomes.fail(row, LINKED_CONTENT_FAILED)
+            return None
+        platform = row["device__platform"]
+        collapse_key = (
+            content.get("collapse_key") or f"{self.rules.collapse_prefix}{self.dispatch.pk}-{row['device_id']}"
+        )
+        payload = build_payload(platform, content, message_id=row["id"], collapse_key=collapse_key)
+        data = payload_bytes(payload)
+        size = len(data) + (AES128GCM_HEADER + AES128GCM_RECORD_OVERHEAD if platform == "web" else 0)
+        if size > MAX_PUSH_BYTES:
+            self.outcomes.fail(row, PAYLOAD_TOO_LARGE)
+            return None
+        self.outcomes.hashes[row["id"]] = hashlib.sha256(data).hexdigest()
+        urgency = URGENCY_OF_ANDROID_PRIORITY.get(content.get("android_priority"), self.rules.urgency)
+        ttl = content.get("ttl") if platform == "web" and content.get("ttl") not in (None, "") else self.rules.ttl
+        return Push(
+            device_id=row["device_id"],
+            payload=payload,
+            browser=row["device__browser"],
+            endpoint=row["device__endpoint"],
+            p256dh=row["device__p256dh"],
+            auth=row["device__auth"],
+            token=row["device__token"],
+            ttl=int(ttl),
+            urgency=urgency if platform != "ios" else self.rules.urgency,
+            collapse_key=collapse_key,
+            message_id=row["id"],
+        )
+
+    # -- recording -----------------------------------------------------------------------
+
+    def record(self, row, result):
+        if result.outcome == Outcome.SENT:
+            self.outcomes.sent(row)
+            return
+        if result.retire_device:
+            self.outcomes.retire.add(row["device_id"])
+        tries = row["attempts"] + 1
+        allowed = limits.tries_allowed(row["device__platform"], row["device__browser"])
+        if result.outcome == Outcome.RETRY and tries < allowed:
+            delay = limits.retry_delay(tries, result.retry_after)
+            self.hold(row, self.now + timedelta(seconds=delay), result.code, tried=True)
+        else:
+            self.outcomes.fail(row, result.code, tried=True)
+
+
+def _reachable(row):
+    address = row["device__endpoint"] if row["device__platform"] == Device.Platform.WEB else row["device__token"]
+    return bool(address) and row["device__push_status"] == Device.PushStatus.ALLOWED and not row["device__retired_at"]
+
+
+class Renderer:
+    """Rendered content per (profile, variant). Content without Liquid or Linked Content is
+    rendered once per variant; templates are parsed once per batch, not once per profile."""
+
+    def __init__(self, contents, profile_ids):
+        self.contents = contents or {}
+        self.personal = {key: _is_personal(value) for key, value in self.contents.items()}
+        self.rendered = {}
+        self.profiles = {}
+        self.linked = None
+        if any(self.personal.values()) and profile_ids:
+            fields = ("id", "properties", *liquid.PROFILE_FIELDS)
+            self.profiles = {p.pk: p for p in Profile.objects.filter(pk__in=profile_ids).only(*fields)}
+
+    def content(self, profile_id, variant):
+        key = variant if variant in self.contents else next(iter(self.contents), None)
+        if key is None or (variant and variant not in self.contents and len(self.contents) > 1):
+            raise liquid.ContentError("variant", f"the dispatch has no content for variant {variant!r}")
+        cache_key = (profile_id, key) if self.personal[key] else (None, key)
+        if cache_key not in self.rendered:
+            try:
+                self.rendered[cache_key] = self._render(self.contents[key], profile_id if self.personal[key] else None)
+            except (liquid.ContentError, LinkedContentError) as error:
+                self.rendered[cache_key] = error
+        found = self.rendered[cache_key]
+        if isinstance(found, Exception):
+            raise found
+        return found
+
+    def _render(self, content, profile_id):
+        if profile_id is None:
+            return liquid.render(content, {})
+        context = {"profile": liquid.profile_context(self.profiles[profile_id])}
+        if content.get("linked"):
+            context["linked"] = self._linked(content["linked"], context)
+        return liquid.render(content, context)
+
+    def _linked(self, sources, context):
+        if LinkedContent is None:
+            raise LinkedContentError("Linked Content is not available in this build")
+        if self.linked is None:
+            self.linked = LinkedContent()  # one per batch: it caches each URL's answer
+        found = {}
+        for source in sources:
+            try:
+                url = liquid.render_text(source["url"], context)
+            except LiquidError as error:
+                raise liquid.ContentError("linked.url", str(error).split("\n")[0]) from error
+            found[source["name"]] = self.linked.get(url)
+        return found
+
+
+def _is_personal(content):
+    text = json.dumps(content)
+    return "{{" in text or "{%" in text or bool(content.get("linked"))
+
+
+class Outcomes:
+    """Outcomes of a batch, grouped so each group is one UPDATE."""
+
+    def __init__(self, now):
+        self.now = now
+        self.groups = defaultdict(list)  # (status, code, not_before, tried) -> [message id]
+        self.hashes = {}  # message id -> payload hash, for sent rows
+        self.retire = set()
+
+    def sent(self, row):
+        self.groups[(Message.Status.SENT, "", None, True)].append(row["id"])
+
+    def fail(self, row, code, *, tried=False):
+        self.groups[(Message.Status.FAILED, code, None, tried)].append(row["id"])
+
+    def drop(self, row, code, *, tried=False):
+        self.groups[(Message.Status.DROPPED, code, None, tried)].append(row["id"])
+
+    def hold(self, row, until, code, *, tried=False):
+        # Whole seconds: rows of one batch waiting for the same moment share one UPDATE.
+        until = until.replace(microsecond=0) + (timedelta(seconds=1) if until.microsecond else timedelta())
+        self.groups[(Message.Status.HELD, code, until, tried)].append(row["id"])
+
+    def fill(self, report):
+        for (status, _, not_before, _), ids in self.groups.items():
+            setattr(report, status, getattr(report, status) + len(ids))
+            if not_before and (report.wake_at is None or not_before < report.wake_at):
+                report.wake_at = not_before
+
+    @transaction.atomic
+    def save(self):
+        for (status, code, not_before, tried), ids in self.groups.items():
+            fields = {"status": status, "code": code, "not_before": not_before, "claimed_until": None}
+            fields["updated_at"] = self.now
+            if tried:
+                fields["attempts"] = F("attempts") + 1
+            if status == Message.Status.SENT:
+                fields["sent_at"] = self.now
+            for start in range(0, len(ids), 1000):
+                chunk = ids[start : start + 1000]
+                if status == Message.Status.SENT:
+                    fields["payload_hash"] = Case(
+                        *(When(pk=pk, then=Value(self.hashes[pk])) for pk in chunk), default=Value("")
+                    )
+                Message.objects.filter(pk__in=chunk).update(**fields)
+        if self.retire:
+            retire_devices(self.retire)
+
+
+def sweep(now=None):
+    """Housekeeping for every dispatch (run by beat through ``sweep_expired_claims``):
+
+    - rows whose claim outlived its lease (the worker died or hung between claim and record)
+      are queued again; their resend carries the same collapse key;
+    - rows a stopped dispatch still has queued or held (a batch in flight held them after the
+      stop) are dropped;
+    - sending dispatches with nothing left are marked done.
+
+    Returns the ids of sending dispatches with rows ready now, to be given a send task."""
+    now = now or timezone.now()
+    expired = Message.objects.filter(status=Message.Status.SENDING, claimed_until__lt=now)
+    requeued = expired.update(status=Message.Status.QUEUED, claimed_until=None, updated_at=now)
+    if requeued:
+        log.warning("sweep: %s messages outlived their claim and are queued again", requeued)
+    Message.objects.filter(
+        dispatch__status=Dispatch.Status.STOPPED, status__in=[Message.Status.QUEUED, Message.Status.HELD]
+    ).update(status=Message.Status.DROPPED, code="stopped", not_before=None, updated_at=now)
+    ready = Message.objects.filter(dispatch=OuterRef("pk")).filter(
+        Q(status=Message.Status.QUEUED) | Q(status=Message.Status.HELD, not_before__lte=now)
+    )
+    sending = Dispatch.objects.filter(status=Dispatch.Status.SENDING)
+    for dispatch_id in sending.values_list("pk", flat=True):
+        finish_if_done(dispatch_id)
+    return list(sending.filter(Exists(ready)).values_list("pk", flat=True))
