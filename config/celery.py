@@ -24,6 +24,7 @@ HOUSEKEEPING = {
     "sweep expired claims": ("delivery.tasks.sweep_expired_claims", 60.0),
     "roll up stats": ("stats.tasks.roll_up", 60.0),
     "worker heartbeat": ("delivery.tasks.heartbeat", 15.0),
+    "amplify web pushes": ("delivery.amplification.amplify", 300.0),
 }
 
 app.conf.beat_schedule = {
