@@ -16,6 +16,7 @@ from django.utils.dateparse import parse_datetime
 
 from campaigns import schedule
 from campaigns.models import Campaign, CampaignRun, Variant
+from delivery.actions import dispatches
 from delivery.content import check as check_liquid
 from segments.models import Segment
 
@@ -226,7 +227,7 @@ def do_pause(campaign, *, user=None, now=None):
         for run in _runs(fresh, {CampaignRun.Status.RUNNING}):
             run.status = CampaignRun.Status.PAUSED
             run.save(update_fields=["status"])
-            _dispatch_action(run, "pause", f"campaign paused by {user or 'the system'}")
+            _dispatch_action(run, "pause")
     return _refresh(campaign, fresh)
 
 
@@ -242,7 +243,7 @@ def do_resume(campaign, *, user=None, now=None):
         for run in paused_runs:
             run.status = CampaignRun.Status.RUNNING
             run.save(update_fields=["status"])
-            _dispatch_action(run, "resume", f"campaign resumed by {user or 'the system'}")
+            _dispatch_action(run, "resume")
     return _refresh(campaign, fresh)
 
 
@@ -259,7 +260,7 @@ def do_stop(campaign, *, user=None, now=None):
             if not run.started_at:
                 run.skipped_reason = "The campaign was stopped before this run started."
             run.save(update_fields=["status", "finished_at", "skipped_reason"])
-            _dispatch_action(run, "stop", f"campaign stopped by {user or 'the system'}")
+            _dispatch_action(run, "stop")
     return _refresh(campaign, fresh)
 
 
@@ -336,10 +337,9 @@ def _runs(campaign, statuses):
     return list(campaign.runs.select_for_update().filter(status__in=statuses).select_related("dispatch"))
 
 
-def _dispatch_action(run, action, reason):
-    """Pause, resume or stop the run's delivery ``Dispatch`` with it."""
+def _dispatch_action(run, action):
+    """Pause, resume or stop the run's delivery ``Dispatch`` with it (stopping drops
+    what is queued or held, coded "stopped")."""
     if run.dispatch is None:
         return
-    # TODO(delivery engine): call delivery.actions.dispatches.do_pause / do_resume /
-    # do_stop(run.dispatch, reason) here once that module exists; until then the
-    # dispatch's rows are not touched and the lead wires it.
+    {"pause": dispatches.do_pause, "resume": dispatches.do_resume, "stop": dispatches.do_stop}[action](run.dispatch)

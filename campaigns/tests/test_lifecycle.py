@@ -9,7 +9,8 @@ from accounts import roles
 from campaigns.actions import lifecycle
 from campaigns.actions.lifecycle import LifecycleError
 from campaigns.models import Campaign, CampaignRun, Label, Variant
-from segments.models import Segment
+from delivery.models import Dispatch, Message
+from segments.models import Device, Profile, Segment
 
 NOW = datetime(2026, 5, 4, 9, 0, tzinfo=UTC)
 ALL_STEPS = ["who", "when", "what", "setup"]
@@ -248,3 +249,38 @@ def test_duplicate_shares_a_saved_segment(make_campaign, user):
     copy = lifecycle.do_duplicate(campaign, user=user)
     assert copy.segment_id == campaign.segment_id
     assert Segment.objects.count() == 1
+
+
+# --- the run's delivery dispatch follows the campaign --------------------------
+
+
+def dispatch_with(campaign, statuses, *, status="sending"):
+    dispatch = Dispatch.objects.create(channel="web_push", label="run", status=status)
+    CampaignRun.objects.create(campaign=campaign, planned_at=NOW, status="running", started_at=NOW, dispatch=dispatch)
+    for index, message_status in enumerate(statuses):
+        profile = Profile.objects.create(identity=f"p{index}")
+        device = Device.objects.create(profile=profile, platform="android", token=f"t{index}", push_status="allowed")
+        Message.objects.create(dispatch=dispatch, profile=profile, device=device, status=message_status)
+    return dispatch
+
+
+def test_pausing_and_resuming_the_campaign_pauses_and_resumes_its_dispatch(make_campaign, user):
+    campaign = make_campaign(status="running")
+    dispatch = dispatch_with(campaign, ["queued", "sent"])
+    lifecycle.do_pause(campaign, user=user)
+    dispatch.refresh_from_db()
+    assert dispatch.status == "paused"
+    assert Message.objects.filter(dispatch=dispatch, status="queued").count() == 1  # it waits
+    lifecycle.do_resume(campaign, user=user)
+    dispatch.refresh_from_db()
+    assert dispatch.status == "sending"
+
+
+def test_stopping_the_campaign_stops_its_dispatch_and_drops_what_waits(make_campaign, user):
+    campaign = make_campaign(status="running")
+    dispatch = dispatch_with(campaign, ["queued", "held", "sent"])
+    lifecycle.do_stop(campaign, user=user)
+    dispatch.refresh_from_db()
+    assert dispatch.status == "stopped"
+    statuses = sorted(Message.objects.filter(dispatch=dispatch).values_list("status", "code"))
+    assert statuses == [("dropped", "stopped"), ("dropped", "stopped"), ("sent", "")]
