@@ -15,7 +15,7 @@ from django.urls import path, reverse
 
 from campaigns import preview as previews
 from campaigns.actions.drafts import do_save_step
-from campaigns.actions.test_sends import TestSendError, do_send_test
+from campaigns.actions.test_sends import TestSendError, do_send_test, recent_tests
 from campaigns.forms.what import Browsers, WhatForm, edit
 from campaigns.forms.what.fields import form_field_for
 from campaigns.forms.what.test_send import TestSendForm
@@ -142,9 +142,7 @@ def _context(request, campaign, form, *, tests=None):
         "entries": entries,
         "tests": tests or TestSendForm(entries=entries),
         "test_profiles": test_profiles,
-        "test_sends": campaign.test_sends.select_related("variant", "requested_by").prefetch_related("profiles")[
-            :RECENT_TESTS
-        ],
+        "test_sends": recent_tests(campaign, RECENT_TESTS),
         "can_test": campaign.channel != Campaign.Channel.EXIT_INTENT,
         "property_names": _property_names(),
         "urls": {

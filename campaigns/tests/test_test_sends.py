@@ -1,0 +1,146 @@
+"""Send a test from the What step: the step is saved, the chosen variant goes to the test
+profiles' devices through the delivery engine's pipeline (here to the local Web Push
+service), and the step lists the test with what became of it."""
+
+import pytest
+from django.urls import reverse
+
+from campaigns.actions.drafts import do_create_draft
+from campaigns.actions.test_sends import NO_DEVICE, TestSendError, do_send_test, recent_tests
+from campaigns.models import Campaign
+from delivery.actions import sending
+from delivery.models import Message
+from delivery.tasks import send_batch
+from delivery.tests.engine import vapid_key, web_audience
+from segments.models import Profile
+from tests.pushservices.webpush import WebPushService
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def service():
+    with WebPushService() as running:
+        yield running
+
+
+@pytest.fixture
+def queued(monkeypatch):
+    """Dispatch ids whose send tasks were queued (on commit); the test runs them itself."""
+    ids = []
+    monkeypatch.setattr(send_batch, "delay", ids.append)
+    return ids
+
+
+@pytest.fixture
+def campaign(make_user):
+    return do_create_draft(
+        name="Spring sale", channel=Campaign.Channel.WEB_PUSH, kind=Campaign.Kind.ONE_TIME, owner=make_user()
+    )
+
+
+def make_test_profiles(service, count, name="Zoë Tester"):
+    audience = web_audience(service, count, name=name)
+    Profile.objects.filter(pk__in=[device.profile_id for device, _ in audience]).update(is_test=True)
+    return audience
+
+
+def ab_post(**more):
+    data = {"message_type": "ab", "browsers": "all", "variants": ["0", "1"], "ab_split": "winner"}
+    data |= {"ab_mode": "percent", "ab_test_size": "10", "ab_test_hours": "2"}
+    for key, title in ((0, "Hi {{ profile.first_name }}"), (1, "Variant two")):
+        data |= {f"v{key}-title": title, f"v{key}-body": "Sale", f"v{key}-url": "https://shop.example/"}
+    return data | more
+
+
+def test_a_test_saves_the_step_and_sends_the_chosen_variant_to_the_test_profiles(
+    marketer, campaign, service, queued, django_capture_on_commit_callbacks
+):
+    vapid_key()
+    audience = make_test_profiles(service, 2)
+    ids = [str(device.profile_id) for device, _ in audience]
+    with django_capture_on_commit_callbacks(execute=True):
+        response = marketer.post(
+            reverse("campaigns:what_test", args=[campaign.pk]), ab_post(test_variant="0", test_profiles=ids)
+        )
+    assert response.status_code == 303
+    assert response["Location"] == reverse("campaigns:what", args=[campaign.pk])
+    assert campaign.variants.count() == 2  # the step was saved first
+    test = campaign.test_sends.get()
+    assert (test.variant.name, test.status, test.dispatch.is_test) == ("A", "queued", True)
+    assert sorted(test.profiles.values_list("pk", flat=True)) == sorted(int(i) for i in ids)
+    assert queued == [test.dispatch_id]
+
+    sending.send_batch(test.dispatch_id)  # what the queued task does
+
+    for _device, subscriber in audience:
+        [payload] = service.payloads(subscriber)
+        assert payload["title"] == "Hi Zoë"
+    assert set(Message.objects.filter(dispatch=test.dispatch).values_list("status", flat=True)) == {"sent"}
+    page = marketer.get(reverse("campaigns:what", args=[campaign.pk])).content.decode()
+    assert "2 sent · 0 failed" in page
+    assert ">Sent</span>" in page
+
+
+def test_an_htmx_test_answers_with_the_form_and_the_new_test_listed(marketer, campaign, service, queued):
+    audience = make_test_profiles(service, 1)
+    data = ab_post(test_variant="1", test_profiles=[str(audience[0][0].profile_id)])
+    response = marketer.post(reverse("campaigns:what_test", args=[campaign.pk]), data, headers={"HX-Request": "true"})
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert page.lstrip().startswith("<form")
+    assert "Sending to 1 device." in page
+    assert campaign.test_sends.get().variant.name == "B"
+
+
+def test_an_invalid_step_sends_no_test_and_saves_nothing(marketer, campaign, service, queued):
+    audience = make_test_profiles(service, 1)
+    data = ab_post(test_profiles=[str(audience[0][0].profile_id)]) | {"v0-title": ""}
+    response = marketer.post(reverse("campaigns:what_test", args=[campaign.pk]), data)
+    assert response.status_code == 422
+    assert not campaign.test_sends.exists()
+    assert campaign.variants.count() == 1
+    assert queued == []
+
+
+def test_a_test_needs_a_test_profile(marketer, campaign, service):
+    make_test_profiles(service, 1)
+    [(device, _)] = web_audience(service, 1)  # not a test profile
+    response = marketer.post(
+        reverse("campaigns:what_test", args=[campaign.pk]), ab_post(test_profiles=[str(device.profile_id)])
+    )
+    assert response.status_code == 422
+    assert "Select a valid choice" in response.content.decode().split('id="test_profiles-error">', 1)[1]
+    assert not campaign.test_sends.exists()
+
+
+def test_without_test_profiles_the_step_says_how_to_mark_one(marketer, campaign):
+    page = marketer.get(reverse("campaigns:what", args=[campaign.pk])).content.decode()
+    assert "No test profiles yet" in page
+    assert "test profile" in page
+
+
+def test_a_test_profile_without_a_reachable_device_is_recorded_as_not_sent(campaign, make_user):
+    profile = Profile.objects.create(identity="nodevice", is_test=True)
+    test = do_send_test(campaign, campaign.variants.get(), [profile], make_user())
+    assert (test.status, test.note) == ("failed", NO_DEVICE)
+    assert not Message.objects.filter(dispatch=test.dispatch).exists()
+    [(listed, outcome, state)] = recent_tests(campaign, 5)
+    assert (listed, outcome["sent"], state) == (test, 0, "Failed")
+
+
+def test_the_action_refuses_profiles_that_are_not_test_profiles(campaign, make_user):
+    profile = Profile.objects.create(identity="someone")
+    with pytest.raises(TestSendError):
+        do_send_test(campaign, campaign.variants.get(), [profile], make_user())
+    assert not campaign.test_sends.exists()
+
+
+def test_an_exit_intent_campaign_has_no_test_send(marketer, make_user):
+    popup = do_create_draft(
+        name="Wait", channel=Campaign.Channel.EXIT_INTENT, kind=Campaign.Kind.SINGLE_ACTION, owner=make_user()
+    )
+    Profile.objects.create(identity="tester", is_test=True)
+    page = marketer.get(reverse("campaigns:what", args=[popup.pk])).content.decode()
+    assert "has no test send" in page
+    assert "Save and send a test" not in page
