@@ -293,7 +293,7 @@ def do_duplicate(campaign, *, user):
     copy of an ad-hoc segment (a saved segment is shared). It has no runs and belongs
     to ``user``."""
     with transaction.atomic():
-        source = Campaign.objects.select_for_update().select_related("segment").get(pk=campaign.pk)
+        source = Campaign.objects.select_for_update(of=("self",)).select_related("segment").get(pk=campaign.pk)
         copy = Campaign.objects.get(pk=source.pk)
         copy.pk = None
         copy._state.adding = True
@@ -334,7 +334,7 @@ def _copy_segment(segment, *, owner):
 
 
 def _runs(campaign, statuses):
-    return list(campaign.runs.select_for_update().filter(status__in=statuses).select_related("dispatch"))
+    return list(campaign.runs.select_for_update(of=("self",)).filter(status__in=statuses).select_related("dispatch"))
 
 
 def _dispatch_action(run, action):
