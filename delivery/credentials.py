@@ -65,10 +65,11 @@ def check_project_id(project_id, service_account=None):
 def parse_apns_key(text):
     """The .p8 file of an APNs auth key: a PKCS#8 PEM EC key on P-256, which signs the
     ES256 provider tokens (Apple: "Establishing a token-based connection to APNs")."""
-    key = _private_key(text.strip(), "private_key", ".p8 file")
+    pem = "\n".join(text.strip().splitlines()) + "\n"  # browsers post a textarea with CRLF line ends
+    key = _private_key(pem, "private_key", ".p8 file")
     if not isinstance(key, ec.EllipticCurvePrivateKey) or not isinstance(key.curve, ec.SECP256R1):
         raise CredentialError("private_key", "An APNs key is an EC P-256 key (.p8); this is another kind of key.")
-    return text.strip() + "\n"
+    return pem
 
 
 def check_apple_id(value, field, what):

@@ -41,7 +41,7 @@ class LimitsForm(forms.ModelForm):
             "dnd_start": "Do not disturb from",
             "dnd_end": "until",
             "dnd_action": "During DND",
-            "amplification": "Push amplification",
+            "amplification": "On",
         }
         help_texts = {
             "daily_cap": "Most messages one person gets from all campaigns in a day. Empty: no limit.",

@@ -75,6 +75,7 @@ def test_a_project_id_firebase_would_not_give_is_refused(project_id):
 def test_an_apns_p8_key_is_accepted_and_stored_as_pem_text():
     key = make_signing_key()
     assert credentials.parse_apns_key("\n" + key + "\n\n") == key.strip() + "\n"
+    assert credentials.parse_apns_key(key.replace("\n", "\r\n")) == key.strip() + "\n"  # as a browser posts it
 
 
 @pytest.mark.parametrize(
