@@ -1,0 +1,293 @@
+"""The Who step's form: the audience (a saved segment, one built here with the segment
+builder, or — for live campaigns — everyone), Mobile Push platforms, reach limits, and
+Web Exit Intent targeting.
+
+An ad-hoc segment is a ``Segment`` with ``is_adhoc=True`` that only this campaign
+uses. Its conditions are the segment builder's own fields (segments/builder.py), posted
+with the rest of the step and saved with it, through ``segments.actions``.
+"""
+
+from django import forms
+from django.core.validators import URLValidator
+
+from campaigns.forms.when import FILTER_OPS, ErrorAria, check_filters, show_value
+from campaigns.models import Campaign
+from segments import builder
+from segments.actions.reach import suggest_places
+from segments.actions.segments import delete_segment, save_segment
+from segments.models import Segment
+from segments.rules import RuleError, parse
+from segments.rules import tree as t
+
+SAVED, ADHOC, EVERYONE = "saved", "adhoc", "everyone"
+PLATFORMS = (("android", "Android"), ("ios", "iOS"))
+EXIT_TYPES = (
+    ("single_action", "Single action: they did an event on your site"),
+    ("page_visit", "Page visit: they are on a page whose address matches"),
+    ("page_referral", "Page referral: they came from an address (an ad, a partner site)"),
+    ("page_count", "Page count: they have seen a number of pages in this visit"),
+)
+MAX_LIMIT = 2_000_000_000  # PositiveIntegerField's range, with room
+MAX_PAGE_COUNT = 1000
+
+
+def limit_field(label, help_text):
+    return forms.IntegerField(label=label, help_text=help_text, min_value=1, max_value=MAX_LIMIT, required=False)
+
+
+class WhoForm(ErrorAria, forms.Form):
+    audience = forms.ChoiceField(label="Send to", widget=forms.RadioSelect)
+    segment = forms.ModelChoiceField(
+        queryset=Segment.objects.filter(is_adhoc=False),
+        required=False,
+        error_messages={"invalid_choice": "That segment no longer exists: choose another."},
+    )
+    platforms = forms.MultipleChoiceField(
+        label="Platforms", choices=PLATFORMS, required=False, widget=forms.CheckboxSelectMultiple
+    )
+    reach_mode = forms.ChoiceField(label="Campaign reach", choices=Campaign.ReachMode.choices, widget=forms.RadioSelect)
+    target_cap = limit_field("How many", "Chosen at random from those who qualify.")
+    run_limit = limit_field("Run limit", "Most people one run sends to; empty: no limit.")
+    daily_limit = limit_field("Daily limit", "Most people it sends to in a day; empty: no limit.")
+    safety_limit = limit_field(
+        "Safety check", "Do not run if more than this many qualify, and tell the owner; empty: no check."
+    )
+    exit_type = forms.ChoiceField(label="Show the pop-up when", choices=EXIT_TYPES, widget=forms.RadioSelect)
+    exit_event = forms.CharField(
+        label="Event",
+        max_length=200,
+        required=False,
+        widget=forms.TextInput(
+            attrs={"list": "known-events", "autocomplete": "off", "placeholder": "e.g. Added to cart"}
+        ),
+    )
+    exit_filter_name = forms.CharField(label="With property", max_length=200, required=False)
+    exit_filter_op = forms.ChoiceField(label="Operator", choices=FILTER_OPS, required=False)
+    exit_filter_value = forms.CharField(label="Value", max_length=500, required=False)
+    exit_url_match = forms.ChoiceField(
+        label="Page address", choices=(("contains", "contains"), ("equals", "is exactly")), required=False
+    )
+    exit_url = forms.CharField(label="Address", max_length=2000, required=False)
+    exit_referrer = forms.CharField(
+        label="Referring address contains", max_length=2000, required=False, help_text="e.g. utm_source=spring-ad"
+    )
+    exit_page_count = forms.IntegerField(
+        label="At least this many pages", min_value=1, max_value=MAX_PAGE_COUNT, required=False
+    )
+
+    def __init__(self, data=None, *, campaign, types=None, action="save", quiet=False):
+        self.campaign, self.quiet = campaign, quiet
+        self.types = types or builder.Types.load()
+        super().__init__(data, initial=self._initial(campaign))
+        choices = [(SAVED, "A saved segment"), (ADHOC, "A segment built here")]
+        if campaign.is_live:
+            # A live campaign's trigger is in When; the segment only narrows who it may reach.
+            choices.insert(0, (EVERYONE, "Everyone who does the trigger"))
+        self.fields["audience"].choices = choices
+        for name in set(self.fields) - set(self.shown_fields()):
+            del self.fields[name]
+        if not campaign.is_live:
+            # A scheduled run reaches everyone at once, except in each person's time zone.
+            self.fields["daily_limit"].help_text = "Applies when it delivers in each person's time zone (When)."
+        if data is None:
+            adhoc = campaign.segment if campaign.segment and campaign.segment.is_adhoc else None
+            self.edit = builder.Edit(adhoc.rules if adhoc else builder.EMPTY_RULES)
+        else:
+            self.edit = builder.read_form(
+                data, types=self.types, action=action, find_place=builder.find_place_with(suggest_places)
+            )
+        self.rule_errors = dict(self.edit.errors)
+
+    def shown_fields(self):
+        c = self.campaign
+        names = ["audience", "segment", "reach_mode", "target_cap", "daily_limit"]
+        if c.channel == Campaign.Channel.MOBILE_PUSH:
+            names.append("platforms")
+        if not c.is_live:
+            # Per run and the safety check count who qualifies when a run starts: past behaviour only.
+            names += ["run_limit", "safety_limit"]
+        if c.channel == Campaign.Channel.EXIT_INTENT:
+            names += [name for name in self.base_fields if name.startswith("exit_")]
+        return names
+
+    @staticmethod
+    def _initial(c):
+        segment = c.segment
+        trigger = c.exit_trigger if isinstance(c.exit_trigger, dict) else {}
+        filters = trigger.get("filters") or [{}]
+        return {
+            "audience": ADHOC if segment and segment.is_adhoc else SAVED if segment or not c.is_live else EVERYONE,
+            "segment": segment.pk if segment and not segment.is_adhoc else None,
+            "platforms": c.platforms or [value for value, _ in PLATFORMS],
+            "reach_mode": c.reach_mode,
+            "target_cap": c.target_cap,
+            "run_limit": c.run_limit,
+            "daily_limit": c.daily_limit,
+            "safety_limit": c.safety_limit,
+            "exit_type": trigger.get("type"),
+            "exit_event": trigger.get("event", ""),
+            "exit_filter_name": filters[0].get("name", ""),
+            "exit_filter_op": filters[0].get("op", "equals"),
+            "exit_filter_value": show_value(filters[0].get("value")),
+            "exit_url_match": trigger.get("match", "contains"),
+            "exit_url": trigger.get("url", ""),
+            "exit_referrer": trigger.get("referrer", ""),
+            "exit_page_count": trigger.get("count"),
+        }
+
+    # What the audience is, from the fields as they are now (for the reach and the builder).
+
+    @property
+    def chosen_audience(self):
+        return self["audience"].value()
+
+    def chosen_segment_id(self):
+        value = self["segment"].value()
+        return int(value) if str(value or "").isdigit() else None
+
+    def audience_rules(self):
+        """(rules, errors) of the audience the fields describe now, valid or not."""
+        if self.chosen_audience == ADHOC:
+            if self.rule_errors:
+                return None, self.rule_errors
+            return self.edit.rules, {}
+        if self.chosen_audience == SAVED:
+            segment = Segment.objects.filter(pk=self.chosen_segment_id(), is_adhoc=False).first()
+            return (segment.rules, {}) if segment else (None, {"root": "Choose a segment."})
+        return builder.EMPTY_RULES, {}
+
+    def channels(self):
+        """The reach channels (segments.actions.reach) this campaign sends on."""
+        if self.campaign.channel != Campaign.Channel.MOBILE_PUSH:
+            return ["web"]
+        chosen = self["platforms"].value() if "platforms" in self.fields else []
+        return [value for value, _ in PLATFORMS if value in chosen] or [value for value, _ in PLATFORMS]
+
+    # Validation.
+
+    def clean(self):
+        data = super().clean()
+        audience = data.get("audience")
+        if audience == SAVED:
+            segment = data.get("segment")
+            if segment is None and "segment" not in self.errors:
+                self.add_error("segment", "Choose a segment, or build one here.")
+            elif segment is not None:
+                self._check_rules(segment.rules, "segment")
+        elif audience == ADHOC:
+            if self.rule_errors:
+                self.add_error("audience", "Fix the conditions marked in red.")
+            else:
+                self._check_rules(self.edit.rules, "audience")
+        if "platforms" in self.fields and not data.get("platforms"):
+            self.add_error("platforms", "Choose Android, iOS or both.")
+        self._clean_limits(data)
+        if "exit_type" in self.fields:
+            data["exit_trigger"] = self._clean_exit(data)
+        return data
+
+    def _check_rules(self, rules, field):
+        try:
+            tree = parse(rules)
+        except RuleError as problem:
+            self.rule_errors.update(problem.errors)
+            self.add_error(field, "Fix the conditions marked in red.")
+            return
+        if _has_live(tree):
+            # Who says who may get it; when is said in When (a live campaign's trigger).
+            self.add_error(
+                field,
+                "This segment has a live-behaviour condition: in a campaign, the trigger is chosen in When. "
+                "Use past behaviour and properties here.",
+            )
+
+    def _clean_limits(self, data):
+        capped = data.get("reach_mode") == Campaign.ReachMode.CAP
+        if capped and data.get("target_cap") is None and "target_cap" not in self.errors:
+            self.add_error("target_cap", "Say how many people to send to.")
+        safety = data.get("safety_limit")
+        cap = data.get("target_cap") if data.get("reach_mode") == Campaign.ReachMode.CAP else None
+        for name, value in (("target_cap", cap), ("run_limit", data.get("run_limit"))):
+            if safety and value and value >= safety:
+                self.add_error(
+                    name,
+                    f"The safety check stops any run where more than {safety:,} qualify, so a limit of {value:,} "
+                    "never applies: make it smaller than the safety check, or raise the check.",
+                )
+
+    def _clean_exit(self, data):
+        kind = data.get("exit_type")
+        if kind == "single_action":
+            event = data.get("exit_event", "").strip()
+            if not event:
+                self.add_error("exit_event", "Choose the event.")
+                return {}
+            row = {"name": data.get("exit_filter_name", "").strip(), "op": data.get("exit_filter_op") or "equals"}
+            row["value"] = data.get("exit_filter_value", "").strip()
+            filters, problem = check_filters(event, [row])
+            if problem:
+                self.add_error("exit_filter_value" if row["name"] else "exit_filter_name", problem)
+            return {"type": kind, "event": event, "filters": filters}
+        if kind == "page_visit":
+            url, match = data.get("exit_url", "").strip(), data.get("exit_url_match") or "contains"
+            if not url:
+                self.add_error("exit_url", "Enter the address, or part of it.")
+            elif any(char.isspace() for char in url):
+                self.add_error("exit_url", "An address has no spaces.")
+            elif match == "equals":
+                try:
+                    URLValidator(schemes=["http", "https"])(url)
+                except forms.ValidationError:
+                    self.add_error("exit_url", "“is exactly” needs a whole address, e.g. https://shop.example/cart.")
+            return {"type": kind, "match": match, "url": url}
+        if kind == "page_referral":
+            referrer = data.get("exit_referrer", "").strip()
+            if not referrer:
+                self.add_error("exit_referrer", "Enter part of the referring address.")
+            elif any(char.isspace() for char in referrer):
+                self.add_error("exit_referrer", "An address has no spaces.")
+            return {"type": kind, "match": "contains", "referrer": referrer}
+        if kind == "page_count":
+            if data.get("exit_page_count") is None and "exit_page_count" not in self.errors:
+                self.add_error("exit_page_count", "Say how many pages.")
+            return {"type": kind, "count": data.get("exit_page_count")}
+        return {}
+
+    # Saving.
+
+    def save(self, campaign):
+        data = self.cleaned_data
+        old = campaign.segment
+        if data["audience"] == ADHOC:
+            segment = save_segment(
+                segment=old if self._own_adhoc(old, campaign) else Segment(is_adhoc=True, owner=campaign.owner),
+                name=f"{campaign.name} (ad hoc)"[:200],
+                rules=self.edit.rules,
+            )
+        else:
+            segment = data.get("segment") if data["audience"] == SAVED else None
+        campaign.segment = segment
+        campaign.reach_mode = data["reach_mode"]
+        campaign.target_cap = data["target_cap"] if data["reach_mode"] == Campaign.ReachMode.CAP else None
+        fields = ["segment", "reach_mode", "target_cap"]
+        for name in ("daily_limit", "run_limit", "safety_limit", "platforms", "exit_trigger"):
+            if name in data:
+                setattr(campaign, name, data[name])
+                fields.append(name)
+        campaign.save(update_fields=[*fields, "updated_at"])
+        if old is not None and old.is_adhoc and old != segment and not old.campaigns.exists():
+            delete_segment(old)  # the ad-hoc segment this campaign no longer uses
+        return campaign
+
+    @staticmethod
+    def _own_adhoc(segment, campaign):
+        """Whether ``segment`` is an ad-hoc segment only this campaign uses (a
+        duplicated campaign may share one until either changes it)."""
+        return segment is not None and segment.is_adhoc and not segment.campaigns.exclude(pk=campaign.pk).exists()
+
+
+def _has_live(group):
+    return any(
+        _has_live(node) if isinstance(node, t.Group) else isinstance(node, t.LiveEventCondition)
+        for node in group.conditions
+    )
