@@ -242,6 +242,8 @@ FCM_ENDPOINT = env_url("FCM_ENDPOINT", "https://fcm.googleapis.com")
 APNS_HOST = env_str("APNS_HOST", "")  # empty: Apple's production or development host (Settings)
 APNS_PORT = env_int("APNS_PORT", 443, minimum=1)
 APNS_CAFILE = env_str("APNS_CAFILE", "")  # a CA bundle to trust instead of the system's (tests)
+# Seconds to wait for a push service's answer (the seed's longest, Safari's, is 30).
+PUSH_READ_TIMEOUT = env_int("PUSH_READ_TIMEOUT", 30, minimum=1)
 # Messages one send task claims at once, and how long its claim lasts before the sweep
 # hands the rows to another worker (it must outlast a batch against slow push services).
 DELIVERY_BATCH_SIZE = env_int("DELIVERY_BATCH_SIZE", 1000, minimum=1)

@@ -17,6 +17,7 @@ credentials, so a worker reuses one VAPID header per push service and one FCM to
 """
 
 import hashlib
+import json
 import threading
 
 from django.conf import settings
@@ -71,27 +72,40 @@ class Providers:
         if key is None:
             return None
         return _kept(
-            ("web", key.pk, _fingerprint(key.private_key, key.subject)),
-            lambda: WebPushProvider(key.private_key, key.subject),
+            ("web", key.pk, _fingerprint(key.private_key, key.subject), settings.PUSH_READ_TIMEOUT),
+            lambda: WebPushProvider(key.private_key, key.subject, read_timeout=settings.PUSH_READ_TIMEOUT),
         )
 
     def _fcm(self):
         account = self.delivery_settings.fcm_service_account.strip()
         if not account:
             return None
+        project_id = self.delivery_settings.fcm_project_id.strip()
+
+        def build():
+            info = json.loads(account)
+            if project_id:
+                info["project_id"] = project_id  # Settings may name the project the key file does not
+            return FcmProvider(info, endpoint=settings.FCM_ENDPOINT, read_timeout=settings.PUSH_READ_TIMEOUT)
+
         return _kept(
-            ("fcm", _fingerprint(account, settings.FCM_ENDPOINT)),
-            lambda: FcmProvider(account, endpoint=settings.FCM_ENDPOINT),
+            ("fcm", _fingerprint(account, project_id, settings.FCM_ENDPOINT, settings.PUSH_READ_TIMEOUT)), build
         )
 
     def _apns(self):
         s = self.delivery_settings
         if not (s.apns_private_key.strip() and s.apns_key_id and s.apns_team_id and s.apns_topic):
             return None
-        where = (s.apns_sandbox, settings.APNS_HOST, settings.APNS_PORT, settings.APNS_CAFILE)
+        where = (
+            s.apns_sandbox,
+            settings.APNS_HOST,
+            settings.APNS_PORT,
+            settings.APNS_CAFILE,
+            settings.PUSH_READ_TIMEOUT,
+        )
 
         def build():
-            options = {"sandbox": s.apns_sandbox}
+            options = {"sandbox": s.apns_sandbox, "read_timeout": settings.PUSH_READ_TIMEOUT}
             if settings.APNS_HOST:
                 options.update(host=settings.APNS_HOST, port=settings.APNS_PORT)
             if settings.APNS_CAFILE:
