@@ -86,7 +86,8 @@ def problems(campaign, *, now=None):
     found += _when_problems(campaign, now)
     found += _what_problems(campaign)
     found += _setup_problems(campaign)
-    return found
+    order = [Step.WHO, Step.WHEN, Step.WHAT, Step.SETUP]
+    return sorted(found, key=lambda problem: order.index(problem.step))
 
 
 def check_ready(campaign, *, now=None):
