@@ -34,3 +34,10 @@ class LabelAdmin(admin.ModelAdmin):
 class TestSendAdmin(admin.ModelAdmin):
     list_display = ["campaign", "status", "requested_by", "created_at"]
     raw_id_fields = ["campaign", "variant", "profiles", "dispatch"]
+
+
+@admin.register(Variant)
+class VariantAdmin(admin.ModelAdmin):
+    list_display = ["campaign", "position", "name", "property_value", "is_fallback", "share"]
+    raw_id_fields = ["campaign"]
+    search_fields = ["campaign__name", "name"]
