@@ -37,10 +37,10 @@ def step(request, campaign):
     if request.method == "POST":
         form = WhatForm(campaign, request.POST)
         if not form.is_valid():
-            return invalid(request, campaign, STEP, _context(request, campaign, form))
+            return invalid(request, campaign, STEP, _context(campaign, form))
         do_save_step(campaign, STEP, form)
         return go_next(request, campaign, STEP)
-    return render_step(request, campaign, STEP, _context(request, campaign, WhatForm(campaign)))
+    return render_step(request, campaign, STEP, _context(campaign, WhatForm(campaign)))
 
 
 @editable
@@ -134,7 +134,7 @@ def _test_profile(chosen):
     return profiles.order_by("name", "identity").first()
 
 
-def _context(request, campaign, form, *, tests=None):
+def _context(campaign, form, *, tests=None):
     entries = form.entries
     test_profiles = list(Profile.objects.filter(is_test=True).order_by("name", "identity")[:50])
     return {
@@ -159,7 +159,7 @@ def _property_names():
 
 def _draw(request, campaign, form, *, tests=None, status=200):
     """The step's form again: only the form for htmx, the whole page without it."""
-    context = _context(request, campaign, form, tests=tests)
+    context = _context(campaign, form, tests=tests)
     if request.htmx:
         context |= {"campaign": campaign, "step": STEP, "post_url": step_url(campaign, STEP)}
         return render(request, "campaigns/wizard/what.html#form", context, status=status)
