@@ -1,9 +1,11 @@
 import pytest
 from django.urls import reverse
+from playwright.sync_api import expect
 
 from accounts import roles
 from campaigns.actions.drafts import do_create_draft
 from campaigns.models import Campaign
+from conftest import PASSWORD
 from segments.actions.segments import save_segment
 from segments.models import Device, Profile, Segment
 
@@ -520,3 +522,67 @@ def test_other_channels_have_no_exit_intent_targeting(marketer):
 
     assert Campaign.objects.get(pk=campaign.pk).exit_trigger == {}
     assert 'name="exit_type"' not in marketer.get(url(campaign)).content.decode()
+
+
+# In a browser: the builder in place, the reach, and When's choices shown as they are made.
+
+
+def drawn(page):
+    """Wait until htmx has sent every request and drawn its answer."""
+    page.wait_for_function("!document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling, .htmx-added')")
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_a_marketer_builds_an_ad_hoc_segment_in_place_then_picks_weekly_days(page, make_user):
+    person("a", "gold", "web")
+    person("b", "gold", "android")
+    person("c", "silver", "web")
+    segment(
+        "Silver",
+        {"match": "all", "conditions": [{"kind": "property", "name": "tier", "op": "equals", "value": "silver"}]},
+    )
+    campaign = draft(Kind.RECURRING)
+    make_user(roles.MARKETER, username="mia")
+    page.goto(f"/login/?next={url(campaign)}")
+    page.get_by_label("Username").fill("mia")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(f"**{url(campaign)}")
+    page.evaluate("window.notReloaded = true")
+
+    expect(page.locator("#who-builder")).to_be_hidden()
+    page.get_by_label("A segment built here").check()
+    expect(page.locator("#who-builder")).to_be_visible()
+    expect(page.locator(".who-segments")).to_be_hidden()
+    page.get_by_role("button", name="+ Add condition").click()
+    drawn(page)
+    condition = page.get_by_role("group", name="Condition 1")
+    condition.get_by_label("Property").fill("tier")
+    condition.get_by_label("Property").press("Tab")
+    drawn(page)
+    condition.get_by_label("Value").fill("gold")
+    expect(page.locator("#reach-qualified")).to_have_attribute("data-count", "2")
+    expect(page.locator("#reach-web")).to_have_attribute("data-count", "1")
+    assert page.evaluate("window.notReloaded") is True  # the builder and reach were swapped in, not reloaded
+
+    page.get_by_role("button", name="Continue to When").click()
+    page.wait_for_url(f"**{url(campaign, 'when')}")
+    campaign.refresh_from_db()
+    assert campaign.segment.is_adhoc
+    assert campaign.segment.rules == GOLD
+
+    expect(page.get_by_label("Daily")).to_be_checked()  # so the weekly and monthly choices are hidden
+    expect(page.locator(".field-weekdays")).to_be_hidden()
+    expect(page.locator(".field-month_day")).to_be_hidden()
+    page.get_by_label("Weekly").check()
+    expect(page.locator(".field-weekdays")).to_be_visible()
+    expect(page.locator(".field-month_day")).to_be_hidden()
+    page.get_by_label("Thu").check()
+    page.get_by_label("At", exact=True).fill("09:30")
+    drawn(page)
+    expect(page.locator("#when-runs .summary")).to_contain_text("Every week on Thu at 09:30")
+    page.get_by_role("button", name="Continue to What").click()
+    page.wait_for_url(f"**{url(campaign, 'what')}")
+    campaign.refresh_from_db()
+    assert (campaign.repeat, campaign.weekdays) == ("weekly", [3])
