@@ -24,7 +24,12 @@ def test_marketer_manages_segments_and_campaigns_but_not_settings(db):
 
 
 def test_viewer_only_reads_campaigns_and_stats(db):
-    assert perms(roles.VIEWER) == {roles.VIEW_CAMPAIGNS, roles.VIEW_STATS}
+    granted = perms(roles.VIEWER)
+    assert {roles.VIEW_CAMPAIGNS, roles.VIEW_STATS} <= granted
+    assert "campaigns.view_campaign" in granted
+    others = granted - {roles.VIEW_CAMPAIGNS, roles.VIEW_STATS}
+    # Model permissions: only "view", and only of campaigns and stats.
+    assert all(name.startswith(("campaigns.view_", "stats.view_")) for name in others), others
 
 
 def test_a_new_models_permissions_join_the_roles_on_the_next_sync(db):
