@@ -22,7 +22,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Case, Exists, F, OuterRef, Q, Value, When
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 from liquid.exceptions import LiquidError
 
@@ -378,21 +378,37 @@ class Outcomes:
     @transaction.atomic
     def save(self):
         for (status, code, not_before, tried), ids in self.groups.items():
+            if status == Message.Status.SENT:
+                self._save_sent(ids)
+                continue
             fields = {"status": status, "code": code, "not_before": not_before, "claimed_until": None}
             fields["updated_at"] = self.now
             if tried:
                 fields["attempts"] = F("attempts") + 1
-            if status == Message.Status.SENT:
-                fields["sent_at"] = self.now
             for start in range(0, len(ids), 1000):
-                chunk = ids[start : start + 1000]
-                if status == Message.Status.SENT:
-                    fields["payload_hash"] = Case(
-                        *(When(pk=pk, then=Value(self.hashes[pk])) for pk in chunk), default=Value("")
-                    )
-                Message.objects.filter(pk__in=chunk).update(**fields)
+                Message.objects.filter(pk__in=ids[start : start + 1000]).update(**fields)
         if self.retire:
             retire_devices(self.retire)
+
+    def _save_sent(self, ids):
+        """Sent rows and each one's payload hash in one UPDATE … FROM (VALUES …) per thousand
+        rows (PostgreSQL, SQLite 3.33+). The ORM's way, a CASE with a WHEN per row, spent
+        longer building the query than the database spent running it."""
+        table = Message._meta.db_table
+        now = connection.ops.adapt_datetimefield_value(self.now)
+        for start in range(0, len(ids), 1000):
+            chunk = ids[start : start + 1000]
+            values = ", ".join(["(%s, %s)"] * len(chunk))
+            sql = (
+                f"UPDATE {table} SET status = %s, code = '', not_before = NULL, claimed_until = NULL,"  # noqa: S608
+                f" attempts = attempts + 1, sent_at = %s, updated_at = %s, payload_hash = v.column2"
+                f" FROM (VALUES {values}) AS v WHERE {table}.id = v.column1"
+            )
+            params = [Message.Status.SENT, now, now]
+            for pk in chunk:
+                params += [pk, self.hashes[pk]]
+            with connection.cursor() as cursor:
+                cursor.execute(sql, params)
 
 
 def sweep(now=None):
