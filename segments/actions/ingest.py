@@ -14,6 +14,7 @@ from segments.actions.devices import hand_over
 from segments.actions.properties import note_properties
 from segments.models import Device, Event, Profile, PropertyDefinition
 from segments.schemas import changed_fields
+from segments.signals import events_recorded
 
 LAST_SEEN_RESOLUTION = timedelta(minutes=1)
 
@@ -80,7 +81,7 @@ def record_events(records):
     """Store events, creating profiles for unknown identities. Returns (events, new profiles)."""
     now = timezone.now()
     ids, created = ensure_profiles(r.identity for r in records)
-    Event.objects.bulk_create(
+    events = Event.objects.bulk_create(
         [
             Event(
                 profile_id=ids[r.identity],
@@ -93,6 +94,9 @@ def record_events(records):
         ],
         batch_size=1000,
     )
+    event_ids = [event.pk for event in events if event.pk is not None]
+    if event_ids:
+        transaction.on_commit(lambda: events_recorded.send(sender=Event, event_ids=event_ids))
     # "Last seen" is shown to the minute; rewriting every profile row (and its
     # last_seen_at index entry) for each event would cost more than the events.
     stale = Q(last_seen_at__isnull=True) | Q(last_seen_at__lt=now - LAST_SEEN_RESOLUTION)
