@@ -32,10 +32,13 @@ def test_it_sends_the_new_event_ids_after_the_commit(db, received, django_captur
 
 
 def test_it_sends_nothing_when_the_transaction_rolls_back(db, received, django_capture_on_commit_callbacks):
-    with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        with contextlib.suppress(RuntimeError), transaction.atomic():
-            record_events([EventIn(identity="u1", name="Added to cart")])
-            raise RuntimeError("the request failed after storing the event")
+    with (
+        django_capture_on_commit_callbacks(execute=True) as callbacks,
+        contextlib.suppress(RuntimeError),
+        transaction.atomic(),
+    ):
+        record_events([EventIn(identity="u1", name="Added to cart")])
+        raise RuntimeError("the request failed after storing the event")
     assert callbacks == []
     assert received == []
     assert not Event.objects.exists()
