@@ -1,6 +1,6 @@
 """What to send, to whom and when (DESIGN.md: campaigns owns campaigns, variants, runs)."""
 
 from campaigns.models.campaign import Campaign, Label, Variant
-from campaigns.models.runs import CampaignRun, TestSend
+from campaigns.models.runs import CampaignRun, ControlMember, TestSend
 
-__all__ = ["Campaign", "CampaignRun", "Label", "TestSend", "Variant"]
+__all__ = ["Campaign", "CampaignRun", "ControlMember", "Label", "TestSend", "Variant"]

@@ -94,6 +94,10 @@ class Campaign(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     ended_at = models.DateTimeField(null=True, blank=True)
     archived_at = models.DateTimeField(null=True, blank=True)
+    # The schedule row the dispatcher claims (DESIGN.md "How a scheduled run flows"): the
+    # next planned firing of a scheduled one-time, multi-date or recurring campaign, null
+    # when there is none.
+    next_run_at = models.DateTimeField(null=True, blank=True)
 
     # Who
     segment = models.ForeignKey(
@@ -158,6 +162,9 @@ class Campaign(models.Model):
         indexes = [
             models.Index(fields=["status", "-updated_at"]),
             models.Index(fields=["channel", "-updated_at"]),
+            models.Index(
+                fields=["next_run_at"], condition=models.Q(next_run_at__isnull=False), name="campaigns_due_idx"
+            ),
         ]
 
     def __str__(self):

@@ -39,6 +39,22 @@ class CampaignRun(models.Model):
         return f"{self.campaign} @ {self.planned_at:%Y-%m-%d %H:%M}"
 
 
+class ControlMember(models.Model):
+    """A profile held out of a run as its control group: qualified, deliberately not sent,
+    so stats can compare their conversions with the targeted group's."""
+
+    run = models.ForeignKey(CampaignRun, on_delete=models.CASCADE, related_name="control_members")
+    profile = models.ForeignKey("segments.Profile", on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["run", "profile"], name="campaigns_control_member_uniq"),
+        ]
+
+    def __str__(self):
+        return f"{self.profile_id} held out of {self.run_id}"
+
+
 class TestSend(models.Model):
     """A "Send a test" from the What step: which variant, to which test profiles, and
     what became of it (through the delivery engine's ``Dispatch`` when it is sent)."""
