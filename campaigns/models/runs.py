@@ -24,7 +24,22 @@ class CampaignRun(models.Model):
         "delivery.Dispatch", null=True, blank=True, on_delete=models.SET_NULL, related_name="run"
     )
     qualified = models.PositiveIntegerField(null=True, blank=True, help_text="Profiles the segment selected.")
+    targeted = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="Profiles sent to (or kept for the A/B winner) after the control group and limits.",
+    )
     skipped_reason = models.CharField(max_length=300, blank=True)
+    note = models.CharField(max_length=300, blank=True, help_text="Something the marketer should know about this run.")
+    # A/B test of a past-behaviour campaign: ``dispatch`` holds the test population; the
+    # rest of the audience, chosen when the run started, waits in ``remainder`` (open, not
+    # started) until ``finish_ab_tests`` picks the winner after ``ab_ends_at``.
+    remainder = models.OneToOneField(
+        "delivery.Dispatch", null=True, blank=True, on_delete=models.SET_NULL, related_name="remainder_of_run"
+    )
+    ab_ends_at = models.DateTimeField(null=True, blank=True, help_text="When the A/B test's winner is picked.")
+    winner = models.CharField(max_length=40, blank=True, help_text="The A/B variant with the most clicks.")
+    winner_picked_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
