@@ -52,7 +52,9 @@ def _start_rows(campaign):
 def _who_rows(campaign):
     rows = []
     segment = campaign.segment
-    if segment is None:
+    if segment is None and campaign.is_live and Campaign.Step.WHO in campaign.steps_done:
+        rows.append(("Segment", "Everyone who does the trigger"))
+    elif segment is None:
         rows.append(("Segment", "Not chosen yet"))
     elif segment.is_adhoc:
         rows.append(("Segment", f"Ad-hoc segment: {rules_text(segment.rules)}"))

@@ -105,6 +105,14 @@ def test_scheduling_an_unready_campaign_is_refused_with_the_reason(make_campaign
     assert campaign.scheduled_at is None
 
 
+def test_a_live_campaign_for_everyone_who_does_the_trigger_needs_no_segment(make_campaign, user):
+    campaign = make_campaign(
+        segment=None, kind="inaction", trigger_event="Added To Cart", inaction_event="Charged", inaction_minutes=10
+    )
+    lifecycle.do_schedule(campaign, user=user)
+    assert Campaign.objects.get(pk=campaign.pk).status == "running"
+
+
 def test_check_ready_is_empty_for_a_ready_campaign(make_campaign):
     assert lifecycle.check_ready(make_campaign()) == []
 

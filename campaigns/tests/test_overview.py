@@ -85,6 +85,13 @@ def test_an_adhoc_segment_is_shown_by_its_rules(marketer, make_campaign):
     assert "Ad-hoc segment: did Charged at least 2 times" in page
 
 
+def test_a_live_campaign_without_a_segment_goes_to_everyone_who_does_the_trigger(marketer, make_campaign):
+    campaign = make_campaign(segment=None, kind="single_action", trigger_event="Added To Cart")
+    page = marketer.get(url(campaign)).content.decode()
+    assert "Everyone who does the trigger" in page
+    assert "Still missing" not in page
+
+
 def test_a_ready_campaign_has_nothing_missing_and_can_be_scheduled(marketer, make_campaign):
     response = marketer.get(url(make_campaign()))
     assert response.context["problems"] == []
