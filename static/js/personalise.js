@@ -18,6 +18,9 @@
   const TYPED = /(^|\s)@([\w. -]{0,40})$/;
   let open = null; // {field, start, items, active, list}
   let counter = 0;
+  // Each keystroke asks again; answers can come back out of order, and only the answer
+  // to the latest question may draw the menu (else Enter inserts a tag for "@" alone).
+  let asked = 0;
 
   function changed(field) {
     field.dispatchEvent(new Event("input", { bubbles: true }));
@@ -103,10 +106,12 @@
     if (!match || !form) return close();
     const start = caret - match[2].length - 1;
     const url = form.dataset.suggestUrl + "?q=" + encodeURIComponent(match[2]);
+    const question = ++asked;
     fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
       .then(function (response) { return response.ok ? response.json() : { items: [] }; })
       .then(function (data) {
-        // Only if the field still holds this "@…" at the caret.
+        // Only the latest question, and only if the field still holds this "@…" at the caret.
+        if (question !== asked) return;
         if (document.activeElement === field && TYPED.test(field.value.slice(0, field.selectionStart))) {
           show(field, start, data.items || []);
         }
