@@ -1,6 +1,7 @@
 """What to send, to whom and when (DESIGN.md: campaigns owns campaigns, variants, runs)."""
 
 from campaigns.models.campaign import Campaign, Label, Variant
+from campaigns.models.live import LiveTrigger
 from campaigns.models.runs import CampaignRun, ControlMember, TestSend
 
-__all__ = ["Campaign", "CampaignRun", "ControlMember", "Label", "TestSend", "Variant"]
+__all__ = ["Campaign", "CampaignRun", "ControlMember", "Label", "LiveTrigger", "TestSend", "Variant"]
