@@ -80,8 +80,12 @@ class Message(models.Model):
             models.Index(fields=["dispatch", "status"], name="delivery_message_status_idx"),
             # The sweep of claims that outlived their lease.
             models.Index(fields=["claimed_until"], condition=Q(status="sending"), name="delivery_message_claim_idx"),
-            # Frequency caps: what a profile was sent lately.
-            models.Index(fields=["profile", "sent_at"], condition=Q(status="sent"), name="delivery_message_cap_idx"),
+            # Frequency caps: what a profile was sent lately. Not partial: it is also what
+            # PostgreSQL's foreign-key check reads when a profile is deleted (without an index
+            # on profile_id that check scans every message, per deleted profile).
+            models.Index(fields=["profile", "sent_at"], name="delivery_message_profile_idx"),
+            # The same for deleting a device.
+            models.Index(fields=["device"], name="delivery_message_device_idx"),
             # Held rows coming due.
             models.Index(fields=["not_before"], condition=Q(status="held"), name="delivery_message_held_idx"),
         ]
