@@ -29,6 +29,7 @@ from liquid.exceptions import LiquidError
 from delivery import content as liquid
 from delivery import vapid
 from delivery.actions import limits
+from delivery.linked import LinkedContent, LinkedContentError
 from delivery.models import DeliverySettings, Dispatch, Message
 from delivery.payloads import AES128GCM_HEADER, AES128GCM_RECORD_OVERHEAD, MAX_PUSH_BYTES, build_payload, payload_bytes
 from delivery.providers.base import Outcome, Push
@@ -36,15 +37,6 @@ from delivery.providers.registry import MISSING_CREDENTIALS, Providers
 from delivery.throttle import Throttle
 from segments.actions.ingest import retire_devices
 from segments.models import Device, Profile
-
-try:
-    from delivery.linked import LinkedContent, LinkedContentError
-except ImportError:  # Linked Content is built beside the engine (issue 6); until it lands, content using it fails
-    LinkedContent = None
-
-    class LinkedContentError(Exception):
-        pass
-
 
 log = logging.getLogger(__name__)
 
@@ -107,6 +99,23 @@ def send_batch(dispatch_id, *, size=None):
     return report
 
 
+def resend(message_ids):
+    """Send these sent messages once more, as they were (push amplification,
+    ``delivery/amplification.py``): the same collapse key, so a device that still shows the
+    first copy replaces it. Their rows stay as they are; a subscription found gone still
+    retires its device. Returns how many the push services accepted."""
+    rows = Message.objects.filter(pk__in=list(message_ids), status=Message.Status.SENT).values(
+        *ROW_FIELDS, "dispatch_id"
+    )
+    by_dispatch = defaultdict(list)
+    for row in rows:
+        by_dispatch[row["dispatch_id"]].append(row)
+    accepted = 0
+    for dispatch in Dispatch.objects.filter(pk__in=by_dispatch):
+        accepted += Batch(dispatch, timezone.now()).send_again(by_dispatch[dispatch.pk])
+    return accepted
+
+
 def claim(dispatch_id, size, now):
     """Claim up to ``size`` ready rows (queued, or held and due) in one statement; their ids.
 
@@ -160,10 +169,22 @@ class Batch:
     def decide_and_send(self, rows):
         candidates = [row for row in rows if self.may_go_now(row)]
         candidates = self.apply_caps_and_throttle(candidates)
+        for row, result in self.send(candidates):
+            self.record(row, result)
+        return self.outcomes
+
+    def send_again(self, rows):
+        rows = [row for row in rows if _reachable(row)]
+        results = [result for _, result in self.send(rows)]
+        retire_devices({result.device_id for result in results if result.retire_device})
+        return sum(result.outcome == Outcome.SENT for result in results)
+
+    def send(self, rows):
+        """Render and send; the providers' results (rows that could not be sent are in outcomes)."""
         providers = Providers(self.settings, vapid.current())
-        renderer = Renderer(self.dispatch.contents, {row["profile_id"] for row in candidates})
+        renderer = Renderer(self.dispatch.contents, {row["profile_id"] for row in rows})
         groups = defaultdict(list)  # provider -> [(row, push)]
-        for row in candidates:
+        for row in rows:
             platform = row["device__platform"]
             provider = providers.for_platform(platform)
             if provider is None:
@@ -172,11 +193,11 @@ class Batch:
             push = self.push_for(row, renderer)
             if push is not None:
                 groups[provider].append((row, push))
+        results = []
         for provider, items in groups.items():
-            results = provider.send_many_sync([push for _, push in items])
-            for (row, _), result in zip(items, results, strict=True):
-                self.record(row, result)
-        return self.outcomes
+            answers = provider.send_many_sync([push for _, push in items])
+            results += zip([row for row, _ in items], answers, strict=True)
+        return results
 
     # -- deciding ----------------------------------------------------------------------
 
@@ -327,8 +348,6 @@ class Renderer:
         return liquid.render(content, context)
 
     def _linked(self, sources, context):
-        if LinkedContent is None:
-            raise LinkedContentError("Linked Content is not available in this build")
         if self.linked is None:
             self.linked = LinkedContent()  # one per batch: it caches each URL's answer
         found = {}
