@@ -1,23 +1,24 @@
-"""Beat's campaign housekeeping (config/celery.py). Each does nothing yet; the
-Scheduling and live campaigns issue (issue 7) owns all three."""
+"""Celery tasks of campaigns: thin, ids in, state on rows, safe to run twice. Beat runs
+the dispatcher and the A/B check (config/celery.py)."""
 
 from celery import shared_task
+
+from campaigns.actions import ab, runs
 
 
 @shared_task(ignore_result=True)
 def dispatch_due_firings():
-    """Does nothing yet. Issue 7 owns it: claim due firings with
-    select_for_update(skip_locked=True) and create one CampaignRun per campaign and
-    planned time."""
+    """Fire due campaigns, one CampaignRun per campaign and planned time (beat, every 5 s)."""
+    runs.do_dispatch_due()
 
 
 @shared_task(ignore_result=True)
-def check_inaction_windows():
-    """Does nothing yet. Issue 7 owns it: send live "inaction within time" campaigns
-    whose window has passed without the cancelling event."""
+def start_run(run_id):
+    """Evaluate a run's audience and start sending it."""
+    runs.do_start_run(run_id)
 
 
 @shared_task(ignore_result=True)
 def finish_ab_tests():
-    """Does nothing yet. Issue 7 owns it: pick the winner of A/B tests whose test
-    period has ended and send it to the rest."""
+    """Pick the winners of A/B tests whose test period has ended and send them to the rest (beat, every 60 s)."""
+    ab.do_finish_ab_tests()

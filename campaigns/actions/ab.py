@@ -1,0 +1,69 @@
+"""A/B tests of past-behaviour campaigns: when a run's test period is over, the variant
+with the most clicks wins (ties go to the earliest variant) and is sent to the rest of the
+audience, the people kept in the run's ``remainder`` dispatch when the run started (so a
+segment that changed since does not change who gets it)."""
+
+from django.db import transaction
+from django.db.models import Count
+from django.utils import timezone
+
+from campaigns.models import Campaign, CampaignRun
+from delivery.actions import dispatches
+from delivery.models import Message
+
+BATCH = 50
+
+
+def clicks_per_variant(dispatch):
+    """{variant key: messages of ``dispatch`` clicked}."""
+    rows = (
+        Message.objects.filter(dispatch=dispatch, clicked_at__isnull=False)
+        .values_list("variant")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    return dict(rows)
+
+
+def pick_winner(keys, clicks):
+    """The key with the most clicks; on a tie, the earliest of ``keys``."""
+    return max(keys, key=lambda key: (clicks.get(key, 0), -keys.index(key)))
+
+
+def do_finish_ab_tests(*, now=None):
+    """Pick the winner of every running A/B run whose test period has ended and send it to
+    the rest. A paused campaign's test waits until it is resumed. Returns the runs finished."""
+    now = now or timezone.now()
+    due = CampaignRun.objects.filter(
+        status=CampaignRun.Status.RUNNING,
+        ab_ends_at__lte=now,
+        winner_picked_at__isnull=True,
+        remainder__isnull=False,
+    ).values_list("pk", flat=True)
+    return [run for run_id in list(due[:BATCH]) if (run := do_finish_ab_test(run_id, now=now))]
+
+
+def do_finish_ab_test(run_id, *, now=None):
+    """Finish one run's A/B test (see the module docstring); None if it is not due or was
+    finished already."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        run = (
+            CampaignRun.objects.select_for_update(skip_locked=True)
+            .filter(pk=run_id, status=CampaignRun.Status.RUNNING, winner_picked_at__isnull=True)
+            .exclude(remainder=None)
+            .first()
+        )
+        if run is None or run.ab_ends_at is None or run.ab_ends_at > now:
+            return None
+        campaign = Campaign.objects.get(pk=run.campaign_id)
+        keys = list(run.dispatch.contents)
+        clicks = clicks_per_variant(run.dispatch)
+        run.winner, run.winner_picked_at = pick_winner(keys, clicks), now
+        tally = ", ".join(f"{key}: {clicks.get(key, 0)}" for key in keys)
+        run.note = f"Variant {run.winner} won the A/B test with the most clicks ({tally}) and went to the rest."
+        run.save(update_fields=["winner", "winner_picked_at", "note"])
+        Message.objects.filter(dispatch=run.remainder, variant="").update(variant=run.winner, updated_at=now)
+        if campaign.status == Campaign.Status.RUNNING:
+            dispatches.do_start(run.remainder)
+    return run
