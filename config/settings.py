@@ -190,6 +190,18 @@ SDK_RATE_LIMIT = env_str("SDK_RATE_LIMIT", "300/m")
 if not re.fullmatch(r"[1-9][0-9]*/[smhd]", SDK_RATE_LIMIT):
     raise ImproperlyConfigured(f"SDK_RATE_LIMIT must look like 300/m (per s, m, h or d); got {SDK_RATE_LIMIT!r}.")
 
+# Email (a campaign owner's safety-check alert): printed by the console backend unless
+# EMAIL_HOST names an SMTP server.
+EMAIL_HOST = env_str("EMAIL_HOST", "")
+EMAIL_BACKEND = (
+    "django.core.mail.backends.smtp.EmailBackend" if EMAIL_HOST else "django.core.mail.backends.console.EmailBackend"
+)
+EMAIL_PORT = env_int("EMAIL_PORT", 587, minimum=1)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", f"Clarion <clarion@{_public_host}>")
+
 # Celery. The embedded default is the filesystem transport under var/ so nothing
 # but Python is needed; production points CELERY_BROKER_URL at Redis.
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://")

@@ -195,7 +195,7 @@ def _locked(campaign, action):
 
 def _refresh(campaign, fresh):
     """Copy the saved state back onto the caller's object, so it sees what happened."""
-    for field in ("status", "scheduled_at", "started_at", "ended_at", "archived_at", "updated_at"):
+    for field in ("status", "scheduled_at", "started_at", "ended_at", "archived_at", "next_run_at", "updated_at"):
         setattr(campaign, field, getattr(fresh, field))
     return campaign
 
@@ -213,10 +213,12 @@ def do_schedule(campaign, *, user, now=None):
         if fresh.is_live or fresh.channel == Campaign.Channel.EXIT_INTENT:
             fresh.status, fresh.started_at = Status.RUNNING, now
         else:
+            # The schedule row the dispatcher claims (DESIGN.md "How a scheduled run flows");
+            # each firing advances it to the next (campaigns/actions/runs.py).
             fresh.status = Status.SCHEDULED
-        fresh.save(update_fields=["status", "scheduled_at", "started_at", "updated_at"])
-        # TODO(issue 7): compute the campaign's firings here (our own schedule rows,
-        # DESIGN.md "How a scheduled run flows") once the scheduling engine exists.
+            found = schedule.upcoming(fresh, after=now, count=1)
+            fresh.next_run_at = found[0] if found else None
+        fresh.save(update_fields=["status", "scheduled_at", "started_at", "next_run_at", "updated_at"])
     return _refresh(campaign, fresh)
 
 
@@ -254,8 +256,8 @@ def do_stop(campaign, *, user=None, now=None):
     now = now or timezone.now()
     with transaction.atomic():
         fresh = _locked(campaign, "stop")
-        fresh.status, fresh.ended_at = Status.STOPPED, now
-        fresh.save(update_fields=["status", "ended_at", "updated_at"])
+        fresh.status, fresh.ended_at, fresh.next_run_at = Status.STOPPED, now, None
+        fresh.save(update_fields=["status", "ended_at", "next_run_at", "updated_at"])
         for run in _runs(fresh, ACTIVE_RUNS):
             run.status = CampaignRun.Status.STOPPED
             run.finished_at = now
@@ -273,8 +275,8 @@ def do_unschedule(campaign, *, user=None, now=None):
         fresh = _locked(campaign, "unschedule")
         if fresh.runs.exists():
             raise LifecycleError(f"“{fresh.name}” has already run: pause or stop it instead, or duplicate it.")
-        fresh.status, fresh.scheduled_at = Status.DRAFT, None
-        fresh.save(update_fields=["status", "scheduled_at", "updated_at"])
+        fresh.status, fresh.scheduled_at, fresh.next_run_at = Status.DRAFT, None, None
+        fresh.save(update_fields=["status", "scheduled_at", "next_run_at", "updated_at"])
     return _refresh(campaign, fresh)
 
 
@@ -336,12 +338,17 @@ def _copy_segment(segment, *, owner):
 
 
 def _runs(campaign, statuses):
-    return list(campaign.runs.select_for_update(of=("self",)).filter(status__in=statuses).select_related("dispatch"))
+    return list(
+        campaign.runs.select_for_update(of=("self",))
+        .filter(status__in=statuses)
+        .select_related("dispatch", "remainder")
+    )
 
 
 def _dispatch_action(run, action):
     """Pause, resume or stop the run's delivery ``Dispatch`` with it (stopping drops
-    what is queued or held, coded "stopped")."""
-    if run.dispatch is None:
-        return
-    {"pause": dispatches.do_pause, "resume": dispatches.do_resume, "stop": dispatches.do_stop}[action](run.dispatch)
+    what is queued or held, coded "stopped"), and an A/B run's remainder kept for the
+    winner (not started until the winner is picked: pause and resume leave it waiting)."""
+    for dispatch in (run.dispatch, run.remainder):
+        if dispatch is not None:
+            {"pause": dispatches.do_pause, "resume": dispatches.do_resume, "stop": dispatches.do_stop}[action](dispatch)
