@@ -31,6 +31,8 @@ TRANSITIONS = {
     "resume": {Status.PAUSED},
     "stop": {Status.SCHEDULED, Status.RUNNING, Status.PAUSED},
     "unschedule": {Status.SCHEDULED},
+    # A live campaign that reached its total cap or its end (campaigns/live).
+    "complete": {Status.RUNNING},
     # A paused campaign still holds queued messages and can resume: stop it first.
     "archive": {Status.DRAFT, Status.COMPLETED, Status.STOPPED},
     "duplicate": set(Status),
@@ -41,6 +43,7 @@ VERBS = {
     "resume": "resumed",
     "stop": "stopped",
     "unschedule": "unscheduled",
+    "complete": "completed",
     "archive": "archived",
     "duplicate": "duplicated",
 }
@@ -265,6 +268,17 @@ def do_stop(campaign, *, user=None, now=None):
                 run.skipped_reason = "The campaign was stopped before this run started."
             run.save(update_fields=["status", "finished_at", "skipped_reason"])
             _dispatch_action(run, "stop")
+    return _refresh(campaign, fresh)
+
+
+def do_complete(campaign, *, user=None, now=None):
+    """Running -> completed: a live campaign that reached its total cap or its end. Nothing
+    new is triggered; what its runs already queued still goes."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        fresh = _locked(campaign, "complete")
+        fresh.status, fresh.ended_at = Status.COMPLETED, now
+        fresh.save(update_fields=["status", "ended_at", "updated_at"])
     return _refresh(campaign, fresh)
 
 

@@ -225,8 +225,8 @@ def settle_campaign(campaign, *, now):
     """With no run in progress: a campaign with a next firing waits for it (scheduled); one
     without is over (completed, or stopped when its last run was stopped). The caller holds
     the campaign's row lock."""
-    if campaign.status not in (Status.SCHEDULED, Status.RUNNING):
-        return
+    if campaign.status not in (Status.SCHEDULED, Status.RUNNING) or campaign.is_live:
+        return  # a live campaign runs on between its runs: campaigns/live completes it
     if campaign.runs.filter(status__in=ACTIVE).exists():
         return
     if campaign.next_run_at is not None:
