@@ -61,6 +61,10 @@ class RollUp(models.Model):
     campaign = models.ForeignKey("campaigns.Campaign", on_delete=models.CASCADE, related_name="+")
     run = models.ForeignKey("campaigns.CampaignRun", null=True, on_delete=models.CASCADE, related_name="+")
     changes = models.PositiveBigIntegerField(default=0)
+    # The profiles it targeted and how many of them converted, for the control-group
+    # comparison (the control group is counted in profiles too).
+    profiles = models.PositiveIntegerField(default=0)
+    converted_profiles = models.PositiveIntegerField(default=0)
     rolled_changes = models.PositiveBigIntegerField(default=0)
     rolled_at = models.DateTimeField(null=True, blank=True)
 

@@ -1,7 +1,17 @@
 from celery import shared_task
 
+from stats.actions.events import do_track_events
+from stats.actions.rollup import do_roll_up
+
 
 @shared_task(ignore_result=True)
 def roll_up():
-    """Does nothing yet. The Stats issue (issue 8) owns it: bring the per-campaign,
-    run, variant and day roll-ups up to date; safe to run twice."""
+    """Beat, every minute (config/celery.py): bring the per-campaign, run, variant and day
+    roll-ups up to date. Safe to run twice: it recomputes, never adds."""
+    do_roll_up()
+
+
+@shared_task(ignore_result=True)
+def track_events(event_ids):
+    """Views, clicks and conversions from events just recorded (segments.signals)."""
+    do_track_events(event_ids)

@@ -1,0 +1,1 @@
+"""What changes stats: tracking views and clicks, crediting conversions, rolling up."""

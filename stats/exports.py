@@ -1,0 +1,77 @@
+"""CSV export of each table on a campaign's stats page."""
+
+import csv
+
+from django.http import HttpResponse
+from django.utils.text import slugify
+
+from stats import reports
+
+TABLES = ("summary", "trend", "variants", "errors", "control")
+
+
+def _number(value, places=2):
+    return "" if value is None else f"{value:.{places}f}"
+
+
+def rows(campaign, run, period, table):
+    """The header and rows of ``table``, as the page shows them."""
+    if table == "summary":
+        numbers = reports.totals(campaign, run)
+        yield ["metric", "value"]
+        yield ["qualified", "" if numbers.qualified is None else numbers.qualified]
+        for name in ("sent", "delivered", "viewed", "clicked"):
+            yield [name, getattr(numbers, name)]
+        yield ["ctr_percent", _number(numbers.ctr)]
+        yield ["conversions", numbers.conversions]
+        yield ["revenue", _number(numbers.revenue)]
+        yield ["failed", numbers.failed]
+        yield ["dropped", numbers.dropped]
+    elif table == "trend":
+        yield [f"{period}_starting", "sent", "viewed", "clicked"]
+        for point in reports.trend(campaign, run, period):
+            yield [point.start.isoformat(), point.sent, point.viewed, point.clicked]
+    elif table == "variants":
+        yield ["variant", "winner", "sent", "delivered", "viewed", "clicked", "ctr_percent", "conversions", "revenue"]
+        for row in reports.variants(campaign, run):
+            n = row.numbers
+            yield [
+                row.label,
+                "yes" if row.winner else "",
+                n.sent,
+                n.delivered,
+                n.viewed,
+                n.clicked,
+                _number(n.ctr),
+                n.conversions,
+                _number(n.revenue),
+            ]
+    elif table == "errors":
+        yield ["code", "kind", "status", "count", "meaning"]
+        for row in reports.errors(campaign, run):
+            kind = "technical" if row.technical else "not technical"
+            yield [row.code, kind, row.status, row.count, row.meaning]
+    elif table == "control":
+        yield ["group", "profiles", "converted", "conversion_rate_percent", "revenue"]
+        comparison = reports.control(campaign, run)
+        if comparison:
+            for name, group in (("targeted", comparison.targeted), ("control", comparison.control)):
+                yield [name, group.profiles, group.converted, _number(group.rate), _number(group.revenue)]
+
+
+def response(campaign, run, period, table):
+    name = slugify(campaign.name) or f"campaign-{campaign.pk}"
+    suffix = f"-run-{run.pk}" if run else ""
+    answer = HttpResponse(content_type="text/csv; charset=utf-8")
+    answer["Content-Disposition"] = f'attachment; filename="{name}{suffix}-{table}.csv"'
+    writer = csv.writer(answer)
+    for row in rows(campaign, run, period, table):
+        writer.writerow([_safe(cell) for cell in row])
+    return answer
+
+
+def _safe(cell):
+    """Text starting like a formula is quoted, so a spreadsheet shows it instead of running it."""
+    if isinstance(cell, str) and cell[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + cell
+    return cell
