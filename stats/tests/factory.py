@@ -30,9 +30,7 @@ def device(person, platform=Device.Platform.WEB):
 def campaign(name="Spring sale", *, variants=("A",), started=T0, **fields):
     """A completed one-time campaign whose run started at ``started``, with no messages yet."""
     fields.setdefault("status", Campaign.Status.COMPLETED)
-    found = Campaign.objects.create(
-        name=name, channel=Campaign.Channel.WEB_PUSH, kind=Campaign.Kind.ONE_TIME, **fields
-    )
+    found = Campaign.objects.create(name=name, channel=Campaign.Channel.WEB_PUSH, kind=Campaign.Kind.ONE_TIME, **fields)
     for position, key in enumerate(variants):
         Variant.objects.create(campaign=found, position=position, name=key, content={"title": key, "body": key})
     return found

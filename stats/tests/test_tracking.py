@@ -145,7 +145,10 @@ def test_a_mobile_app_reports_through_the_events_api(client, eager, django_captu
     }
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(
-            "/api/v1/events", json.dumps(body), content_type="application/json", headers={"Authorization": f"Bearer {key}"}
+            "/api/v1/events",
+            json.dumps(body),
+            content_type="application/json",
+            headers={"Authorization": f"Bearer {key}"},
         )
     assert response.status_code == 200, response.content
     sent.refresh_from_db()
