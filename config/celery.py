@@ -19,7 +19,8 @@ app.autodiscover_tasks()
 HOUSEKEEPING = {
     # name: (task, every N seconds)
     "dispatch due firings": ("campaigns.tasks.dispatch_due_firings", 5.0),
-    "check inaction windows": ("campaigns.tasks.check_inaction_windows", 30.0),
+    # Live campaigns' pending sends that came due: inaction windows and date-property sends.
+    "check inaction windows": ("campaigns.live.tasks.send_due", 30.0),
     "finish A/B tests": ("campaigns.tasks.finish_ab_tests", 60.0),
     "sweep expired claims": ("delivery.tasks.sweep_expired_claims", 60.0),
     "roll up stats": ("stats.tasks.roll_up", 60.0),

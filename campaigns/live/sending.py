@@ -1,0 +1,271 @@
+"""Sending live triggers: the limits, the control group, the variant, then one run and one
+dispatch per batch (see the package docstring for why); and the beat task's claim of the
+inaction windows and date-property sends that came due."""
+
+import contextlib
+import hashlib
+from collections import defaultdict
+from datetime import datetime, time, timedelta
+
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from campaigns import schedule
+from campaigns.actions import lifecycle
+from campaigns.live.variants import Picker
+from campaigns.models import Campaign, CampaignRun, ControlMember, LiveTrigger
+from delivery.actions.dispatches import do_create_dispatch, do_enqueue, do_start
+from segments.models import Event, Profile
+from segments.rules.compiler import reachable_devices
+
+Status = LiveTrigger.Status
+PLATFORMS = {Campaign.Channel.WEB_PUSH: ("web",), Campaign.Channel.MOBILE_PUSH: ("android", "ios")}
+DUE_BATCH = 1000
+
+NO_DEVICE = "No device this channel can reach."
+DAILY_LIMIT = "The campaign's daily limit was reached."
+TARGET_CAP = "The campaign's total cap was reached."
+NO_MESSAGE = "No message for this person's {name} and no fallback message."
+
+
+def rules_for(campaign):
+    """The dispatch ``rules`` of a live campaign's When step (keys: delivery/actions/dispatches.py).
+    The delivery engine applies them: DND hours, and the global frequency caps unless the
+    campaign opts out. Cut-off and the user's time zone belong to scheduled runs."""
+    rules = {"timezone": campaign.timezone or "UTC", "skip_global_limits": campaign.skip_global_limits}
+    if campaign.dnd_enabled and campaign.dnd_start and campaign.dnd_end:
+        rules["dnd"] = {
+            "start": f"{campaign.dnd_start:%H:%M}",
+            "end": f"{campaign.dnd_end:%H:%M}",
+            "action": campaign.dnd_action,
+        }
+    return rules
+
+
+def in_control_group(campaign, profile_id):
+    """Whether the person is held out: a stable share of people per campaign (a hash, not a
+    coin toss, so someone held out once stays held out and the groups stay comparable)."""
+    if not campaign.control_group_percent:
+        return False
+    digest = hashlib.sha256(f"{campaign.pk}:{profile_id}".encode()).digest()
+    return int.from_bytes(digest[:4], "big") % 100 < campaign.control_group_percent
+
+
+def deliver(campaign, triggers, now):
+    """Decide ``triggers`` (``LiveTrigger`` objects of ``campaign``, new or claimed pending
+    ones) and send those that go, as one run and one dispatch. The caller holds the
+    campaign's row lock inside a transaction; the sends are queued when it commits."""
+    if not triggers:
+        return None
+    profile_ids = {trigger.profile_id for trigger in triggers}
+    devices = _devices(campaign, profile_ids)
+    properties = dict(Profile.objects.filter(pk__in=profile_ids).values_list("pk", "properties"))
+    limits = _Limits(campaign, profile_ids, now)
+    picker = Picker(campaign)
+    sent, held_out, rows = [], [], []
+    for trigger in triggers:
+        trigger.decided_at = now
+        if limits.cap_reached():
+            _skip(trigger, TARGET_CAP)
+        elif not devices.get(trigger.profile_id):
+            _skip(trigger, NO_DEVICE)
+        elif not limits.today_allows(trigger.profile_id):
+            _skip(trigger, DAILY_LIMIT)
+        elif in_control_group(campaign, trigger.profile_id):
+            trigger.status = Status.HELD_OUT
+            held_out.append(trigger)
+        elif (variant := picker.pick(properties.get(trigger.profile_id))) is None:
+            _skip(trigger, NO_MESSAGE.format(name=campaign.property_name))
+        else:
+            trigger.status, trigger.variant = Status.SENT, variant.name
+            rows += [(trigger.profile_id, device_id, variant.name) for device_id in devices[trigger.profile_id]]
+            limits.count(trigger.profile_id)
+            sent.append(trigger)
+    run = _run(campaign, sent, held_out, triggers, rows, picker, now) if sent or held_out else None
+    for trigger in sent + held_out:
+        trigger.run = run
+    _save(triggers)
+    if campaign.target_cap and limits.cap_reached():
+        _complete(campaign, now)
+    return run
+
+
+def _skip(trigger, reason):
+    trigger.status, trigger.reason = Status.SKIPPED, reason
+
+
+def _devices(campaign, profile_ids):
+    platforms = PLATFORMS[campaign.channel]
+    if campaign.channel == Campaign.Channel.MOBILE_PUSH and campaign.platforms:
+        platforms = [platform for platform in platforms if platform in campaign.platforms]
+    found = defaultdict(list)
+    rows = reachable_devices().filter(profile_id__in=profile_ids, platform__in=platforms).order_by("pk")
+    for profile_id, device_id in rows.values_list("profile_id", "pk"):
+        found[profile_id].append(device_id)
+    return found
+
+
+class _Limits:
+    """The daily limit (people per day, in the campaign's time zone) and the total cap
+    (sends), counted once from the database and then in memory for the batch."""
+
+    def __init__(self, campaign, profile_ids, now):
+        self.campaign = campaign
+        sent = LiveTrigger.objects.filter(campaign=campaign, status=Status.SENT)
+        self.total = sent.count() if campaign.target_cap else 0
+        self.today, self.today_count = set(), 0
+        if campaign.daily_limit:
+            tz = schedule.zone(campaign.timezone)
+            midnight = schedule.to_utc(datetime.combine(now.astimezone(tz).date(), time()), tz)
+            today = sent.filter(decided_at__gte=midnight)
+            self.today_count = today.values("profile_id").distinct().count()
+            self.today = set(today.filter(profile_id__in=profile_ids).values_list("profile_id", flat=True))
+
+    def cap_reached(self):
+        return bool(self.campaign.target_cap) and self.total >= self.campaign.target_cap
+
+    def today_allows(self, profile_id):
+        limit = self.campaign.daily_limit
+        return not limit or profile_id in self.today or self.today_count < limit
+
+    def count(self, profile_id):
+        self.total += 1
+        if profile_id not in self.today:
+            self.today.add(profile_id)
+            self.today_count += 1
+
+
+def _run(campaign, sent, held_out, triggers, rows, picker, now):
+    # Planned at the batch's time; a later one if a run already has it (the unique
+    # campaign + planned time, when two batches share a clock tick).
+    latest = campaign.runs.aggregate(latest=Max("planned_at"))["latest"]
+    planned = now if latest is None or latest < now else latest + timedelta(microseconds=1)
+    skipped = len(triggers) - len(sent) - len(held_out)
+    note = f"Live: {len(sent)} sent, {len(held_out)} held out" + (f", {skipped} skipped" if skipped else "")
+    run = CampaignRun.objects.create(
+        campaign=campaign,
+        planned_at=planned,
+        status=CampaignRun.Status.RUNNING if rows else CampaignRun.Status.COMPLETED,
+        started_at=now,
+        finished_at=None if rows else now,
+        qualified=len(triggers),
+        targeted=len(sent),
+        note=note + ".",
+        winner=picker.picked_winner.name if picker.picked_winner else "",
+        winner_picked_at=now if picker.picked_winner else None,
+    )
+    ControlMember.objects.bulk_create(
+        [ControlMember(run=run, profile_id=trigger.profile_id) for trigger in held_out], ignore_conflicts=True
+    )
+    if rows:
+        dispatch = do_create_dispatch(
+            channel=campaign.channel,
+            label=f"{campaign.name} · live {planned:%Y-%m-%d %H:%M:%S}"[:300],
+            contents={variant.name: variant.content for variant in picker.variants},
+            rules=rules_for(campaign),
+        )
+        do_enqueue(dispatch, rows)
+        run.dispatch = do_start(dispatch)
+        run.save(update_fields=["dispatch"])
+    return run
+
+
+def _save(triggers):
+    fields = ["status", "reason", "variant", "run", "decided_at", "due_at"]
+    LiveTrigger.objects.bulk_create([trigger for trigger in triggers if trigger.pk is None])
+    LiveTrigger.objects.bulk_update([trigger for trigger in triggers if trigger.pk is not None], fields)
+
+
+def _complete(campaign, now):
+    """The total cap is reached: the campaign completes (its last sends still go); windows
+    still open will not be sent."""
+    LiveTrigger.objects.filter(campaign=campaign, status=Status.PENDING).update(
+        status=Status.SKIPPED, reason=TARGET_CAP, decided_at=now
+    )
+    lifecycle.do_complete(campaign, now=now)
+
+
+# The beat task: windows and date-property sends that came due.
+
+
+def do_send_due(*, now=None, batch=DUE_BATCH):
+    """Send what came due, campaign by campaign, then complete the running live campaigns
+    whose end has passed. Returns how many pending rows were decided."""
+    now = now or timezone.now()
+    due = LiveTrigger.objects.filter(status=Status.PENDING, due_at__lte=now)
+    decided = 0
+    for campaign_id in sorted(set(due.values_list("campaign_id", flat=True))):
+        while (count := _send_due_of(campaign_id, now, batch)) > 0:
+            decided += count
+            if count < batch:
+                break
+    ended = Campaign.objects.filter(status=Campaign.Status.RUNNING, kind__in=Campaign.LIVE_KINDS, ends_at__lte=now)
+    for campaign in ended:
+        with contextlib.suppress(lifecycle.LifecycleError):  # paused or stopped meanwhile
+            lifecycle.do_complete(campaign, now=now)
+    return decided
+
+
+def _send_due_of(campaign_id, now, batch):
+    with transaction.atomic():
+        campaign = Campaign.objects.select_for_update().filter(pk=campaign_id).first()
+        if campaign is None or campaign.status == Campaign.Status.PAUSED:
+            return 0  # paused: the windows wait, like queued messages
+        # The campaign's lock already serialises its senders; skip_locked also keeps a
+        # second worker off rows the first has claimed on databases that lock rows.
+        due = list(
+            LiveTrigger.objects.select_for_update(skip_locked=True, of=("self",))
+            .filter(campaign=campaign, status=Status.PENDING, due_at__lte=now)
+            .select_related("event")
+            .order_by("due_at", "pk")[:batch]
+        )
+        claimed = len(due)
+        if not due:
+            return 0
+        if campaign.status != Campaign.Status.RUNNING:
+            reason = f"The campaign was {campaign.get_status_display().lower()} before this was due."
+            _close(due, Status.SKIPPED, reason, now)
+            return claimed
+        if campaign.ends_at:
+            late = [trigger for trigger in due if trigger.due_at >= campaign.ends_at]
+            _close(late, Status.SKIPPED, "It came due after the campaign's end.", now)
+            due = [trigger for trigger in due if trigger.due_at < campaign.ends_at]
+        if campaign.kind == Campaign.Kind.INACTION:
+            cancelled = _cancelled(campaign, due)
+            _close(cancelled, Status.CANCELLED, f"{campaign.inaction_event} came within the window.", now)
+            due = [trigger for trigger in due if trigger not in cancelled]
+        deliver(campaign, due, now)
+        return claimed
+
+
+def _close(triggers, status, reason, now):
+    for trigger in triggers:
+        trigger.status, trigger.reason, trigger.decided_at = status, reason, now
+    LiveTrigger.objects.bulk_update(triggers, ["status", "reason", "decided_at"])
+
+
+def _cancelled(campaign, triggers):
+    """The windows in which their person did the inaction event (looked up again at the
+    due time: it may have arrived in the same batch as the trigger, or before it)."""
+    if not triggers:
+        return []
+    start = min(trigger.event.occurred_at for trigger in triggers)
+    end = max(trigger.due_at for trigger in triggers)
+    found = defaultdict(list)
+    events = Event.objects.filter(
+        profile_id__in={trigger.profile_id for trigger in triggers},
+        name=campaign.inaction_event,
+        occurred_at__gte=start,
+        occurred_at__lte=end,
+    )
+    for profile_id, event_id, at in events.values_list("profile_id", "pk", "occurred_at"):
+        found[profile_id].append((event_id, at))
+    return [
+        trigger
+        for trigger in triggers
+        if any(
+            event_id != trigger.event_id and trigger.event.occurred_at <= at <= trigger.due_at
+            for event_id, at in found[trigger.profile_id]
+        )
+    ]

@@ -1,0 +1,94 @@
+"""What the live campaign tests share: a published live campaign, people with a reachable
+browser, and events sent through the JSON API then evaluated at once (the receiver's task,
+run eagerly by calling its action). Not a test module."""
+
+import itertools
+import json
+
+from campaigns.actions import lifecycle
+from campaigns.live.triggers import do_evaluate_events
+from campaigns.models import Campaign, LiveTrigger, Variant
+from delivery.models import Message
+from segments.actions.keys import create_api_key
+from segments.models import Device, Event, Profile, Segment
+
+ALL_STEPS = ["who", "when", "what", "setup"]
+_numbers = itertools.count(1)
+
+
+def live_campaign(kind=Campaign.Kind.SINGLE_ACTION, *, rules=None, variants=None, **fields):
+    """A web push live campaign on "Added To Cart", published (running) through the
+    lifecycle action; ``rules`` makes its segment, ``variants`` its messages (dicts of
+    Variant fields; names A, B, C … by default)."""
+    values = {
+        "name": f"Live {next(_numbers)}",
+        "channel": Campaign.Channel.WEB_PUSH,
+        "kind": kind,
+        "trigger_event": "Added To Cart",
+        "steps_done": ALL_STEPS,
+    }
+    if kind == Campaign.Kind.INACTION:
+        values |= {"inaction_event": "Charged", "inaction_minutes": 10}
+    if kind == Campaign.Kind.DATE_PROPERTY:
+        values |= {"trigger_event": "Booked", "date_property": "travel_date"}
+    if rules is not None:
+        values["segment"] = Segment.objects.create(name="Live audience", rules=rules, is_adhoc=True)
+    campaign = Campaign.objects.create(**(values | fields))
+    for position, extra in enumerate(variants or [{}]):
+        name = chr(ord("A") + position)
+        content = {"title": f"Hello from {name}", "body": "Your cart misses you"}
+        Variant.objects.create(campaign=campaign, position=position, **({"name": name, "content": content} | extra))
+    return lifecycle.do_schedule(campaign, user=None)
+
+
+def person(identity, *, devices=1, **fields):
+    """A profile with ``devices`` allowed browsers subscribed to push."""
+    profile = Profile.objects.create(identity=identity, **fields)
+    for i in range(devices):
+        Device.objects.create(
+            profile=profile,
+            platform=Device.Platform.WEB,
+            endpoint=f"https://push.example/{identity}/{i}",
+            push_status=Device.PushStatus.ALLOWED,
+        )
+    return profile
+
+
+class EventsApi:
+    """Events sent as an app's backend sends them: to /api/v1/events with an API key; each
+    batch is then evaluated at once, as the task the receiver queues would evaluate it."""
+
+    def __init__(self, client):
+        self.client = client
+        _, self.key = create_api_key("live tests", rate_per_minute=100_000)
+
+    def post(self, records):
+        before = Event.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+        response = self.client.post(
+            "/api/v1/events",
+            json.dumps({"events": records}),
+            content_type="application/json",
+            headers={"Authorization": f"Bearer {self.key}"},
+        )
+        assert response.status_code == 200, response.content
+        do_evaluate_events(list(Event.objects.filter(pk__gt=before).values_list("pk", flat=True)))
+        return response
+
+    def track(self, identity, name, *, at=None, **properties):
+        """One event (``at``: its occurred_at) with ``properties``."""
+        record = {"identity": identity, "name": name, "properties": properties}
+        if at is not None:
+            record["occurred_at"] = at.isoformat()
+        return self.post([record])
+
+
+def sent_to(campaign):
+    """The identities the campaign's messages went to (queued for sending), in order."""
+    rows = Message.objects.filter(dispatch__run__campaign=campaign).order_by("pk")
+    return list(rows.values_list("profile__identity", flat=True))
+
+
+def outcome(campaign, identity):
+    """(status, reason) of the person's trigger rows for the campaign."""
+    rows = LiveTrigger.objects.filter(campaign=campaign, profile__identity=identity).order_by("pk")
+    return [(row.status, row.reason) for row in rows]
