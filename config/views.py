@@ -22,10 +22,12 @@ from delivery import views as delivery_views
 from delivery.status import system_status
 from segments.actions.keys import create_api_key, revoke_api_key
 from segments.models import ApiKey, Site
+from stats import reports as stats_reports
 
 
 def home(request):
-    return render(request, "dashboard/home.html")
+    figures = stats_reports.dashboard() if request.user.has_perm(roles.VIEW_STATS) else None
+    return render(request, "dashboard/home.html", {"figures": figures})
 
 
 def _settings_context(**extra):

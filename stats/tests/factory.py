@@ -60,7 +60,7 @@ def run(of, *, started=T0, qualified=None, **fields):
 def message(of_run, *, person=None, variant="A", status=Message.Status.SENT, sent_at=T0, code="", **fields):
     person = person or profile()
     fields.setdefault("attempts", 1 if status in (Message.Status.SENT, Message.Status.FAILED) else 0)
-    return Message.objects.create(
+    found = Message.objects.create(
         dispatch=of_run.dispatch,
         profile=person,
         device=device(person),
@@ -70,6 +70,10 @@ def message(of_run, *, person=None, variant="A", status=Message.Status.SENT, sen
         sent_at=sent_at if status == Message.Status.SENT else None,
         **fields,
     )
+    # Marked when it was handled, not when the test ran (a refused message is dated by it).
+    Message.objects.filter(pk=found.pk).update(updated_at=sent_at)
+    found.refresh_from_db()
+    return found
 
 
 def control_member(of_run, person=None):
