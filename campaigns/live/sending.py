@@ -60,9 +60,11 @@ def deliver(campaign, triggers, now):
         return None
     profile_ids = {trigger.profile_id for trigger in triggers}
     devices = _devices(campaign, profile_ids)
-    properties = dict(Profile.objects.filter(pk__in=profile_ids).values_list("pk", "properties"))
     limits = _Limits(campaign, profile_ids, now)
     picker = Picker(campaign)
+    profiles = {
+        row["pk"]: row for row in Profile.objects.filter(pk__in=profile_ids).values("pk", "properties", *picker.fields)
+    }
     sent, held_out, rows = [], [], []
     for trigger in triggers:
         trigger.decided_at = now
@@ -75,11 +77,11 @@ def deliver(campaign, triggers, now):
         elif in_control_group(campaign, trigger.profile_id):
             trigger.status = Status.HELD_OUT
             held_out.append(trigger)
-        elif (variant := picker.pick(properties.get(trigger.profile_id))) is None:
+        elif (key := picker.pick(profiles.get(trigger.profile_id, {}))) is None:
             _skip(trigger, NO_MESSAGE.format(name=campaign.property_name))
         else:
-            trigger.status, trigger.variant = Status.SENT, variant.name
-            rows += [(trigger.profile_id, device_id, variant.name) for device_id in devices[trigger.profile_id]]
+            trigger.status, trigger.variant = Status.SENT, key
+            rows += [(trigger.profile_id, device_id, key) for device_id in devices[trigger.profile_id]]
             limits.count(trigger.profile_id)
             sent.append(trigger)
     run = _run(campaign, sent, held_out, triggers, rows, picker, now) if sent or held_out else None
@@ -152,7 +154,7 @@ def _run(campaign, sent, held_out, triggers, rows, picker, now):
         qualified=len(triggers),
         targeted=len(sent),
         note=note + ".",
-        winner=picker.picked_winner.name if picker.picked_winner else "",
+        winner=picker.picked_winner or "",
         winner_picked_at=now if picker.picked_winner else None,
     )
     ControlMember.objects.bulk_create(
@@ -162,7 +164,7 @@ def _run(campaign, sent, held_out, triggers, rows, picker, now):
         dispatch = do_create_dispatch(
             channel=campaign.channel,
             label=f"{campaign.name} · live {planned:%Y-%m-%d %H:%M:%S}"[:300],
-            contents={variant.name: variant.content for variant in picker.variants},
+            contents=picker.contents(),
             rules=rules_for(campaign),
         )
         do_enqueue(dispatch, rows)

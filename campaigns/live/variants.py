@@ -1,51 +1,66 @@
-"""Which variant each send of a live campaign gets.
+"""Which variant each send of a live campaign gets (keys as scheduled runs name them:
+``runs.variant_keys``).
 
 A/B (seed 001, "Live User Segment (Triggered) Campaigns"): the variants alternate as
 people qualify (A, B, C, A, …, or in the split shares when set) until ``ab_test_size``
-sends in total; the next send then picks the winner by clicks (people who clicked a
-message of that variant; ties go to the earliest variant) and every later send gets
-it. While fewer people than the test size have qualified, no winner is declared and
-the variants keep alternating. The winner is kept on the run that picked it
-(``CampaignRun.winner``), so the run history shows when it was decided.
+sends in total; the next send then picks the winner by clicks on the campaign's messages
+(``ab.pick_winner``: ties go to the earliest variant) and every later send gets it. While
+fewer people than the test size have qualified, no winner is declared and the variants
+keep alternating. The winner is kept on the run that picked it (``CampaignRun.winner``),
+so the run history shows when it was decided.
+
+One message per property value: the variant for the person's value of the property (a
+custom property, else the profile field of that name; compared without case), else the
+fallback, else none (the person is skipped), as in scheduled runs.
 """
 
 from django.db.models import Count
 
+from campaigns.actions.ab import pick_winner
+from campaigns.actions.runs import PROFILE_FIELDS, variant_keys
 from campaigns.models import Campaign, CampaignRun, LiveTrigger
 from delivery.models import Message
 
 
 class Picker:
-    """Picks variants for one batch of a campaign whose row the caller has locked."""
+    """Picks variant keys for one batch of a campaign whose row the caller has locked."""
 
     def __init__(self, campaign):
         self.campaign = campaign
-        self.variants = list(campaign.variants.order_by("position"))
-        self.by_property = campaign.message_type == Campaign.MessageType.BY_PROPERTY
-        self.ab = campaign.message_type == Campaign.MessageType.AB and len(self.variants) > 1
-        self.picked_winner = None  # set when this batch decided the test
-        self.winner = None
+        self.variants = variant_keys(list(campaign.variants.order_by("position")))  # key -> Variant
+        self.keys = list(self.variants)
+        self.property = campaign.property_name if campaign.message_type == Campaign.MessageType.BY_PROPERTY else ""
+        self.ab = campaign.message_type == Campaign.MessageType.AB and len(self.keys) > 1
+        self.winner = self.picked_winner = None  # picked_winner: decided by this batch
         if self.ab:
             self.winner = self._decided_winner()
-            self.sent = dict.fromkeys((variant.name for variant in self.variants), 0)
+            self.sent = dict.fromkeys(self.keys, 0)
             self.sent.update(
                 LiveTrigger.objects.filter(campaign=campaign, status=LiveTrigger.Status.SENT)
                 .values_list("variant")
                 .annotate(n=Count("pk"))
                 .order_by()
             )
-            shares = [variant.share or 0 for variant in self.variants]
-            self.weights = shares if any(shares) else [1] * len(self.variants)
+            shares = [variant.share or 0 for variant in self.variants.values()]
+            self.weights = shares if any(shares) else [1] * len(self.keys)
 
-    def pick(self, properties):
-        """The variant for the next send to someone with these profile ``properties``, or
-        None when a message by property has none for their value and no fallback."""
-        if not self.variants:
+    @property
+    def fields(self):
+        """The profile fields ``pick`` needs besides ``properties``."""
+        return [self.property] if self.property in PROFILE_FIELDS else []
+
+    def contents(self):
+        return {key: variant.content for key, variant in self.variants.items()}
+
+    def pick(self, profile):
+        """The key for the next send to ``profile`` (a dict of ``properties`` and
+        ``fields``), or None when a message by property has none for them."""
+        if not self.keys:
             return None
-        if self.by_property:
-            return self._for_property(properties)
+        if self.property:
+            return self._for_property(profile)
         if not self.ab:
-            return self.variants[0]
+            return self.keys[0]
         if self.winner is None and self.campaign.ab_test_size and sum(self.sent.values()) >= self.campaign.ab_test_size:
             self.winner = self.picked_winner = self._winner_by_clicks()
         if self.winner is not None:
@@ -53,37 +68,41 @@ class Picker:
         # The variant furthest behind its share (equal shares: A, B, C, A, …); ties go to
         # the earliest.
         behind = [
-            (self.sent.get(variant.name, 0) / weight, index)
-            for index, (variant, weight) in enumerate(zip(self.variants, self.weights, strict=True))
+            (self.sent.get(key, 0) / weight, index)
+            for index, (key, weight) in enumerate(zip(self.keys, self.weights, strict=True))
             if weight
         ]
-        variant = self.variants[min(behind)[1]]
-        self.sent[variant.name] = self.sent.get(variant.name, 0) + 1
-        return variant
+        key = self.keys[min(behind)[1]]
+        self.sent[key] = self.sent.get(key, 0) + 1
+        return key
 
-    def _for_property(self, properties):
-        value = (properties or {}).get(self.campaign.property_name)
-        for variant in self.variants:
-            if not variant.is_fallback and value is not None and variant.property_value == str(value):
-                return variant
-        return next((variant for variant in self.variants if variant.is_fallback), None)
+    def _for_property(self, profile):
+        custom = profile.get("properties") or {}
+        value = custom.get(self.property) if self.property in custom else profile.get(self.property)
+        fallback = next((key for key, variant in self.variants.items() if variant.is_fallback), None)
+        if value is None or value == "":
+            return fallback
+        wanted = str(value).strip().lower()
+        for key, variant in self.variants.items():
+            if not variant.is_fallback and variant.property_value.strip().lower() == wanted:
+                return key
+        return fallback
 
     def _decided_winner(self):
-        name = (
+        found = (
             CampaignRun.objects.filter(campaign=self.campaign)
             .exclude(winner="")
             .order_by("winner_picked_at")
             .values_list("winner", flat=True)
             .first()
         )
-        return next((variant for variant in self.variants if variant.name == name), None)
+        return found if found in self.variants else None
 
     def _winner_by_clicks(self):
         clicks = dict(
             Message.objects.filter(dispatch__run__campaign=self.campaign, clicked_at__isnull=False)
             .values_list("variant")
-            .annotate(n=Count("profile", distinct=True))
+            .annotate(n=Count("pk"))
             .order_by()
         )
-        # max() keeps the first of equals: the earliest variant wins a tie.
-        return max(self.variants, key=lambda variant: clicks.get(variant.name, 0))
+        return pick_winner(self.keys, clicks)

@@ -1,6 +1,5 @@
 """Live campaigns' reach limits: the daily limit (people per day), the total cap (the campaign
-completes), the control group, frequency caps passed to the delivery engine, and live A/B
-variants alternating until the test size, then the winner by clicks."""
+completes), the control group, and the frequency caps passed to the delivery engine."""
 
 from datetime import UTC, datetime, timedelta
 
@@ -16,7 +15,6 @@ from delivery.models import DeliverySettings, Message
 pytestmark = pytest.mark.django_db
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
-AB = Campaign.MessageType.AB
 
 
 @pytest.fixture
@@ -148,75 +146,3 @@ def test_the_global_frequency_cap_applies_to_live_sends_unless_the_campaign_skip
 
     assert Message.objects.values_list("status", "code").get(dispatch=second.dispatch) == ("dropped", "frequency_cap")
     assert Message.objects.get(dispatch__run__campaign=free).status != "dropped"
-
-
-# Live A/B.
-
-
-def ab_campaign(**fields):
-    return live_campaign(message_type=AB, variants=[{}, {}, {}], **fields)
-
-
-def variants_sent(campaign):
-    rows = LiveTrigger.objects.filter(campaign=campaign, status="sent").order_by("event_id")
-    return "".join(rows.values_list("variant", flat=True))
-
-
-def click(campaign, variant, times):
-    """``times`` people who got ``variant`` click it (as the service worker reports)."""
-    rows = Message.objects.filter(dispatch__run__campaign=campaign, variant=variant, clicked_at__isnull=True)
-    Message.objects.filter(pk__in=list(rows.values_list("pk", flat=True)[:times])).update(clicked_at=NOW)
-
-
-def test_live_ab_alternates_variants_then_keeps_the_winner_by_clicks(api):
-    campaign = ab_campaign(ab_test_size=6)
-    identities = [f"p{i}" for i in range(10)]
-    for identity in identities:
-        person(identity)
-
-    for identity in identities[:6]:
-        cart(api, identity)
-    assert variants_sent(campaign) == "ABCABC"
-    assert not CampaignRun.objects.filter(campaign=campaign).exclude(winner="").exists()
-
-    click(campaign, "B", 2)
-    click(campaign, "C", 1)
-    cart(api, *identities[6:])
-
-    assert variants_sent(campaign) == "ABCABCBBBB"
-    deciding = CampaignRun.objects.exclude(winner="").get(campaign=campaign)
-    assert (deciding.winner, deciding.winner_picked_at) == ("B", NOW)
-    assert set(deciding.dispatch.contents) == {"A", "B", "C"}
-
-
-def test_a_tie_in_clicks_goes_to_the_earliest_variant(api):
-    campaign = ab_campaign(ab_test_size=3)
-    for identity in ("p1", "p2", "p3", "p4"):
-        person(identity)
-    cart(api, "p1", "p2", "p3")
-    click(campaign, "B", 1)
-    click(campaign, "C", 1)
-    cart(api, "p4")
-    assert variants_sent(campaign) == "ABCB"
-
-
-def test_with_fewer_people_than_the_test_size_no_winner_is_declared_and_variants_keep_alternating(api):
-    campaign = ab_campaign(ab_test_size=500)
-    identities = [f"p{i}" for i in range(8)]
-    for identity in identities:
-        person(identity)
-    for identity in identities:
-        cart(api, identity)
-    click(campaign, "C", 3)
-    assert variants_sent(campaign) == "ABCABCAB"
-    assert not CampaignRun.objects.filter(campaign=campaign).exclude(winner="").exists()
-
-
-def test_split_shares_send_variants_in_those_proportions(api):
-    campaign = live_campaign(message_type=AB, ab_test_size=1000, variants=[{"share": 50}, {"share": 30}, {"share": 20}])
-    identities = [f"p{i}" for i in range(20)]
-    for identity in identities:
-        person(identity)
-    cart(api, *identities)
-    sent = variants_sent(campaign)
-    assert (sent.count("A"), sent.count("B"), sent.count("C")) == (10, 6, 4)
