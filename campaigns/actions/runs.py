@@ -264,7 +264,9 @@ def do_start_run(run_id, *, now=None):
         elif run.status not in (RunStatus.RUNNING, RunStatus.PAUSED) or run.qualified is not None:
             return run  # done already, by this task earlier or by another
     with transaction.atomic():
-        campaign = Campaign.objects.select_for_update().select_related("segment", "owner").get(pk=run.campaign_id)
+        campaign = (
+            Campaign.objects.select_for_update(of=("self",)).select_related("segment", "owner").get(pk=run.campaign_id)
+        )
         run = CampaignRun.objects.select_for_update().get(pk=run_id)
         if run.status not in (RunStatus.RUNNING, RunStatus.PAUSED) or run.qualified is not None:
             return run
