@@ -111,6 +111,7 @@ def main():
         rss = RssSampler(worker)
         rss.start()
         connection.close()  # the worker gets the database to itself while we measure
+        cpu_before = cpu_seconds(worker.pids()[-1])
         do_start(dispatch)  # queues the send tasks (autocommit: at once)
         dispatch.refresh_from_db()
         deadline = time.monotonic() + RUN_LIMIT_S
@@ -123,6 +124,7 @@ def main():
             print(f"  {done['sent'] + done['failed']:>7,} marked, worker RSS {rss.current_mb():.0f} MB")
             rss.note(done["sent"] + done["failed"])
         rss.stop()
+        worker_cpu = cpu_seconds(worker.pids()[-1]) - cpu_before
         last_marked = Message.objects.filter(dispatch=dispatch).aggregate(last=Max("updated_at"))["last"]
         seconds = (last_marked - dispatch.started_at).total_seconds()
         final = counts(dispatch)
@@ -130,7 +132,7 @@ def main():
         worker.stop()
 
         plain = plain_way(key, list(devices[: args.plain_sample]))
-        report(args, final, seconds, clarion_rate, rss, plain)
+        report(args, final, seconds, clarion_rate, rss, plain, worker_cpu)
     finally:
         worker.stop()
         service.stop()
@@ -139,19 +141,23 @@ def main():
         sys.exit(1)
 
 
-def report(args, final, seconds, clarion_rate, rss, plain):
+def report(args, final, seconds, clarion_rate, rss, plain, worker_cpu):
+    clarion_per_cpu = final["sent"] / worker_cpu if worker_cpu else 0
     print(f"clarion: {final['sent']:,} sent, {final['failed']:,} failed in {seconds:.1f} s: {clarion_rate:,.0f} msgs/s")
+    print(f"  the sending process used {worker_cpu:.1f} s of CPU: {clarion_per_cpu:,.0f} msgs per CPU second")
     print(f"  worker peak RSS {rss.peak_mb:.0f} MB (the sending process), {rss.peak_total_mb:.0f} MB with its parent")
     print(f"  RSS as the run went: {rss.progress()}")
     print(
         f"plain (pywebpush webpush() per device, sample of {plain.count:,}): {plain.rate:,.0f} msgs/s,"
         f" {plain.failed} failed; at that rate {args.devices:,} would take {args.devices / plain.rate:,.0f} s"
     )
-    print(f"speedup {clarion_rate / plain.rate:.1f}x")
+    print(f"  {plain.cpu:.1f} s of CPU: {plain.per_cpu:,.0f} msgs per CPU second")
+    print(f"speedup {clarion_rate / plain.rate:.1f}x (per CPU second {clarion_per_cpu / plain.per_cpu:.1f}x)")
     print(
         f"clarion_msgs_per_s={clarion_rate:.0f} plain_msgs_per_s={plain.rate:.0f} peak_worker_rss_mb={rss.peak_mb:.0f}"
         f" speedup={clarion_rate / plain.rate:.1f} devices={args.devices} sent={final['sent']} failed={final['failed']}"
-        f" seconds={seconds:.1f} plain_sample={plain.count}"
+        f" seconds={seconds:.1f} plain_sample={plain.count} clarion_msgs_per_cpu_s={clarion_per_cpu:.0f}"
+        f" plain_msgs_per_cpu_s={plain.per_cpu:.0f} load_avg={os.getloadavg()[0]:.1f}"
     )
 
 
@@ -226,9 +232,10 @@ def make_audience(run, origin, count):
 
 
 class PlainResult:
-    def __init__(self, count, seconds, failed):
-        self.count, self.seconds, self.failed = count, seconds, failed
+    def __init__(self, count, seconds, failed, cpu):
+        self.count, self.seconds, self.failed, self.cpu = count, seconds, failed, cpu
         self.rate = count / seconds if seconds else 0
+        self.per_cpu = count / cpu if cpu else 0
 
 
 def plain_way(key, devices):
@@ -243,7 +250,7 @@ def plain_way(key, devices):
     )
     names = dict(Profile.objects.filter(pk__in=[p for p, _ in devices]).values_list("pk", "name"))
     failed = 0
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     for device_id, endpoint, p256dh, auth, profile_id in rows:
         content = {
             **CONTENT,
@@ -261,7 +268,7 @@ def plain_way(key, devices):
             )
         except WebPushException:
             failed += 1
-    return PlainResult(len(rows), time.perf_counter() - started, failed)
+    return PlainResult(len(rows), time.perf_counter() - started, failed, time.process_time() - cpu)
 
 
 def cleanup(run, dispatch):
@@ -305,6 +312,12 @@ class Process:
             except subprocess.TimeoutExpired:
                 os.killpg(self.proc.pid, 9)
                 self.proc.wait()
+
+
+def cpu_seconds(pid):
+    """User and system CPU time of a process (proc(5): fields 14 and 15, in clock ticks)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def rss_kb(pid):
