@@ -39,6 +39,14 @@ def do_record_engagement(message_id, kind, at, *, profile_id=None):
     With ``profile_id`` (a report from a device) it only counts when the message went to
     that profile or to a device that profile now holds, so one visitor cannot count views
     for another's messages. Returns whether anything new was recorded."""
+    dispatch_id = _record(message_id, kind, at, profile_id)
+    if dispatch_id:
+        note_changed([dispatch_id])
+    return dispatch_id is not None
+
+
+def _record(message_id, kind, at, profile_id):
+    """The message's dispatch id if this changed it, else None."""
     if kind not in ENGAGEMENT_EVENTS:
         raise ValueError(f"kind must be one of {', '.join(ENGAGEMENT_EVENTS)}; got {kind!r}")
     messages = Message.objects.filter(pk=message_id)
@@ -46,15 +54,13 @@ def do_record_engagement(message_id, kind, at, *, profile_id=None):
         messages = messages.filter(Q(profile_id=profile_id) | Q(device__profile_id=profile_id))
     found = messages.values_list("dispatch_id", flat=True).first()
     if found is None:
-        return False
+        return None
     now = timezone.now()
     mine = Message.objects.filter(pk=message_id)
     changed = mine.filter(viewed_at__isnull=True).update(viewed_at=at, updated_at=now)
     if kind == "clicked":
         changed += mine.filter(clicked_at__isnull=True).update(clicked_at=at, updated_at=now)
-    if changed:
-        note_changed([found])
-    return bool(changed)
+    return found if changed else None
 
 
 def note_changed(dispatch_ids):
@@ -63,12 +69,16 @@ def note_changed(dispatch_ids):
     RollUp.objects.filter(dispatch_id__in=set(dispatch_ids)).update(changes=F("changes") + 1)
 
 
+@transaction.atomic
 def record_engagement_events(events):
-    """Engagement events (dicts of Event fields) onto their messages; how many counted."""
-    counted = 0
+    """Engagement events (dicts of Event fields) onto their messages, in one transaction
+    (one commit for a batch, not one per event); how many counted."""
+    touched = []
     for event in events:
         kind = "clicked" if event["name"] == CLICKED else "viewed"
         message_id = message_id_of(event["properties"])
         if message_id is not None:
-            counted += do_record_engagement(message_id, kind, event["occurred_at"], profile_id=event["profile_id"])
-    return counted
+            touched.append(_record(message_id, kind, event["occurred_at"], event["profile_id"]))
+    touched = [dispatch_id for dispatch_id in touched if dispatch_id]
+    note_changed(touched)
+    return len(touched)
