@@ -2,15 +2,19 @@
 browser, and events sent through the JSON API then evaluated at once (the receiver's task,
 run eagerly by calling its action). Not a test module."""
 
+import base64
 import itertools
 import json
+import uuid
+
+from django.urls import reverse
 
 from campaigns.actions import lifecycle
 from campaigns.live.triggers import do_evaluate_events
 from campaigns.models import Campaign, LiveTrigger, Variant
 from delivery.models import Message
 from segments.actions.keys import create_api_key
-from segments.models import Device, Event, Profile, Segment
+from segments.models import Device, Event, Profile, Segment, Site
 
 ALL_STEPS = ["who", "when", "what", "setup"]
 _numbers = itertools.count(1)
@@ -80,6 +84,40 @@ class EventsApi:
         if at is not None:
             record["occurred_at"] = at.isoformat()
         return self.post([record])
+
+
+class SdkBrowser:
+    """A browser on a customer's site calling the web SDK's endpoints (/sdk/v1/): identified
+    as ``identity`` and subscribed to push. ``track`` records an event as ``Clarion.track``
+    does, then evaluates it at once."""
+
+    ORIGIN = "https://shop.example.com"
+    # A real-looking subscription: a P-256 point (0x04 then 64 bytes) and a 16-byte secret.
+    KEYS = {
+        "p256dh": base64.urlsafe_b64encode(b"\x04" + bytes(range(64))).rstrip(b"=").decode(),
+        "auth": base64.urlsafe_b64encode(bytes(range(16))).rstrip(b"=").decode(),
+    }
+
+    def __init__(self, client, identity):
+        self.client = client
+        self.site = Site.objects.create(name="Shop", allowed_origins=[self.ORIGIN])
+        self.client_id = str(uuid.uuid4())
+        self.call("identify", identity=identity, browser="chrome")
+        subscription = {"endpoint": f"https://fcm.googleapis.com/fcm/send/{identity}", "keys": self.KEYS}
+        self.call("subscriptions", subscription=subscription)
+
+    def call(self, endpoint, **fields):
+        body = json.dumps({"siteKey": self.site.key, "clientId": self.client_id, **fields})
+        response = self.client.post(
+            reverse(f"sdk:{endpoint}"), body, content_type="text/plain", headers={"Origin": self.ORIGIN}
+        )
+        assert response.status_code == 200, response.content
+        return response
+
+    def track(self, name, **properties):
+        before = Event.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+        self.call("events", name=name, properties=properties)
+        do_evaluate_events(list(Event.objects.filter(pk__gt=before).values_list("pk", flat=True)))
 
 
 def sent_to(campaign):

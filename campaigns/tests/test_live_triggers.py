@@ -2,20 +2,17 @@
 property filters, the segment's other conditions, once per trigger, paused and stopped
 campaigns, and the run and dispatch each batch makes."""
 
-import base64
-import json
 from datetime import UTC, datetime
 
 import pytest
 import time_machine
-from django.urls import reverse
 
 from campaigns.actions import lifecycle
 from campaigns.live.triggers import do_evaluate_events
 from campaigns.models import Campaign, CampaignRun, LiveTrigger
-from campaigns.tests.live import EventsApi, live_campaign, outcome, person, sent_to
+from campaigns.tests.live import EventsApi, SdkBrowser, live_campaign, outcome, person, sent_to
 from delivery.models import Dispatch, Message
-from segments.models import Event, Site
+from segments.models import Event
 
 pytestmark = pytest.mark.django_db
 
@@ -214,29 +211,10 @@ def test_an_exit_intent_campaign_is_not_pushed(api):
 
 # Through the web SDK's endpoint.
 
-ORIGIN = "https://shop.example.com"
-CLIENT = "c0ffee00-1111-4222-8333-444455556666"
-# A real-looking subscription: a P-256 point (0x04 then 64 bytes) and a 16-byte secret.
-P256DH = base64.urlsafe_b64encode(b"\x04" + bytes(range(64))).rstrip(b"=").decode()
-AUTH = base64.urlsafe_b64encode(bytes(range(16))).rstrip(b"=").decode()
-
 
 def test_an_event_tracked_by_the_web_sdk_triggers_the_campaign(client):
     campaign = live_campaign(trigger_filters=OVER_20)
-    site = Site.objects.create(name="Shop", allowed_origins=[ORIGIN])
-
-    def sdk(endpoint, **fields):
-        body = json.dumps({"siteKey": site.key, "clientId": CLIENT, **fields})
-        response = client.post(reverse(f"sdk:{endpoint}"), body, content_type="text/plain", headers={"Origin": ORIGIN})
-        assert response.status_code == 200, response.content
-        return response
-
-    sdk("identify", identity="ada", browser="chrome")
-    subscription = {"endpoint": "https://fcm.googleapis.com/fcm/send/ada", "keys": {"p256dh": P256DH, "auth": AUTH}}
-    sdk("subscriptions", subscription=subscription)
-    before = Event.objects.count()
-    sdk("events", name="Added To Cart", properties={"price": 25})
-    sdk("events", name="Added To Cart", properties={"price": 5})
-    do_evaluate_events(list(Event.objects.order_by("pk").values_list("pk", flat=True)[before:]))
-
+    browser = SdkBrowser(client, "ada")
+    browser.track("Added To Cart", price=25)
+    browser.track("Added To Cart", price=5)
     assert sent_to(campaign) == ["ada"]

@@ -12,7 +12,7 @@ from django.db import connection
 from campaigns.actions import lifecycle
 from campaigns.live.sending import do_send_due
 from campaigns.models import Campaign, CampaignRun, LiveTrigger
-from campaigns.tests.live import EventsApi, live_campaign, outcome, person, sent_to
+from campaigns.tests.live import EventsApi, SdkBrowser, live_campaign, outcome, person, sent_to
 
 pytestmark = pytest.mark.django_db
 
@@ -138,6 +138,18 @@ def test_a_due_window_of_a_stopped_campaign_is_skipped_with_the_reason(api, cloc
     do_send_due()
     assert sent_to(campaign) == []
     assert outcome(campaign, "ada") == [("skipped", "The campaign was stopped before this was due.")]
+
+
+def test_an_inaction_window_through_the_web_sdk(client, clock):
+    campaign = live_campaign(INACTION)
+    ada, bob = SdkBrowser(client, "ada"), SdkBrowser(client, "bob")
+    ada.track("Added To Cart")
+    bob.track("Added To Cart")
+    clock.shift(timedelta(minutes=4))
+    bob.track("Charged")
+    clock.shift(timedelta(minutes=6))
+    do_send_due()
+    assert sent_to(campaign) == ["ada"]
 
 
 # On a date property: Booked with a travel_date; sent at that date plus the offset.
