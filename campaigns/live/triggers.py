@@ -78,7 +78,7 @@ def _evaluate(campaign, events, now):
             )
         )
         events = [event for event in events if event.pk not in seen]
-        events = Audience(locked, events, now).qualifying(events)
+        events = qualifying(locked, events, now)
         triggers = [LiveTrigger(campaign=locked, event=event, profile_id=event.profile_id) for event in events]
         if locked.kind == Campaign.Kind.SINGLE_ACTION:
             deliver(locked, triggers, now)
@@ -142,48 +142,35 @@ def event_date(event, campaign):
     return schedule.to_utc(moment, zone)
 
 
-class Audience:
-    """The campaign's segment checked for each event's person, in Python
-    (``segments.rules.matcher``) with their devices and the past events it asks about."""
-
-    def __init__(self, campaign, events, now):
-        self.now = now
-        self.group = None
-        if campaign.segment is not None:
-            try:
-                self.group = tree.parse(campaign.segment.rules)
-            except tree.RuleError:
-                log.warning("campaign %s: its segment's rules do not parse; nobody qualifies", campaign.pk)
-                self.group = False
-        if not self.group:
-            return
-        profile_ids = {event.profile_id for event in events}
-        self.devices = defaultdict(list)
-        for device in Device.objects.filter(profile_id__in=profile_ids):
-            self.devices[device.profile_id].append(device)
-        self.history = defaultdict(list)
-        names = _event_names(self.group)
-        if names:
-            for past in Event.objects.filter(profile_id__in=profile_ids, name__in=names):
-                self.history[past.profile_id].append(past)
-
-    def qualifying(self, events):
-        if self.group is None:
-            return events  # no segment: everyone who does the trigger
-        if self.group is False:
-            return []
-        return [
-            event
-            for event in events
-            if matches(
-                self.group,
-                event.profile,
-                devices=self.devices[event.profile_id],
-                events=self.history[event.profile_id],
-                now=self.now,
-                incoming=event,
-            )
-        ]
+def qualifying(campaign, events, now):
+    """The events whose person is in the campaign's segment, checked one person at a time in
+    Python (``segments.rules.matcher``) with their devices and the past events it asks about."""
+    if campaign.segment is None or not events:
+        return events  # no segment: everyone who does the trigger
+    try:
+        group = tree.parse(campaign.segment.rules)
+    except tree.RuleError:
+        log.warning("campaign %s: its segment's rules do not parse; nobody qualifies", campaign.pk)
+        return []
+    profile_ids = {event.profile_id for event in events}
+    devices, history = defaultdict(list), defaultdict(list)
+    for device in Device.objects.filter(profile_id__in=profile_ids):
+        devices[device.profile_id].append(device)
+    if names := _event_names(group):
+        for past in Event.objects.filter(profile_id__in=profile_ids, name__in=names):
+            history[past.profile_id].append(past)
+    return [
+        event
+        for event in events
+        if matches(
+            group,
+            event.profile,
+            devices=devices[event.profile_id],
+            events=history[event.profile_id],
+            now=now,
+            incoming=event,
+        )
+    ]
 
 
 def _event_names(group):

@@ -105,6 +105,13 @@ def test_a_live_condition_in_the_segment_is_matched_against_the_incoming_event(a
     assert sent_to(campaign) == ["ada"]
 
 
+def test_a_segment_whose_rules_do_not_parse_lets_nobody_through(api):
+    campaign = live_campaign(rules={"match": "all", "conditions": [{"kind": "no such kind"}]})
+    person("ada")
+    api.track("ada", "Added To Cart")
+    assert sent_to(campaign) == []
+
+
 def test_a_person_without_a_reachable_device_is_skipped_with_the_reason(api):
     campaign = live_campaign()
     api.track("stranger", "Added To Cart")  # the API creates the profile; it has no device
