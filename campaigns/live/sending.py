@@ -174,9 +174,18 @@ def _run(campaign, sent, held_out, triggers, rows, picker, now):
 
 
 def _save(triggers):
-    fields = ["status", "reason", "variant", "run", "decided_at", "due_at"]
+    """Insert the new rows; update the claimed ones with one UPDATE per outcome (a
+    bulk_update's CASE per row costs seconds for a thousand rows)."""
+    claimed = defaultdict(list)
+    for trigger in triggers:
+        if trigger.pk is not None:
+            outcome = (trigger.status, trigger.reason, trigger.variant, trigger.run_id, trigger.decided_at)
+            claimed[outcome].append(trigger.pk)
     LiveTrigger.objects.bulk_create([trigger for trigger in triggers if trigger.pk is None])
-    LiveTrigger.objects.bulk_update([trigger for trigger in triggers if trigger.pk is not None], fields)
+    for (status, reason, variant, run_id, decided_at), ids in claimed.items():
+        LiveTrigger.objects.filter(pk__in=ids).update(
+            status=status, reason=reason, variant=variant, run_id=run_id, decided_at=decided_at
+        )
 
 
 def _complete(campaign, now):
@@ -242,9 +251,9 @@ def _send_due_of(campaign_id, now, batch):
 
 
 def _close(triggers, status, reason, now):
-    for trigger in triggers:
-        trigger.status, trigger.reason, trigger.decided_at = status, reason, now
-    LiveTrigger.objects.bulk_update(triggers, ["status", "reason", "decided_at"])
+    LiveTrigger.objects.filter(pk__in=[trigger.pk for trigger in triggers]).update(
+        status=status, reason=reason, decided_at=now
+    )
 
 
 def _cancelled(campaign, triggers):
