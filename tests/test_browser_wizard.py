@@ -70,6 +70,17 @@ def on_step(page, campaign, step):
     drawn(page)
 
 
+def go(page, direction):
+    """Browser back or forward. The URL changes at once, while htmx fetches the step and
+    swaps it in (wizard pages stay out of its history cache): wait for the new page."""
+    page.evaluate("document.querySelector('main').dataset.left = 'yes'")
+    if direction == "back":
+        page.go_back()
+    else:
+        page.go_forward()
+    page.wait_for_function("document.querySelector('main') && !document.querySelector('main[data-left]')")
+
+
 def start(page, name, channel, kind):
     page.get_by_role("link", name="+ Campaign").first.click()
     page.get_by_label("Campaign name").fill(name)
@@ -211,7 +222,7 @@ def test_a_marketer_schedules_a_recurring_ab_web_push_through_every_step(page, m
     assert campaign.steps_done == ["who", "when"]
 
     # Back: When shows what was saved, not the page as it was first drawn; forward: What again.
-    page.go_back()
+    go(page, "back")
     on_step(page, campaign, "when")
     expect(page.get_by_label("Campaign time zone")).to_have_value("Europe/Paris")
     expect(page.get_by_label("Weekly")).to_be_checked()
@@ -220,11 +231,12 @@ def test_a_marketer_schedules_a_recurring_ab_web_push_through_every_step(page, m
     expect(page.get_by_label("At", exact=True)).to_have_value("09:30")
     expect(page.get_by_label("Cut-off time")).to_have_value("20:00")
     assert step_bar(page)["When"] == "current done"
-    page.go_forward()
+    go(page, "forward")
     on_step(page, campaign, "what")
 
     # What: "@" inserts a tag; the preview renders it with the chosen test profile's data.
     title = page.locator("#id_v0-title")
+    expect(title).to_have_attribute("data-personalise-ready", "1")
     title.press_sequentially("Hi ")
     personalise(page, title, "@fir", "profile.first_name")
     expect(title).to_have_value('Hi {{ profile.first_name | default: "there" }}')
@@ -439,16 +451,17 @@ def test_a_marketer_publishes_a_live_inaction_mobile_push_through_every_step(pag
     # A reload loses nothing, and Back shows When as saved.
     page.reload()
     on_step(page, campaign, "what")
-    page.go_back()
+    go(page, "back")
     on_step(page, campaign, "when")
     expect(page.get_by_label("When someone does")).to_have_value("Added To Cart")
     expect(page.locator("#trigger_filter_op-0")).to_have_value("greater")
     expect(page.get_by_label("Within")).to_have_value("30")
-    page.go_forward()
+    go(page, "forward")
     on_step(page, campaign, "what")
 
     # What: the @ menu offers the trigger event's properties; the preview uses Theo's cart.
     title = page.locator("#id_v0-title")
+    expect(title).to_have_attribute("data-personalise-ready", "1")
     personalise(page, title, "@prod", "event.product")
     title.press_sequentially(" is still in your cart")
     expect(title).to_have_value('{{ event.product | default: "" }} is still in your cart')
