@@ -35,7 +35,11 @@ def index(request):
 
 def _choices(request, campaign):
     """The run, period and tab asked for; a run of another campaign is a 404."""
-    runs = list(campaign.runs.filter(started_at__isnull=False).order_by("-planned_at"))
+    # Live campaigns make a run per evaluation batch (campaigns/live): too many to pick from,
+    # so they are read as a whole; the others offer their latest runs.
+    runs = (
+        [] if campaign.is_live else list(campaign.runs.filter(started_at__isnull=False).order_by("-planned_at")[:200])
+    )
     run_id = request.GET.get("run", "")
     run = get_object_or_404(campaign.runs, pk=int(run_id)) if run_id.isdigit() else None
     if run_id and not run_id.isdigit():
