@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from campaigns.models import Campaign, CampaignRun, Label, TestSend, Variant
+from campaigns.models import Campaign, CampaignRun, ControlMember, Label, LiveTrigger, TestSend, Variant
 
 
 class VariantInline(admin.StackedInline):
@@ -41,3 +41,17 @@ class VariantAdmin(admin.ModelAdmin):
     list_display = ["campaign", "position", "name", "property_value", "is_fallback", "share"]
     raw_id_fields = ["campaign"]
     search_fields = ["campaign__name", "name"]
+
+
+@admin.register(ControlMember)
+class ControlMemberAdmin(admin.ModelAdmin):
+    list_display = ["run", "profile"]
+    raw_id_fields = ["run", "profile"]
+
+
+@admin.register(LiveTrigger)
+class LiveTriggerAdmin(admin.ModelAdmin):
+    list_display = ["campaign", "profile", "status", "due_at", "decided_at", "reason"]
+    list_filter = ["status"]
+    raw_id_fields = ["campaign", "event", "profile", "run"]
+    date_hierarchy = "created_at"
