@@ -122,3 +122,11 @@ def test_pick_winner_counts_clicks_and_breaks_ties_by_order():
     assert ab.pick_winner(["A", "B", "C"], {"B": 4, "C": 4}) == "B"
     assert ab.pick_winner(["A", "B", "C"], {"C": 1}) == "C"
     assert ab.pick_winner(["A", "B"], {}) == "A"
+
+
+def test_the_campaign_pages_run_history_says_which_variant_won(clock, ab_run, marketer):
+    click(ab_run, "B", 2)
+    clock.move_to(NOW + timedelta(hours=5))
+    ab.do_finish_ab_tests()
+    page = marketer.get(f"/campaigns/{ab_run.campaign_id}/")
+    assert "Variant B won the A/B test with the most clicks (A: 0, B: 2)" in page.content.decode()
