@@ -127,7 +127,9 @@ def test_a_visible_push_needs_a_title_and_text(marketer, mobile):
         ({"carousel1_caption": "No picture"}, "carousel1_image", "needs an image"),
         ({"button1_title": "Buy"}, "button1_id", "action id"),
         ({"button1_title": "Buy", "button1_id": "buy now"}, "button1_id", "no spaces"),
-        ({"url": "myapp://cart"}, "url", "https://"),
+        ({"url": "javascript://%0Aalert(1)"}, "url", "app link"),
+        ({"url": "data://text/html,hi"}, "url", "app link"),
+        ({"url": "cart"}, "url", "app link"),
         ({"carousel1_image": "https://c.example/1.png", "carousel1_caption": "{{ x"}, "carousel1_caption", "Liquid:"),
     ],
 )
@@ -136,6 +138,17 @@ def test_bad_mobile_options_are_refused_at_their_field(marketer, mobile, fields,
     assert response.status_code == 422
     assert message in error_at(response, field)
     assert mobile.variants.get().content == {}
+
+
+@pytest.mark.parametrize("link", ["myapp://cart", "myapp://product/{{ event.sku }}", "https://shop.example/cart"])
+def test_a_mobile_deep_link_may_use_the_apps_own_scheme(marketer, mobile, link):
+    response = marketer.post(
+        url(mobile), post(title="Hi", body="There", url=link, button1_title="Open", button1_id="open", button1_url=link)
+    )
+    assert response.status_code == 303
+    content = mobile.variants.get().content
+    assert content["url"] == link
+    assert content["buttons"][0]["url"] == link
 
 
 def test_mobile_push_has_no_safari_rules(marketer, mobile):

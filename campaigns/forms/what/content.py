@@ -58,6 +58,7 @@ class ContentForm(forms.Form):
     LIQUID_FIELDS = ()
     URL_FIELDS = ()  # http(s) addresses
     HTTPS_FIELDS = ()  # images and icons: https only
+    APP_LINK_FIELDS = ()  # mobile: app schemes such as myapp://cart allowed too
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -107,7 +108,7 @@ class ContentForm(forms.Form):
         data = super().clean()
         for name in (*self.URL_FIELDS, *self.HTTPS_FIELDS):
             try:
-                check_url(data.get(name), https_only=name in self.HTTPS_FIELDS)
+                check_url(data.get(name), https_only=name in self.HTTPS_FIELDS, app_links=name in self.APP_LINK_FIELDS)
             except forms.ValidationError as error:
                 self.add_error(name, error)
         for key, prefix, rows, keys in self.LISTS:
@@ -361,6 +362,8 @@ class MobileContentForm(PushContentForm):
         *(f"button{row}_title" for row in range(1, 4)),
     )
     URL_FIELDS = ("url", "button1_url", "button2_url", "button3_url", *CAROUSEL_URLS)
+    # Apps open their own schemes (myapp://cart) as well as web addresses.
+    APP_LINK_FIELDS = URL_FIELDS
     HTTPS_FIELDS = ("image", "ios_media_url", *CAROUSEL_IMAGES)
 
     def clean(self):

@@ -63,14 +63,26 @@ TOKEN = re.compile(r"[\w.:-]+")
 MAX_KV = 20
 
 
-def check_url(value, *, https_only=False):
-    """An absolute http(s) address (https only for images and icons). Liquid may fill
-    parts of it, but the scheme must be written out so it is known before the send."""
+# An app's own deep-link scheme (myapp://cart, RFC 3986 §3.1), for mobile links only.
+APP_LINK = re.compile(r"[a-z][a-z0-9+.-]*://\S+", re.IGNORECASE)
+# Schemes that run or embed code or read local files: never a link we send.
+UNSAFE_SCHEMES = ("javascript", "data", "vbscript", "file", "blob")
+
+
+def check_url(value, *, https_only=False, app_links=False):
+    """An absolute http(s) address (https only for images and icons; with ``app_links``,
+    also an app's own scheme such as ``myapp://cart``, which mobile deep links use). Liquid
+    may fill parts of it, but the scheme must be written out so it is known before the send."""
     if not value:
         return
     probe = LIQUID.sub("x", value)
     schemes = ["https"] if https_only else ["http", "https"]
-    if not probe.lower().startswith(tuple(f"{scheme}://" for scheme in schemes)):
+    web = probe.lower().startswith(tuple(f"{scheme}://" for scheme in schemes))
+    if app_links and not web:
+        if not APP_LINK.fullmatch(probe) or probe.split(":", 1)[0].lower() in UNSAFE_SCHEMES:
+            raise forms.ValidationError("Use an app link such as myapp://cart, or an https:// address.")
+        return
+    if not web:
         raise forms.ValidationError(
             "Use an https:// address." if https_only else "Use an address that starts with https:// or http://."
         )
