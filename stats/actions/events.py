@@ -10,7 +10,8 @@ FIELDS = ("id", "profile_id", "name", "properties", "occurred_at")
 def do_track_events(event_ids):
     """Views and clicks onto their messages, then goal events into conversions. Safe to run
     twice on the same ids: each records only what is not recorded yet. Returns
-    {"engagements": n, "conversions": n, "control_conversions": n}."""
+    {"engagements": n, "conversions": n, "control_conversions": n}, engagements being the
+    views and clicks newly recorded (a click on a message not viewed yet records both)."""
     events = list(Event.objects.filter(pk__in=list(event_ids)).order_by("occurred_at", "pk").values(*FIELDS))
     engagement = [event for event in events if event["name"] in (VIEWED, CLICKED)]
     # Engagement first: a click and a purchase in one batch, with a goal counted from the

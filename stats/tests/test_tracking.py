@@ -154,3 +154,119 @@ def test_a_mobile_app_reports_through_the_events_api(client, eager, django_captu
     sent.refresh_from_db()
     assert sent.viewed_at is not None
     assert Message.objects.filter(viewed_at__isnull=False).count() == 1
+
+
+def engagement_events(*reports):
+    """Events for (message, name, seconds after T0[, reporting profile])."""
+    events = []
+    for message, name, seconds, *reporter in reports:
+        person = reporter[0] if reporter else message.profile
+        events.append(f.event(person, name, f.T0 + timedelta(seconds=seconds), message_id=str(message.pk)))
+    return [event.pk for event in events]
+
+
+def engagements(*reports):
+    """The tracking task's count of new views and clicks for those events."""
+    return do_track_events(engagement_events(*reports))["engagements"]
+
+
+def times(message):
+    message.refresh_from_db()
+    seconds = [None if at is None else (at - f.T0).total_seconds() for at in (message.viewed_at, message.clicked_at)]
+    return tuple(seconds)
+
+
+@pytest.fixture
+def five():
+    run = f.run(f.campaign())
+    return [f.message(run) for _ in range(5)]
+
+
+def test_a_batch_of_views_clicks_and_duplicates_records_the_earliest_of_each_once(five):
+    only_viewed, only_clicked, viewed_then_clicked, viewed_twice, clicked_twice = five
+    counted = engagements(
+        (viewed_twice, VIEWED, 30),
+        (only_viewed, VIEWED, 10),
+        (viewed_then_clicked, CLICKED, 60),
+        (viewed_twice, VIEWED, 20),  # earlier, though reported later in the batch
+        (only_clicked, CLICKED, 40),
+        (viewed_then_clicked, VIEWED, 5),
+        (clicked_twice, CLICKED, 90),
+        (clicked_twice, CLICKED, 80),
+        (clicked_twice, VIEWED, 85),
+    )
+    assert times(only_viewed) == (10, None)
+    assert times(only_clicked) == (40, 40)
+    assert times(viewed_then_clicked) == (5, 60)
+    assert times(viewed_twice) == (20, None)
+    assert times(clicked_twice) == (80, 80)
+    assert counted == 8  # five views and three clicks
+
+
+def test_a_later_batch_adds_only_what_was_not_recorded_yet(five):
+    viewed, clicked = five[:2]
+    engagements((viewed, VIEWED, 10), (clicked, CLICKED, 20))
+    counted = engagements(
+        (viewed, VIEWED, 5),  # an earlier view arriving late does not move the recorded one
+        (viewed, CLICKED, 50),
+        (clicked, VIEWED, 1),
+        (clicked, CLICKED, 30),
+    )
+    assert counted == 1
+    assert times(viewed) == (10, 50)
+    assert times(clicked) == (20, 20)
+
+
+def test_a_batch_counts_only_reports_from_the_profile_the_message_went_to(five):
+    mine, theirs, moved = five[:3]
+    stranger = f.profile()
+    moved.device.profile = stranger  # the browser identified as the stranger after the send
+    moved.device.save()
+    counted = engagements(
+        (mine, VIEWED, 10),
+        (theirs, CLICKED, 15, stranger),
+        (mine, CLICKED, 20, stranger),
+        (moved, CLICKED, 25, stranger),
+    )
+    assert counted == 3
+    assert times(mine) == (10, None)
+    assert times(theirs) == (None, None)
+    assert times(moved) == (25, 25)
+
+
+def test_a_batch_skips_unknown_messages_and_events_naming_none(five):
+    person = five[0].profile
+    unknown = f.event(person, VIEWED, f.T0, message_id="987654")
+    unnamed = f.event(person, CLICKED, f.T0)
+    known = f.event(person, CLICKED, f.T0, message_id=five[0].pk)
+    assert do_track_events([unknown.pk, unnamed.pk, known.pk])["engagements"] == 2
+    assert times(five[0]) == (0, 0)
+
+
+def test_a_batch_tells_the_roll_up_once_per_dispatch_that_changed(five):
+    other = f.message(f.run(f.campaign("Other")))
+    untouched = f.message(f.run(f.campaign("Quiet")))
+    do_roll_up()
+    before = dict(RollUp.objects.values_list("dispatch_id", "changes"))
+    engagements(*[(message, CLICKED, 10) for message in five], (other, VIEWED, 10))
+    after = dict(RollUp.objects.values_list("dispatch_id", "changes"))
+    assert after[five[0].dispatch_id] == before[five[0].dispatch_id] + 1
+    assert after[other.dispatch_id] == before[other.dispatch_id] + 1
+    assert after[untouched.dispatch_id] == before[untouched.dispatch_id]
+    engagements((other, VIEWED, 20))  # nothing new: no recount needed
+    assert RollUp.objects.get(dispatch=other.dispatch).changes == after[other.dispatch_id]
+
+
+@pytest.mark.parametrize("size", [1, 10, 100])
+def test_a_batch_takes_the_same_few_statements_however_many_events_it_holds(size, django_assert_max_num_queries):
+    run = f.run(f.campaign())
+    reports = []
+    for second in range(size):
+        message = f.message(run)
+        reports += [(message, VIEWED, second), (message, CLICKED, second + 1), (message, CLICKED, second + 2)]
+    # The events, the messages, the views, the clicks, the roll-up note, and the savepoint
+    # around them (opened and released).
+    events = engagement_events(*reports)
+    with django_assert_max_num_queries(7):
+        counted = do_track_events(events)["engagements"]
+    assert counted == 2 * size
