@@ -9,7 +9,11 @@ with INSERT … SELECT generate_series (seconds, not minutes).
 
 Then it times:
 
-- the tracking action on 2,000 more engagement events (events/s, each a conditional UPDATE);
+- tracking on engagement events for messages not viewed yet (four views to one click): the
+  batch path (``do_track_events``, a fixed few statements per batch) on ``--tracking-events``
+  (10,000) in calls of ``--tracking-batch`` (1,000, the most one API request hands over),
+  then the per-event way it replaced (three statements an event, kept here only) on
+  ``--per-event-sample`` (2,000) more: events/s for both;
 - the roll-up (``do_roll_up``) of the million messages, twice (the second must find nothing
   to do) and once forced (what a dispatch still sending costs each minute);
 - the stats page (``GET /stats/campaigns/<id>/`` through Django's test client, a Viewer
@@ -46,6 +50,9 @@ def main():
     parser.add_argument("--runs", type=int, default=20, help="timed page requests per way, after one warm-up")
     parser.add_argument("--messages", type=int, default=1_000_000)
     parser.add_argument("--engagements", type=int, default=100_000)
+    parser.add_argument("--tracking-events", type=int, default=10_000, help="engagement events for the batch path")
+    parser.add_argument("--tracking-batch", type=int, default=1_000, help="events a call (the API takes 1,000)")
+    parser.add_argument("--per-event-sample", type=int, default=2_000, help="engagement events the per-event way")
     args = parser.parse_args()
 
     server = urlsplit(os.environ.get("DATABASE_URL") or "postgres://postgres@127.0.0.1:5432/postgres")
@@ -75,11 +82,15 @@ def main():
         f" in {time.perf_counter() - started:.1f} s"
     )
     figures = {"messages": args.messages, "engagement_events": args.engagements}
-    figures |= time_tracking(run)
+    figures |= time_tracking(run, args.tracking_events, args.tracking_batch, args.per_event_sample)
     figures |= time_roll_up()
     page_ms, naive_ms, same = time_pages(campaign, args.runs)
     figures |= {"stats_page_median_ms": page_ms, "naive_median_ms": naive_ms, "same_numbers": same}
-    print(f"tracking: {figures['tracking_events_per_s']:,.0f} engagement events/s (one conditional UPDATE each)")
+    print(
+        f"tracking: {figures['tracking_events_per_s']:,.0f} engagement events/s in batches of {args.tracking_batch:,}"
+        f" (a few statements a batch); {figures['per_event_events_per_s']:,.0f}/s one by one (three statements an"
+        f" event, on {figures['per_event_events']:,}): {figures['tracking_speedup']}x"
+    )
     print(f"roll-up of every message: {figures['roll_up_s']:.2f} s; a second pass recomputed {figures['second_pass']}")
     print(f"stats page (roll-ups, rendered): median {page_ms:.1f} ms over {args.runs} requests")
     print(f"naive (aggregating messages per request, not rendered): median {naive_ms:.1f} ms")
@@ -210,35 +221,110 @@ def build(messages, engagements):
     return campaign, run
 
 
-def time_tracking(run, count=2_000):
-    """The tracking action on fresh engagement events (messages not yet viewed)."""
+def time_tracking(run, events, batch, per_event_sample):
+    """Both ways of tracking, each on engagement events for fresh messages (not viewed yet),
+    four views to one click as in the build, a click on a message also viewed: the batch path
+    (``do_track_events`` as the task runs it, ``batch`` events a call) on ``events`` events,
+    then the per-event way (``track_one_by_one``) on ``per_event_sample`` more. Each records
+    one view or click per event; both are checked on the messages."""
     from delivery.models import Message
-    from segments.models import Event
     from stats.actions.events import do_track_events
 
+    sample = per_event_sample
     targets = list(
         Message.objects.filter(dispatch_id=run.dispatch_id, status="sent", viewed_at__isnull=True)
         .order_by("-pk")
-        .values_list("pk", "profile_id", "sent_at")[:count]
+        .values_list("pk", "profile_id", "sent_at")[: (events + sample) * 4 // 5]
     )
-    events = Event.objects.bulk_create(
-        Event(
+    batched, one_by_one = targets[: events * 4 // 5], targets[events * 4 // 5 :]
+    tracking_s = _time_tracking(batched, batch, do_track_events)
+    per_event_s = _time_tracking(one_by_one, batch, track_one_by_one)
+    figures = {
+        "tracking_events_per_s": round(_events(batched) / tracking_s, 1),
+        "per_event_events_per_s": round(_events(one_by_one) / per_event_s, 1),
+        "tracking_events": _events(batched),
+        "tracking_batch": batch,
+        "per_event_events": _events(one_by_one),
+    }
+    figures["tracking_speedup"] = round(figures["tracking_events_per_s"] / figures["per_event_events_per_s"], 1)
+    figures["tracking_load_avg"] = round(os.getloadavg()[0], 1)
+    return figures
+
+
+def _events(targets):
+    """A view for each target message and a click for every fourth."""
+    return len(targets) + len(targets[::4])
+
+
+def _time_tracking(targets, batch, track):
+    """Seconds ``track`` takes on the targets' engagement events, ``batch`` event ids a call."""
+    from delivery.models import Message
+    from segments.models import Event
+
+    events = []
+    for number, (pk, profile_id, sent_at) in enumerate(targets):
+        viewed = Event(
             profile_id=profile_id,
-            name="Notification Clicked",
+            name="Notification Viewed",
             properties={"message_id": str(pk)},
-            occurred_at=sent_at + timedelta(minutes=1),
+            occurred_at=sent_at + timedelta(seconds=30),
         )
-        for pk, profile_id, sent_at in targets
-    )
-    ids = [event.pk for event in events]
+        events.append(viewed)
+        if number % 4 == 0:
+            clicked = Event(
+                profile_id=profile_id,
+                name="Notification Clicked",
+                properties={"message_id": pk},
+                occurred_at=sent_at + timedelta(minutes=2),
+            )
+            events.append(clicked)
+    ids = [event.pk for event in Event.objects.bulk_create(events, batch_size=1000)]
     started = time.perf_counter()
-    counted = 0
-    for start in range(0, len(ids), 500):
-        counted += do_track_events(ids[start : start + 500])["engagements"]
+    for start in range(0, len(ids), batch):
+        track(ids[start : start + batch])
     elapsed = time.perf_counter() - started
-    if counted != len(ids):
-        raise SystemExit(f"tracking counted {counted} of {len(ids)} engagement events")
-    return {"tracking_events_per_s": round(len(ids) / elapsed, 1)}
+    pks = [pk for pk, _, _ in targets]
+    viewed = Message.objects.filter(pk__in=pks, viewed_at__isnull=False).count()
+    clicked = Message.objects.filter(pk__in=pks[::4], clicked_at__isnull=False).count()
+    if (viewed, clicked) != (len(pks), len(pks[::4])):
+        raise SystemExit(f"{track.__name__} recorded {viewed} views and {clicked} clicks of {len(pks)} messages")
+    return elapsed
+
+
+def track_one_by_one(event_ids):
+    """The way tracking went before it was set-based, kept here to compare: in one transaction
+    per batch, for each event a SELECT of its message (with the profile check) and a
+    conditional UPDATE for the view and, for a click, one for the click."""
+    from django.db import transaction
+    from django.db.models import Q
+    from django.utils import timezone
+
+    from delivery.models import Message
+    from segments.models import Event
+    from stats.actions.tracking import CLICKED, message_id_of, note_changed
+
+    events = Event.objects.filter(pk__in=event_ids).order_by("occurred_at", "pk")
+    touched = []
+    with transaction.atomic():
+        for event in events.values("profile_id", "name", "properties", "occurred_at"):
+            message_id = message_id_of(event["properties"])
+            if message_id is None:
+                continue
+            mine = Message.objects.filter(pk=message_id)
+            found = (
+                mine.filter(Q(profile_id=event["profile_id"]) | Q(device__profile_id=event["profile_id"]))
+                .values_list("dispatch_id", flat=True)
+                .first()
+            )
+            if found is None:
+                continue
+            at, now = event["occurred_at"], timezone.now()
+            changed = mine.filter(viewed_at__isnull=True).update(viewed_at=at, updated_at=now)
+            if event["name"] == CLICKED:
+                changed += mine.filter(clicked_at__isnull=True).update(clicked_at=at, updated_at=now)
+            if changed:
+                touched.append(found)
+        note_changed(touched)
 
 
 def time_roll_up():
