@@ -12,9 +12,11 @@ import binascii
 import hashlib
 import json
 import logging
+import os
 
 import aiohttp
-from pywebpush import WebPusher, WebPushException
+import http_ece
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from delivery.providers.base import (
     NO_ANSWER,
@@ -47,11 +49,24 @@ def topic_for(key):
     return base64.urlsafe_b64encode(digest).decode()
 
 
+def _b64decode(text):
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
 def encrypt(push):
-    """The aes128gcm body for this subscription (a fresh ephemeral key and salt each time)."""
-    subscription = {"endpoint": push.endpoint, "keys": {"p256dh": push.p256dh, "auth": push.auth}}
+    """The aes128gcm body for this subscription (RFC 8291: a fresh ephemeral key pair and
+    salt for every message, one record). http_ece does the encryption, as it does inside
+    pywebpush's ``WebPusher.encode``; calling it directly skips the per-call copying and
+    re-parsing around it, a quarter of the encryption time (bench/send.py)."""
     data = json.dumps(push.payload, separators=(",", ":"), ensure_ascii=False).encode()
-    return WebPusher(subscription).encode(data, "aes128gcm")["body"]
+    return http_ece.encrypt(
+        data,
+        salt=os.urandom(16),
+        private_key=ec.generate_private_key(ec.SECP256R1()),
+        dh=_b64decode(push.p256dh),
+        auth_secret=_b64decode(push.auth),
+        version="aes128gcm",
+    )
 
 
 class WebPushProvider(PooledHttpProvider):
@@ -81,7 +96,7 @@ class WebPushProvider(PooledHttpProvider):
             return self._failed(push, BAD_ENDPOINT, "endpoint is not an http(s) URL")
         try:
             body = encrypt(push)
-        except (WebPushException, binascii.Error, ValueError):
+        except (http_ece.ECEException, binascii.Error, ValueError, TypeError):
             return self._failed(push, BAD_SUBSCRIPTION_KEYS, "subscription keys are not valid")
         if len(body) > MAX_BODY:
             return self._failed(push, TOO_LARGE, f"{len(body)} bytes encrypted, {MAX_BODY} allowed")
