@@ -113,9 +113,10 @@ def _set_once(field, times):
     """Set ``field`` to each message's time in ``times`` ({message id: time}) where it is still
     null: one UPDATE … FROM (VALUES …) (PostgreSQL, SQLite 3.33+), as delivery's
     ``_save_sent`` does; the ORM's way, a CASE with a WHEN per row, makes each row's update
-    cost grow with the batch. The null check is in the statement, so a report recorded meanwhile by another
-    batch wins and is not counted again. A batch holds at most the API's 1,000 events: two
-    parameters each stays well inside both databases' limits. Returns the rows changed."""
+    cost grow with the batch. The null check is in the statement, so a report recorded
+    meanwhile by another batch wins and is not counted again. A batch holds at most the
+    API's 1,000 events: two parameters each stays well inside both databases' limits.
+    Returns the rows changed."""
     if not times:
         return 0
     adapt = connection.ops.adapt_datetimefield_value
