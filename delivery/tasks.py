@@ -47,3 +47,8 @@ def sweep_expired_claims():
     sending dispatch with rows ready (beat, every minute: config/celery.py)."""
     for dispatch_id in sending.sweep():
         send_batch.delay(dispatch_id)
+
+
+# Push amplification's task lives beside its action; importing it here is what makes the
+# worker (which autodiscovers ``delivery.tasks``) know it when beat queues it.
+from delivery.amplification import amplify  # noqa: E402, F401

@@ -1,12 +1,16 @@
 """The Celery machinery end to end: a real worker and a real beat, each its own process."""
 
+import os
+import subprocess
+import sys
+
 import pytest
 from django_celery_beat.models import PeriodicTask
 
 from config.celery import HOUSEKEEPING
 from delivery.models import Heartbeat
 from delivery.tasks import heartbeat
-from tests.processes import CeleryProcesses
+from tests.processes import ROOT, CeleryProcesses
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -50,3 +54,20 @@ def test_the_heartbeat_task_names_the_worker_and_moves_forward(db):
     heartbeat.apply(kwargs={"worker": "w1"})
     assert Heartbeat.objects.get(worker="w1").seen_at > first
     assert Heartbeat.objects.count() == 1
+
+
+def test_a_fresh_worker_process_knows_every_housekeeping_task():
+    # A new process, as a worker starts: it imports each app's tasks module and nothing
+    # else, so a beat entry whose task lives in another module would be unknown to it.
+    # (This test process may have imported that module already, which would hide it.)
+    script = (
+        "import django; django.setup()\n"
+        "from config.celery import app\n"
+        "app.loader.import_default_modules()\n"
+        "print('\\n'.join(app.tasks))\n"
+    )
+    env = os.environ | {"DJANGO_SETTINGS_MODULE": "tests.settings"}
+    known = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert {task for task, _ in HOUSEKEEPING.values()} <= set(known)
