@@ -57,6 +57,9 @@ class Message(models.Model):
     profile = models.ForeignKey("segments.Profile", on_delete=models.CASCADE, related_name="+", db_index=False)
     device = models.ForeignKey("segments.Device", on_delete=models.CASCADE, related_name="+", db_index=False)
     variant = models.CharField(max_length=40, blank=True)
+    # Liquid variables of this message only, beside ``profile`` and ``linked``: a live
+    # campaign's {"event": {trigger event's properties}} (``delivery/content.py``).
+    context = models.JSONField(null=True, blank=True)
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.QUEUED)
     code = models.CharField(max_length=40, blank=True, help_text="Error or drop code (seed 003, DESIGN.md).")
     attempts = models.PositiveSmallIntegerField(default=0)
