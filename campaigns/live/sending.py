@@ -81,7 +81,8 @@ def deliver(campaign, triggers, now):
             _skip(trigger, NO_MESSAGE.format(name=campaign.property_name))
         else:
             trigger.status, trigger.variant = Status.SENT, key
-            rows += [(trigger.profile_id, device_id, key) for device_id in devices[trigger.profile_id]]
+            context = message_context(trigger)
+            rows += [(trigger.profile_id, device_id, key, None, context) for device_id in devices[trigger.profile_id]]
             limits.count(trigger.profile_id)
             sent.append(trigger)
     run = _run(campaign, sent, held_out, triggers, rows, picker, now) if sent or held_out else None
@@ -91,6 +92,12 @@ def deliver(campaign, triggers, now):
     if campaign.target_cap and limits.cap_reached():
         _complete(campaign, now)
     return run
+
+
+def message_context(trigger):
+    """The Liquid variables of a trigger's messages beside ``profile``: ``event``, the
+    trigger event's properties (``{{ event.product }}``), as the What step's preview shows."""
+    return {"event": dict(trigger.event.properties or {})}
 
 
 def _skip(trigger, reason):

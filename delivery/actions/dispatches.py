@@ -49,9 +49,11 @@ def do_create_dispatch(*, channel, label, contents, rules=None, is_test=False):
 
 
 def do_enqueue(dispatch, rows):
-    """Add messages: ``(profile_id, device_id, variant_key)`` or with a fourth ``not_before``
-    (an aware datetime: held until then). A device already in the dispatch is skipped, so
-    enqueueing the same audience twice is harmless. Returns how many rows were added."""
+    """Add messages: ``(profile_id, device_id, variant_key)``, optionally followed by
+    ``not_before`` (an aware datetime: held until then, or None) and ``context`` (a dict of
+    Liquid variables for this message only, e.g. ``{"event": {...}}``; None for none). A
+    device already in the dispatch is skipped, so enqueueing the same audience twice is
+    harmless. Returns how many rows were added."""
     before = Message.objects.filter(dispatch=dispatch).count()
     rows = iter(rows)
     while chunk := list(islice(rows, CHUNK)):
@@ -61,7 +63,7 @@ def do_enqueue(dispatch, rows):
     return Message.objects.filter(dispatch=dispatch).count() - before
 
 
-def _message(dispatch, profile_id, device_id, variant="", not_before=None):
+def _message(dispatch, profile_id, device_id, variant="", not_before=None, context=None):
     status = Message.Status.HELD if not_before else Message.Status.QUEUED
     return Message(
         dispatch=dispatch,
@@ -70,6 +72,7 @@ def _message(dispatch, profile_id, device_id, variant="", not_before=None):
         variant=variant or "",
         status=status,
         not_before=not_before,
+        context=context or None,
     )
 
 

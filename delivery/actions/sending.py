@@ -54,6 +54,7 @@ ROW_FIELDS = (
     "profile_id",
     "device_id",
     "variant",
+    "context",
     "attempts",
     "device__platform",
     "device__browser",
@@ -252,7 +253,7 @@ class Batch:
 
     def push_for(self, row, renderer):
         try:
-            content = renderer.content(row["profile_id"], row["variant"])
+            content = renderer.content(row["profile_id"], row["variant"], row["context"])
         except liquid.ContentError as error:
             log.info("message %s: %s -> %s", row["id"], error, RENDER_FAILED)
             self.outcomes.fail(row, RENDER_FAILED)
@@ -311,8 +312,10 @@ def _reachable(row):
 
 
 class Renderer:
-    """Rendered content per (profile, variant). Content without Liquid or Linked Content is
-    rendered once per variant; templates are parsed once per batch, not once per profile."""
+    """Rendered content per (profile, variant, message context). Content without Liquid or
+    Linked Content is rendered once per variant; templates are parsed once per batch, not
+    once per profile. A message's own context (``Message.context``, e.g. a live campaign's
+    trigger event) is part of the cache key, so one message's event never shows in another's."""
 
     def __init__(self, contents, profile_ids):
         self.contents = contents or {}
@@ -324,14 +327,20 @@ class Renderer:
             fields = ("id", "properties", *liquid.PROFILE_FIELDS)
             self.profiles = {p.pk: p for p in Profile.objects.filter(pk__in=profile_ids).only(*fields)}
 
-    def content(self, profile_id, variant):
+    def content(self, profile_id, variant, context=None):
         key = variant if variant in self.contents else next(iter(self.contents), None)
         if key is None or (variant and variant not in self.contents and len(self.contents) > 1):
             raise liquid.ContentError("variant", f"the dispatch has no content for variant {variant!r}")
-        cache_key = (profile_id, key) if self.personal[key] else (None, key)
+        if self.personal[key]:
+            cache_key = (profile_id, key, json.dumps(context, sort_keys=True, default=str) if context else "")
+        else:
+            cache_key = (None, key, "")
         if cache_key not in self.rendered:
             try:
-                self.rendered[cache_key] = self._render(self.contents[key], profile_id if self.personal[key] else None)
+                content = self.contents[key]
+                self.rendered[cache_key] = (
+                    self._render(content, profile_id, context) if self.personal[key] else liquid.render(content, {})
+                )
             except (liquid.ContentError, LinkedContentError) as error:
                 self.rendered[cache_key] = error
         found = self.rendered[cache_key]
@@ -339,10 +348,9 @@ class Renderer:
             raise found
         return found
 
-    def _render(self, content, profile_id):
-        if profile_id is None:
-            return liquid.render(content, {})
-        context = {"profile": liquid.profile_context(self.profiles[profile_id])}
+    def _render(self, content, profile_id, extra=None):
+        # The message's own variables first: ``profile`` and ``linked`` are always ours.
+        context = {**(extra or {}), "profile": liquid.profile_context(self.profiles[profile_id])}
         if content.get("linked"):
             context["linked"] = self._linked(content["linked"], context)
         return liquid.render(content, context)
