@@ -40,6 +40,7 @@ MEANINGS = {
     "safety_check": "Not sent: more people qualified than the campaign's safety limit allows.",
     "render_failed": "Not sent: the personalisation could not be rendered for this person.",
     "linked_content_failed": "Not sent: the linked content could not be fetched.",
+    "safari_excluded": "Not sent: the message is for all browsers but Safari, and this device is Safari.",
 }
 NON_TECHNICAL = frozenset({"frequency_cap", "dnd_discarded", "cutoff_passed", "stopped", "unreachable", "safety_check"})
 

@@ -29,6 +29,8 @@ from campaigns import emails, schedule
 from campaigns.models import Campaign, CampaignRun, ControlMember
 from delivery.actions import dispatches
 from delivery.actions.limits import Rules
+from delivery.actions.sending import safari_left_out
+from segments.models import Device
 from segments.rules import tree as rule_tree
 from segments.rules.compiler import profiles, reachable_devices
 
@@ -328,7 +330,8 @@ def _stop(run, campaign, now, reason):
 
 class Audience:
     """The profiles a run qualifies, in id order: the segment's, with at least one device
-    the campaign's channel can reach (web for web push; the chosen platforms for mobile)."""
+    the campaign's channel can reach (web for web push, but for Safari when the message is
+    for "All browsers but Safari"; the chosen platforms for mobile)."""
 
     def __init__(self, campaign, now):
         self.campaign = campaign
@@ -340,7 +343,10 @@ class Audience:
     @staticmethod
     def _devices(campaign):
         if campaign.channel == Campaign.Channel.WEB_PUSH:
-            return reachable_devices("web")
+            devices = reachable_devices("web")
+            if safari_left_out({variant.pk: variant.content for variant in campaign.variants.all()}):
+                devices = devices.exclude(browser=Device.Browser.SAFARI)
+            return devices
         platforms = [p for p in campaign.platforms or [] if p in ("android", "ios")] or ["android", "ios"]
         return reachable_devices("any").filter(platform__in=platforms)
 

@@ -16,7 +16,8 @@ from campaigns.actions import lifecycle
 from campaigns.live.variants import Picker
 from campaigns.models import Campaign, CampaignRun, ControlMember, LiveTrigger
 from delivery.actions.dispatches import do_create_dispatch, do_enqueue, do_start
-from segments.models import Event, Profile
+from delivery.actions.sending import safari_left_out
+from segments.models import Device, Event, Profile
 from segments.rules.compiler import reachable_devices
 
 Status = LiveTrigger.Status
@@ -59,9 +60,9 @@ def deliver(campaign, triggers, now):
     if not triggers:
         return None
     profile_ids = {trigger.profile_id for trigger in triggers}
-    devices = _devices(campaign, profile_ids)
-    limits = _Limits(campaign, profile_ids, now)
     picker = Picker(campaign)
+    devices = _devices(campaign, profile_ids, without_safari=safari_left_out(picker.contents()))
+    limits = _Limits(campaign, profile_ids, now)
     profiles = {
         row["pk"]: row for row in Profile.objects.filter(pk__in=profile_ids).values("pk", "properties", *picker.fields)
     }
@@ -104,12 +105,14 @@ def _skip(trigger, reason):
     trigger.status, trigger.reason = Status.SKIPPED, reason
 
 
-def _devices(campaign, profile_ids):
+def _devices(campaign, profile_ids, *, without_safari=False):
     platforms = PLATFORMS[campaign.channel]
     if campaign.channel == Campaign.Channel.MOBILE_PUSH and campaign.platforms:
         platforms = [platform for platform in platforms if platform in campaign.platforms]
     found = defaultdict(list)
     rows = reachable_devices().filter(profile_id__in=profile_ids, platform__in=platforms).order_by("pk")
+    if without_safari:  # the message is for "All browsers but Safari"
+        rows = rows.exclude(browser=Device.Browser.SAFARI)
     for profile_id, device_id in rows.values_list("profile_id", "pk"):
         found[profile_id].append(device_id)
     return found

@@ -43,6 +43,7 @@ log = logging.getLogger(__name__)
 RENDER_FAILED = "render_failed"
 LINKED_CONTENT_FAILED = "linked_content_failed"
 PAYLOAD_TOO_LARGE = "payload_too_large"
+SAFARI_EXCLUDED = "safari_excluded"  # the content says "All browsers but Safari"
 # Why a row waits (``code`` of a held row; cleared when it is sent).
 DND_DELAYED = "dnd_delayed"
 USER_TIMEZONE = "user_timezone"
@@ -207,6 +208,10 @@ class Batch:
         if not _reachable(row):
             self.outcomes.drop(row, limits.UNREACHABLE)
             return False
+        if row["device__browser"] == Device.Browser.SAFARI and leaves_out_safari(self._content_of(row["variant"])):
+            # Callers leave Safari out of such audiences; this guards a row enqueued anyway.
+            self.outcomes.drop(row, SAFARI_EXCLUDED)
+            return False
         if self.dispatch.is_test:
             return True
         rules, now = self.rules, self.now
@@ -225,6 +230,10 @@ class Batch:
                 self.hold(row, dnd_ends, DND_DELAYED)
             return False
         return True
+
+    def _content_of(self, variant):
+        contents = self.dispatch.contents or {}
+        return contents.get(variant) or next(iter(contents.values()), {})
 
     def hold(self, row, until, code, *, tried=False):
         if self.rules.cutoff and until >= self.rules.cutoff and not self.dispatch.is_test:
@@ -304,6 +313,18 @@ class Batch:
             self.hold(row, self.now + timedelta(seconds=delay), result.code, tried=True)
         else:
             self.outcomes.fail(row, result.code, tried=True)
+
+
+def leaves_out_safari(content):
+    """Whether web push content was made for "All browsers but Safari" (``browsers`` in
+    ``delivery/content.py``): Safari devices are not sent it."""
+    return (content or {}).get("browsers") == "not_safari"
+
+
+def safari_left_out(contents):
+    """Whether every variant of a dispatch's ``contents`` leaves Safari out, so an audience
+    query can leave Safari devices out before any row is written."""
+    return bool(contents) and all(leaves_out_safari(content) for content in contents.values())
 
 
 def _reachable(row):
