@@ -42,7 +42,9 @@ MEANINGS = {
     "linked_content_failed": "Not sent: the linked content could not be fetched.",
     "safari_excluded": "Not sent: the message is for all browsers but Safari, and this device is Safari.",
 }
-NON_TECHNICAL = frozenset({"frequency_cap", "dnd_discarded", "cutoff_passed", "stopped", "unreachable", "safety_check"})
+NON_TECHNICAL = frozenset(
+    {"frequency_cap", "dnd_discarded", "cutoff_passed", "stopped", "unreachable", "safety_check", "safari_excluded"}
+)
 
 
 def meaning(code):
