@@ -2,6 +2,7 @@
 
 from campaigns.models.campaign import Campaign, Label, Variant
 from campaigns.models.live import LiveTrigger
+from campaigns.models.popups import PopupShow
 from campaigns.models.runs import CampaignRun, ControlMember, TestSend
 
-__all__ = ["Campaign", "CampaignRun", "ControlMember", "Label", "LiveTrigger", "TestSend", "Variant"]
+__all__ = ["Campaign", "CampaignRun", "ControlMember", "Label", "LiveTrigger", "PopupShow", "TestSend", "Variant"]
