@@ -23,6 +23,7 @@ urlpatterns = [
     path("campaigns/", include("campaigns.urls")),
     path("stats/", include("stats.urls")),
     path("api/", api_urls()),
+    path("sdk/v1/", include("campaigns.views.popups")),
     path("sdk/v1/", include("segments.sdk.urls")),
     path("demo/site/", include("config.demo_site")),
     path("admin/", admin.site.urls),

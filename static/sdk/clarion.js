@@ -10,6 +10,7 @@
  *       vapidPublicKey: "BN…",           // Settings → Web push (base64url)
  *       serviceWorker: "/clarion-sw.js", // a copy of clarion-sw.js served from YOUR origin
  *       apiBase: "https://clarion.example.com", // optional: defaults to where this file came from
+ *       popups: true,                    // optional: show Web Exit Intent pop-ups (default false)
  *     });
  *     Clarion.pushStatus();              // report the permission status of this session
  *   </script>
@@ -39,6 +40,16 @@
  *   Clarion.clientId()                -> string: this browser's id, kept in localStorage.
  *   Clarion.detectBrowser(userAgent)  -> "chrome" | "firefox" | "safari" | "edge" | "opera" | "kaios" | ""
  *
+ * Web Exit Intent pop-ups (init({popups: true})): once the page has loaded, the SDK
+ * asks Clarion for the pop-up of this page (its address, referrer and how many pages
+ * this visit has seen) and shows it when the mouse leaves the page through the top.
+ * It is a small dialog (Escape or its close button closes it) whose text is always
+ * plain text. Its button closes it, opens the campaign's http(s) link in a new tab,
+ * or calls a function of your page named in the campaign, e.g. "shop.openCoupon"
+ * for window.shop.openCoupon(campaignId), if that exists and is a function.
+ * Clarion counts a pop-up as given when it reaches the page, at most once per
+ * campaign, person and day; shows and clicks are not reported.
+ *
  * Plain JavaScript (ES2018: async functions, object spread), no dependencies,
  * no build step.
  */
@@ -46,6 +57,7 @@
   "use strict";
 
   const STORAGE_KEY = "clarion.clientId";
+  const PAGE_COUNT_KEY = "clarion.pageCount";
   const scriptOrigin = document.currentScript ? new URL(document.currentScript.src, location.href).origin : location.origin;
   let config = null;
   let memoryClientId = null;
@@ -198,6 +210,133 @@
     return subscription;
   }
 
+
+  function countPage() {
+    // Pages seen in this visit: sessionStorage lasts as long as the tab.
+    try {
+      const count = (parseInt(sessionStorage.getItem(PAGE_COUNT_KEY), 10) || 0) + 1;
+      sessionStorage.setItem(PAGE_COUNT_KEY, String(count));
+      return count;
+    } catch (e) {
+      return 1;
+    }
+  }
+
+  function namedFunction(path) {
+    // A dotted path on window, walked one own name at a time: never eval.
+    let owner = null;
+    let value = global;
+    for (const name of String(path).split(".")) {
+      if (!/^[A-Za-z_$][\w$]*$/.test(name) || value == null || !Object.prototype.hasOwnProperty.call(value, name)) {
+        return null;
+      }
+      owner = value;
+      value = value[name];
+    }
+    return typeof value === "function" ? () => value.call(owner) : null;
+  }
+
+  function element(tag, style, text) {
+    const node = document.createElement(tag);
+    Object.assign(node.style, style);
+    if (text) node.textContent = text;
+    return node;
+  }
+
+  function showPopup(popup) {
+    const previous = document.activeElement;
+    const titleId = `clarion-popup-title-${popup.campaign}`;
+    const backdrop = element("div", {
+      position: "fixed", inset: "0", background: "rgba(0,0,0,.35)", zIndex: "2147483647",
+      display: "flex", alignItems: "center", justifyContent: "center",
+    });
+    const dialog = element("div", {
+      background: "#fff", color: "#1d2733", borderRadius: "8px", padding: "20px", maxWidth: "360px",
+      width: "calc(100% - 40px)", boxShadow: "0 8px 30px rgba(0,0,0,.3)", position: "relative", font: "16px/1.4 sans-serif",
+    });
+    dialog.setAttribute("role", "dialog");
+    dialog.setAttribute("aria-modal", "true");
+    dialog.className = "clarion-popup";
+    const close = element("button", {
+      position: "absolute", top: "6px", right: "8px", border: "0", background: "none", fontSize: "22px", cursor: "pointer",
+    }, "\u00d7");
+    close.type = "button";
+    close.setAttribute("aria-label", "Close");
+    dialog.append(close);
+    if (popup.image) {
+      const image = element("img", { maxWidth: "100%", display: "block", marginBottom: "10px" });
+      image.src = popup.image;
+      image.alt = "";
+      dialog.append(image);
+    }
+    if (popup.title) {
+      const title = element("h2", { margin: "0 24px 8px 0", fontSize: "20px" }, popup.title);
+      title.id = titleId;
+      dialog.setAttribute("aria-labelledby", titleId);
+      dialog.append(title);
+    }
+    if (popup.body) dialog.append(element("p", { margin: "0 0 12px" }, popup.body));
+    let action = null;
+    if (popup.button_text) {
+      action = element("button", {
+        border: "0", borderRadius: "4px", padding: "8px 16px", background: "#174f78", color: "#fff", cursor: "pointer",
+      }, popup.button_text);
+      action.type = "button";
+      dialog.append(action);
+    }
+
+    function onKey(event) {
+      if (event.key === "Escape") dismiss();
+    }
+    function dismiss() {
+      document.removeEventListener("keydown", onKey, true);
+      backdrop.remove();
+      if (previous && previous.focus) previous.focus();
+    }
+    close.addEventListener("click", dismiss);
+    backdrop.addEventListener("click", (event) => {
+      if (event.target === backdrop) dismiss();
+    });
+    document.addEventListener("keydown", onKey, true);
+    if (action) {
+      action.addEventListener("click", () => {
+        dismiss();
+        if (popup.click_action === "link" && /^https?:\/\//i.test(popup.click_url)) {
+          global.open(popup.click_url, "_blank", "noopener");
+        } else if (popup.click_action === "js") {
+          const call = namedFunction(popup.js_function);
+          if (call) call();
+          else console.warn(`Clarion: the pop-up's function ${popup.js_function} is not on this page`);
+        }
+      });
+    }
+    backdrop.append(dialog);
+    document.body.append(backdrop);
+    (action || close).focus();
+  }
+
+  function watchExitIntent(popups) {
+    if (!popups.length) return;
+    function onLeave(event) {
+      if (event.relatedTarget === null && event.clientY <= 0) {
+        document.removeEventListener("mouseout", onLeave);
+        showPopup(popups[0]);
+      }
+    }
+    document.addEventListener("mouseout", onLeave);
+  }
+
+  function askForPopups(pageCount) {
+    const fields = { url: location.href, referrer: document.referrer || "", pageCount: pageCount };
+    post("popups", fields).then((answer) => watchExitIntent(answer.popups || []), () => {});
+  }
+
+  function startPopups() {
+    const pageCount = countPage();
+    if (document.readyState === "complete") askForPopups(pageCount);
+    else global.addEventListener("load", () => askForPopups(pageCount), { once: true });
+  }
+
   const Clarion = {
     init: function (options) {
       options = options || {};
@@ -209,6 +348,7 @@
         apiBase: (options.apiBase || scriptOrigin).replace(/\/+$/, ""),
         browser: detectBrowser(navigator.userAgent),
       };
+      if (options.popups) startPopups();
       return Clarion;
     },
 
