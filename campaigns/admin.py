@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from campaigns.models import Campaign, CampaignRun, ControlMember, Label, LiveTrigger, TestSend, Variant
+from campaigns.models import Campaign, CampaignRun, ControlMember, Label, LiveTrigger, PopupShow, TestSend, Variant
 
 
 class VariantInline(admin.StackedInline):
@@ -55,3 +55,10 @@ class LiveTriggerAdmin(admin.ModelAdmin):
     list_filter = ["status"]
     raw_id_fields = ["campaign", "event", "profile", "run"]
     date_hierarchy = "created_at"
+
+
+@admin.register(PopupShow)
+class PopupShowAdmin(admin.ModelAdmin):
+    list_display = ["campaign", "profile", "day", "variant", "shown_at"]
+    raw_id_fields = ["campaign", "profile"]
+    date_hierarchy = "shown_at"

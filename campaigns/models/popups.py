@@ -17,3 +17,6 @@ class PopupShow(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["campaign", "profile", "day"], name="campaigns_popup_once_a_day"),
         ]
+
+    def __str__(self):
+        return f"pop-up of {self.campaign_id} for {self.profile_id} on {self.day}"
