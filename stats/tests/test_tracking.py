@@ -10,6 +10,7 @@ from config.celery import app as celery_app
 from delivery.models import Message
 from segments.actions.keys import create_api_key
 from segments.models import Site
+from stats.actions import tracking
 from stats.actions.events import do_track_events
 from stats.actions.rollup import do_roll_up
 from stats.actions.tracking import CLICKED, VIEWED, do_record_engagement, message_id_of
@@ -33,6 +34,16 @@ def test_a_view_sets_viewed_at_once_and_a_repeated_report_changes_nothing(sent):
     sent.refresh_from_db()
     assert sent.viewed_at == first
     assert sent.clicked_at is None
+
+
+def test_a_view_recorded_by_another_batch_meanwhile_is_not_overwritten(sent):
+    # Two batches read the message before either writes: the second one's UPDATE must
+    # find the time already set and change nothing (the null check in the statement).
+    first, later = f.T0 + timedelta(seconds=5), f.T0 + timedelta(minutes=5)
+    Message.objects.filter(pk=sent.pk).update(viewed_at=first)
+    assert tracking._set_once("viewed_at", {sent.pk: later}) == 0
+    sent.refresh_from_db()
+    assert sent.viewed_at == first
 
 
 def test_a_click_implies_a_view_when_the_view_report_never_came(sent):
