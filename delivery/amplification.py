@@ -40,6 +40,8 @@ def unviewed(now):
         amplified_at__isnull=True,
         dispatch__channel=Dispatch.Channel.WEB_PUSH,
         dispatch__is_test=False,
+        # A stopped or paused campaign sends nothing more, resends included.
+        dispatch__status__in=[Dispatch.Status.SENDING, Dispatch.Status.DONE],
     )
 
 
@@ -56,26 +58,14 @@ def claim(now, size=BATCH):
     return ids
 
 
-def resender():
-    """The engine's "send these sent messages once more, same collapse key, status unchanged"
-    (``delivery.actions.sending.resend(message_ids)``, requested in issue 6), or None while
-    the engine does not have it: then nothing is claimed, so nothing is marked amplified
-    that was not sent."""
-    return getattr(sending, "resend", None)
-
-
 def do_amplify(now=None):
     """Claim and resend every due unviewed web push, in batches; how many were resent."""
     if not DeliverySettings.load().amplification:
         return 0
-    resend = resender()
-    if resend is None:
-        log.warning("push amplification is on, but this build has no resend in delivery.actions.sending yet")
-        return 0
     now = now or timezone.now()
     total = 0
     while ids := claim(now):
-        resend(ids)  # RESEND: the engine's sending path (delivery/actions/sending.py)
+        sending.resend(ids)
         total += len(ids)
     if total:
         log.info("push amplification: %s web pushes sent once more", total)

@@ -31,6 +31,7 @@ import json
 from itertools import islice
 
 import psycopg
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Count
 from django.utils import timezone
@@ -185,5 +186,5 @@ def counts(dispatch):
 
 def _queue_sends(dispatch):
     ready = Message.objects.filter(dispatch=dispatch, status=Message.Status.QUEUED).count()
-    tasks = max(1, min(FANOUT, -(-ready // CHUNK)))
+    tasks = max(1, min(FANOUT, -(-ready // settings.DELIVERY_BATCH_SIZE)))
     transaction.on_commit(lambda: [send_batch.delay(dispatch.pk) for _ in range(tasks)])

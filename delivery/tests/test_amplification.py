@@ -1,7 +1,6 @@
 """Push amplification: which web pushes are sent once more, and that each is claimed once."""
 
 import datetime as dt
-import logging
 import threading
 
 import pytest
@@ -10,7 +9,6 @@ from django.db import connection
 
 from config.celery import app
 from delivery import amplification
-from delivery.actions import sending
 from delivery.amplification import claim, do_amplify
 from delivery.models import DeliverySettings, Dispatch, Message
 from segments.models import Device, Profile
@@ -116,15 +114,11 @@ def test_nothing_is_claimed_while_the_toggle_is_off():
 
 
 @pytest.mark.django_db
-def test_without_the_engines_resend_nothing_is_claimed_and_it_says_so(monkeypatch, caplog):
-    monkeypatch.delattr(sending, "resend", raising=False)
-    DeliverySettings.objects.create(pk=1, amplification=True)
+@pytest.mark.parametrize("state", [Dispatch.Status.STOPPED, Dispatch.Status.PAUSED])
+def test_a_push_of_a_stopped_or_paused_dispatch_is_not_sent_again(state):
     pending = message()
-    with caplog.at_level(logging.WARNING), time_machine.travel(SENT_AT + dt.timedelta(hours=2), tick=False):
-        assert do_amplify() == 0
-    pending.refresh_from_db()
-    assert pending.amplified_at is None
-    assert "no resend" in caplog.text
+    Dispatch.objects.filter(pk=pending.dispatch_id).update(status=state)
+    assert claimed_at(90) == []
 
 
 def test_beat_runs_amplification_every_five_minutes():
