@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from accounts import roles
 from accounts.access import requires
+from accounts.params import positive_int
 from segments import tasks
 from segments.actions.imports import MAX_ERRORS, export_lines, start_import
 from segments.forms import ProfileImportForm, ProfileSearchForm
@@ -50,7 +51,7 @@ def _keyset_page(profiles, params):
 
     Pages are found by id ("after" / "before" one) instead of by number: no COUNT
     over a million profiles, and the last page is as quick as the first."""
-    after, before = _positive_int(params.get("after")), _positive_int(params.get("before"))
+    after, before = positive_int(params.get("after")), positive_int(params.get("before"))
     if before:
         page = list(profiles.filter(pk__gt=before).order_by("pk")[: PER_PAGE + 1])
         has_newer = len(page) > PER_PAGE
@@ -64,10 +65,6 @@ def _keyset_page(profiles, params):
         page = page[:PER_PAGE]
         has_newer = bool(after and page)
     return page, page[0].pk if has_newer else None, page[-1].pk if has_older else None
-
-
-def _positive_int(text):
-    return int(text) if text and text.isdigit() and 0 < len(text) < 19 else None
 
 
 def _device_summary(devices):

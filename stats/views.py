@@ -13,6 +13,7 @@ from django.views.decorators.cache import never_cache
 
 from accounts import roles
 from accounts.access import requires
+from accounts.params import positive_int
 from campaigns.models import Campaign
 from stats import charts, exports, reports
 from stats.actions.tracking import do_record_engagement
@@ -41,9 +42,9 @@ def _choices(request, campaign):
         [] if campaign.is_live else list(campaign.runs.filter(started_at__isnull=False).order_by("-planned_at")[:200])
     )
     run_id = request.GET.get("run", "")
-    run = get_object_or_404(campaign.runs, pk=int(run_id)) if run_id.isdigit() else None
-    if run_id and not run_id.isdigit():
+    if run_id and positive_int(run_id) is None:
         raise Http404("No such run.")
+    run = get_object_or_404(campaign.runs, pk=positive_int(run_id)) if run_id else None
     period = request.GET.get("period") if request.GET.get("period") in reports.PERIODS else "day"
     tab = request.GET.get("tab") if request.GET.get("tab") in TABS else "overview"
     return runs, run, period, tab

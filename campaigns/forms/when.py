@@ -156,7 +156,7 @@ def edit_rows(rows, action, verb, blank):
     name, _, index = action.partition(" ")
     if name == f"add-{verb}" and len(rows) < MAX_ROWS:
         return [*rows, dict(blank) if isinstance(blank, dict) else blank]
-    if name == f"remove-{verb}" and index.isdigit() and int(index) < len(rows):
+    if name == f"remove-{verb}" and index.isascii() and index.isdecimal() and int(index) < len(rows):
         return [row for i, row in enumerate(rows) if i != int(index)]
     return rows
 

@@ -10,6 +10,7 @@ with the rest of the step and saved with it, through ``segments.actions``.
 from django import forms
 from django.core.validators import URLValidator
 
+from accounts.params import positive_int
 from campaigns.forms.when import FILTER_OPS, ErrorAria, check_filters, show_value
 from campaigns.models import Campaign
 from segments import builder
@@ -143,7 +144,7 @@ class WhoForm(ErrorAria, forms.Form):
 
     def chosen_segment_id(self):
         value = self["segment"].value()
-        return int(value) if str(value or "").isdigit() else None
+        return positive_int(value)
 
     def audience_rules(self):
         """(rules, errors) of the audience the fields describe now, valid or not."""

@@ -13,6 +13,7 @@ from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
 
+from accounts.params import positive_int
 from campaigns import preview as previews
 from campaigns.actions.drafts import do_save_step
 from campaigns.actions.test_sends import TestSendError, do_send_test, recent_tests
@@ -127,8 +128,8 @@ def _suggestion(scope, name, group):
 
 def _test_profile(chosen):
     profiles = Profile.objects.filter(is_test=True)
-    if chosen and chosen.isdigit():
-        found = profiles.filter(pk=int(chosen)).first()
+    if positive_int(chosen):
+        found = profiles.filter(pk=positive_int(chosen)).first()
         if found:
             return found
     return profiles.order_by("name", "identity").first()

@@ -11,6 +11,7 @@ from django.core.paginator import Paginator
 from django.shortcuts import render
 from django.urls import path, reverse
 
+from accounts.params import positive_int
 from campaigns.actions.drafts import do_save_step
 from campaigns.forms.who import ADHOC, SAVED, WhoForm
 from campaigns.views.wizard import Step, editable, go_next, invalid, render_step
@@ -77,7 +78,7 @@ def segments(request, campaign):
     channels = (
         (campaign.platforms or ["android", "ios"]) if campaign.channel == campaign.Channel.MOBILE_PUSH else ["web"]
     )
-    context = _segment_list(request, campaign, int(chosen) if str(chosen).isdigit() else None, channels=channels)
+    context = _segment_list(request, campaign, positive_int(chosen), channels=channels)
     return render(request, "campaigns/wizard/_who_segments.html", {"campaign": campaign, **context})
 
 

@@ -63,6 +63,11 @@ def test_the_run_selector_narrows_the_numbers_to_one_run(marketer, campaign):
     assert page(marketer, campaign, run=other.pk).status_code == 404
 
 
+@pytest.mark.parametrize("run", ["abc", "²", "9" * 40])
+def test_a_run_parameter_that_is_no_id_is_a_404_not_an_error(marketer, campaign, run):
+    assert page(marketer, campaign, run=run).status_code == 404
+
+
 def test_htmx_gets_only_the_body_for_the_chosen_period(marketer, campaign):
     response = page(marketer, campaign, period="week", headers={"HX-Request": "true"})
     html = response.content.decode()
