@@ -14,6 +14,7 @@ from datetime import time, timedelta
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
+from campaigns.actions.lifecycle import do_schedule
 from campaigns.models import Campaign, CampaignRun, Label, Variant
 from delivery.models import Dispatch, Message
 from segments.models import Device, Segment
@@ -51,9 +52,16 @@ def seed(stdout, **options):
     for name, fields, content, labels in specs:
         if Campaign.objects.filter(name=name).exists():
             continue
+        # A scheduled one goes through the named action, which also sets the schedule row
+        # (next_run_at) the dispatcher claims: made as a draft first, then scheduled.
+        to_schedule = fields.get("status") == Campaign.Status.SCHEDULED
+        if to_schedule:
+            fields = {**fields, "status": Campaign.Status.DRAFT}
         campaign = Campaign.objects.create(name=name, owner=owner, **fields)
         Variant.objects.create(campaign=campaign, position=0, name="A", content=content)
         campaign.labels.set([Label.objects.get_or_create(name=label)[0] for label in labels])
+        if to_schedule:
+            do_schedule(campaign, user=owner, now=now)
         if campaign.status == Campaign.Status.COMPLETED:
             _completed_run(campaign, now)
         made.append(name)

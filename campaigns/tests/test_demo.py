@@ -17,6 +17,10 @@ def test_seed_demo_adds_campaigns_in_each_state_once(db):
     sent = Message.objects.filter(dispatch=run.dispatch, status="sent").count()
     assert sent > 0
     assert run.qualified == Message.objects.filter(dispatch=run.dispatch).count()
+    # The scheduled one holds its schedule row, so the dispatcher will fire it.
+    scheduled = Campaign.objects.get(status="scheduled")
+    assert scheduled.next_run_at is not None
+    assert scheduled.next_run_at > scheduled.scheduled_at
 
     out = io.StringIO()
     call_command("seed_demo", profiles=60, stdout=out)
