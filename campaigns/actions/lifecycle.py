@@ -69,11 +69,8 @@ def allowed(campaign, action):
     """Whether ``action`` may be applied to ``campaign`` as it is now (for showing buttons)."""
     if action == "archive" and campaign.archived_at:
         return False
-    if action == "unschedule":
-        # The list annotates run_count so it does not ask once per row.
-        has_runs = campaign.run_count > 0 if hasattr(campaign, "run_count") else campaign.runs.exists()
-        if has_runs:
-            return False
+    if action == "unschedule" and campaign.runs.exists():
+        return False
     return campaign.status in TRANSITIONS[action]
 
 
@@ -318,7 +315,7 @@ def do_duplicate(campaign, *, user):
         copy.name = f"Copy of {source.name}"[: Campaign._meta.get_field("name").max_length]
         copy.owner = user
         copy.status = Status.DRAFT
-        copy.scheduled_at = copy.started_at = copy.ended_at = copy.archived_at = None
+        copy.scheduled_at = copy.started_at = copy.ended_at = copy.archived_at = copy.next_run_at = None
         if source.segment and source.segment.is_adhoc:
             copy.segment = _copy_segment(source.segment, owner=user)
         copy.save()

@@ -8,6 +8,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from accounts import roles
+from campaigns import schedule
 from campaigns.models import Campaign, CampaignRun, Label
 from campaigns.views import listing
 from delivery.models import Dispatch, Message
@@ -39,7 +40,12 @@ def names(response):
 def send(campaign, statuses, planned_at=NOW):
     """A run of ``campaign`` whose dispatch holds one message per status given."""
     dispatch = Dispatch.objects.create(channel="web_push", label=f"{campaign} run")
-    CampaignRun.objects.create(campaign=campaign, planned_at=planned_at, dispatch=dispatch, status="completed")
+    run = CampaignRun.objects.create(campaign=campaign, planned_at=planned_at, dispatch=dispatch, status="completed")
+    add_messages(dispatch, statuses)
+    return run
+
+
+def add_messages(dispatch, statuses):
     for status in statuses:
         index = Device.objects.count()
         profile = Profile.objects.create(identity=f"p{index}")
@@ -128,8 +134,21 @@ def test_sent_so_far_counts_sent_messages_across_runs_in_one_query(marketer):
     assert sum("delivery_message" in query["sql"] for query in queries.captured_queries) == 1
 
 
+def test_an_ab_winners_sends_to_the_rest_count_as_sent_on_the_list_and_the_page(marketer):
+    ab = make("A/B", status="completed")
+    run = send(ab, ["sent", "sent"])
+    run.remainder = Dispatch.objects.create(channel="web_push", label="A/B rest")
+    run.save()
+    add_messages(run.remainder, ["sent", "sent", "sent", "queued"])
+    rows = marketer.get("/campaigns/").context["rows"]
+    assert {row["campaign"].name: row["sent"] for row in rows} == {"A/B": 5}
+    page = marketer.get(f"/campaigns/{ab.pk}/")
+    [shown] = page.context["runs"]
+    assert (shown.counts["sent"], shown.counts["queued"]) == (5, 1)
+
+
 def test_next_run_is_the_next_planned_time_or_live(marketer):
-    make(
+    weekly = make(
         "Weekly",
         kind="recurring",
         status="scheduled",
@@ -139,6 +158,9 @@ def test_next_run_is_the_next_planned_time_or_live(marketer):
         timezone="Europe/Paris",
         scheduled_at=NOW,
     )
+    # The schedule row, as do_schedule sets it and the dispatcher advances it.
+    weekly.next_run_at = schedule.upcoming(weekly, after=NOW, count=1)[0]
+    weekly.save()
     make("Live", kind="single_action", status="running")
     make("Draft")
     rows = {row["campaign"].name: row["next_run"] for row in marketer.get("/campaigns/").context["rows"]}

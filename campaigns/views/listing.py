@@ -3,7 +3,8 @@ live counters), and the lifecycle buttons' POST endpoints."""
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.db.models import Count
+from django.db.models import Count, Q
+from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.utils import timezone
@@ -45,10 +46,7 @@ COUNTED = ("queued", "sending", "sent", "failed", "held", "dropped")
 def campaign_list(request):
     form = ListFilterForm(request.GET or None)
     campaigns = form.filter(
-        Campaign.objects.select_related("owner")
-        .prefetch_related("labels")
-        .annotate(run_count=Count("runs"))
-        .order_by("-updated_at", "-pk"),
+        Campaign.objects.select_related("owner").prefetch_related("labels").order_by("-updated_at", "-pk"),
         user=request.user,
     )
     page = Paginator(campaigns, PER_PAGE).get_page(request.GET.get("page"))
@@ -70,10 +68,15 @@ def campaign_list(request):
 def _rows(campaigns, *, can_manage):
     campaigns = list(campaigns)
     now = timezone.now()
-    # One aggregate for the page: messages sent across each campaign's runs.
+    # One aggregate for the page: messages sent across each campaign's runs, the A/B
+    # winner's sends to the rest (a run's ``remainder`` dispatch) included.
+    campaign_of = Coalesce("dispatch__run__campaign", "dispatch__remainder_of_run__campaign")
     sent = dict(
-        Message.objects.filter(status=Message.Status.SENT, dispatch__run__campaign__in=campaigns)
-        .values_list("dispatch__run__campaign")
+        Message.objects.filter(
+            Q(dispatch__run__campaign__in=campaigns) | Q(dispatch__remainder_of_run__campaign__in=campaigns),
+            status=Message.Status.SENT,
+        )
+        .values_list(campaign_of)
         .annotate(count=Count("pk"))
     )
     return [
@@ -94,13 +97,11 @@ def _next_run(campaign, now):
         campaign.is_live or campaign.channel == Campaign.Channel.EXIT_INTENT
     ):
         return "live"
-    if campaign.status != Campaign.Status.SCHEDULED or campaign.is_live:
+    if campaign.status != Campaign.Status.SCHEDULED or campaign.is_live or campaign.next_run_at is None:
         return None
-    coming = schedule.upcoming(campaign, after=now, count=1)
-    if not coming:
-        return None
-    tz = schedule.zone(campaign.timezone)
-    return {"at": coming[0], "text": f"{coming[0].astimezone(tz):%d %b %Y %H:%M} {tz.key}"}
+    # The schedule row the dispatcher fires (campaigns/actions/runs.py), not a recomputation.
+    at, tz = campaign.next_run_at, schedule.zone(campaign.timezone)
+    return {"at": at, "text": f"{at.astimezone(tz):%d %b %Y %H:%M} {tz.key}"}
 
 
 def _buttons(campaign, *, on_list):
@@ -119,16 +120,16 @@ def campaign_detail(request, pk):
 def _detail_page(request, pk, *, error="", status=200):
     campaign = get_object_or_404(Campaign.objects.select_related("segment", "owner"), pk=pk)
     runs = list(campaign.runs.select_related("dispatch"))
-    counts = _counts({run.dispatch_id for run in runs if run.dispatch_id})
+    counts = _run_counts(runs)
     for run in runs:
-        run.counts = counts.get(run.dispatch_id, dict.fromkeys(COUNTED, 0))
+        run.counts = counts[run.pk]
     current = next((run for run in runs if run.status in IN_PROGRESS), None)
     can_manage = request.user.has_perm(roles.MANAGE_CAMPAIGNS)
     context = {
         "campaign": campaign,
         "sections": summary.sections(campaign),
         "runs": runs,
-        "live": _live(campaign, current, counts.get(current.dispatch_id) if current else None),
+        "live": _live(campaign, current, counts[current.pk] if current else None),
         "actions": _buttons(campaign, on_list=False) if can_manage else [],
         "can_manage": can_manage,
         "error": error,
@@ -142,12 +143,27 @@ def live_counters(request, pk):
     """The counters of the run in progress, for htmx polling (every 2 s while moving)."""
     campaign = get_object_or_404(Campaign, pk=pk)
     current = campaign.runs.filter(status__in=[CampaignRun.Status.RUNNING, CampaignRun.Status.PAUSED]).first()
-    counts = _counts({current.dispatch_id}) if current and current.dispatch_id else {}
     context = {
         "campaign": campaign,
-        "live": _live(campaign, current, counts.get(current.dispatch_id if current else None)),
+        "live": _live(campaign, current, _run_counts([current])[current.pk] if current else None),
     }
     return render(request, "campaigns/_detail_live.html", context)
+
+
+def _run_counts(runs):
+    """{run id: {status: count}} over each run's dispatch and its A/B remainder, in one query."""
+    ids = {dispatch_id for run in runs for dispatch_id in (run.dispatch_id, run.remainder_id) if dispatch_id}
+    by_dispatch = _counts(ids)
+    zero = dict.fromkeys(COUNTED, 0)
+    return {
+        run.pk: {
+            status: sum(
+                by_dispatch.get(dispatch_id, zero)[status] for dispatch_id in (run.dispatch_id, run.remainder_id)
+            )
+            for status in COUNTED
+        }
+        for run in runs
+    }
 
 
 def _counts(dispatch_ids):
