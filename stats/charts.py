@@ -17,14 +17,13 @@ class Series:
 
 
 def _nice_max(value):
-    """The axis top: 1, 2 or 5 times a power of ten, at least ``value``."""
-    if value <= 0:
-        return 1
+    """The axis top: four times a step of 1, 2 or 5 times a power of ten, at least ``value``,
+    so each of the four gridlines falls on a whole number (a top of 10 would put one at 2.5)."""
     step = 1
     while True:
         for factor in (1, 2, 5):
-            if step * factor >= value:
-                return step * factor
+            if 4 * step * factor >= value:
+                return 4 * step * factor
         step *= 10
 
 
