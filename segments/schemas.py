@@ -220,13 +220,20 @@ class EventsIn(Strict):
 
 
 class DeviceIn(Record):
-    """An app install's FCM (Android) or APNs (iOS) token, registered or refreshed."""
+    """An app install's FCM (Android) or APNs (iOS) token, registered or refreshed.
+
+    A refresh changes only the fields it sends: an app that re-registers its token
+    on start without them must not un-block a person who blocked push, nor blank
+    the app fields segments select on. A new device starts with the defaults
+    (allowed, empty app fields)."""
 
     identity: Identity
     platform: Literal["android", "ios"]
     token: str = Field(min_length=8, max_length=512)
     install_id: str | None = Field(None, max_length=64, description="The app's id for this install, if it has one")
-    push_status: Literal["allowed", "blocked"] = "allowed"
+    push_status: Literal["allowed", "blocked"] | None = Field(
+        None, description="Left out: a new device is allowed, a known one keeps its status"
+    )
     app_version: str = Field("", max_length=50)
     make: str = Field("", max_length=100)
     model: str = Field("", max_length=100)

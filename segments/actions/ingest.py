@@ -114,9 +114,10 @@ def record_events(records):
 def register_device(data):
     """Register or refresh an app's FCM or APNs token. Returns (device, created).
 
-    A token already known for another profile moves to this one (the person logged
-    in to another account on the same install), leaving the earlier profile a
-    Suspended device."""
+    A refresh changes only the fields it sends; a new device without a push status
+    is Allowed. A token already known for another profile moves to this one (the
+    person logged in to another account on the same install), leaving the earlier
+    profile a Suspended device."""
     now = timezone.now()
     profile, _ = Profile.objects.get_or_create(identity=data.identity)
     device = Device.objects.select_for_update().filter(platform=data.platform, token=data.token).first()
@@ -129,9 +130,16 @@ def register_device(data):
         hand_over(device, profile)
     device.token = data.token
     device.client_id = data.install_id or device.client_id
-    device.push_status = data.push_status
+    # A refresh changes what it sends and keeps the rest (issue 12: a refresh
+    # without push_status used to un-block the person and blank the app fields).
+    sent = changed_fields(data)
+    if sent.get("push_status") is not None:
+        device.push_status = data.push_status
+    elif created:
+        device.push_status = Device.PushStatus.ALLOWED
     for name in ("app_version", "make", "model", "os_version", "sdk_version", "categories"):
-        setattr(device, name, getattr(data, name))
+        if name in sent:
+            setattr(device, name, sent[name])
     device.retired_at = None
     device.last_seen_at = now
     device.save()

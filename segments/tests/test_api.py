@@ -153,6 +153,40 @@ def test_a_device_is_registered_then_refreshed(api):
     assert (device.app_version, device.push_status, device.profile.identity) == ("2.2", "allowed", "u1")
 
 
+def test_a_refresh_keeps_the_fields_it_does_not_send_and_a_blocked_status(api):
+    full = {
+        "identity": "u1",
+        "platform": "android",
+        "token": FCM_TOKEN,
+        "push_status": "blocked",
+        "app_version": "2.1",
+        "make": "Google",
+        "model": "Pixel 8",
+        "os_version": "14",
+        "sdk_version": "1.4.0",
+        "categories": ["deals"],
+    }
+    api("post", "/devices", full)
+    response = api("post", "/devices", {"identity": "u1", "platform": "android", "token": FCM_TOKEN})
+    assert response.status_code == 200
+    device = Device.objects.get()
+    assert device.push_status == "blocked"
+    kept = ("app_version", "make", "model", "os_version", "sdk_version", "categories")
+    assert {name: getattr(device, name) for name in kept} == {name: full[name] for name in kept}
+
+
+def test_a_refresh_changes_the_push_status_when_it_sends_one(api):
+    api("post", "/devices", {"identity": "u1", "platform": "android", "token": FCM_TOKEN, "push_status": "blocked"})
+    api("post", "/devices", {"identity": "u1", "platform": "android", "token": FCM_TOKEN, "push_status": "allowed"})
+    assert Device.objects.get().push_status == "allowed"
+
+
+def test_a_new_device_without_a_push_status_is_allowed(api):
+    response = api("post", "/devices", {"identity": "u1", "platform": "android", "token": FCM_TOKEN})
+    assert response.status_code == 201
+    assert Device.objects.get().push_status == "allowed"
+
+
 def test_a_token_that_moves_to_another_profile_leaves_the_first_suspended(api):
     api("post", "/devices", {"identity": "first", "platform": "android", "token": FCM_TOKEN})
     api("post", "/devices", {"identity": "second", "platform": "android", "token": FCM_TOKEN})
