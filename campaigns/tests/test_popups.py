@@ -111,7 +111,7 @@ def test_single_action_needs_the_event_with_its_filters_in_the_last_30_minutes(a
         "filters": [{"name": "price", "op": "greater", "value": 20}],
     }
     campaign = popup(trigger)
-    identify_browser(ask.client_id, "ada")
+    identify_browser(ask.client_id, "ada", vouched=True)
     profile = Profile.objects.get(identity="ada")
     Event.objects.create(
         profile=profile, name="Added To Cart", properties={"price": 30}, occurred_at=NOW - timedelta(minutes=31)
@@ -151,7 +151,7 @@ def test_a_web_push_campaign_gives_no_pop_up(ask):
 
 def test_the_content_is_rendered_for_the_visitor_and_a_script_in_their_name_stays_text(ask):
     popup({"type": "page_count", "count": 1})
-    identify_browser(ask.client_id, "ada")
+    identify_browser(ask.client_id, "ada", vouched=True)
     Profile.objects.filter(identity="ada").update(name="<script>alert(1)</script> Lovelace")
 
     (item,) = ask().json()["popups"]

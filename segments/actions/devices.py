@@ -1,14 +1,28 @@
 """Devices changing hands, and the web SDK's browser devices."""
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from segments.models import Device, Event, Profile
 from segments.schemas import ANONYMOUS_PREFIX
 
 
+class NotVouched(Exception):
+    """An identify() without the site's identity hash that would touch a known person."""
+
+
 def is_anonymous(profile):
     return profile.identity.startswith(ANONYMOUS_PREFIX)
+
+
+SIGNED_BY_THE_SERVER = "the site's server signs the identity (HMAC-SHA256 with the site's identity secret)."
+
+
+def needs_hash(identity):
+    return NotVouched(
+        f"identityHash is needed for a known person: {identity} already has a profile, so this browser "
+        f"becomes theirs, or changes it, only when {SIGNED_BY_THE_SERVER}"
+    )
 
 
 def hand_over(device, new_profile):
@@ -76,15 +90,43 @@ def browser_device(client_id, *, browser="", user_agent=""):
 
 
 @transaction.atomic
-def identify(client_id, identity, *, browser="", user_agent=""):
+def identify(client_id, identity, *, vouched, browser="", user_agent=""):
     """The person on this browser is ``identity``: the device moves to that profile
-    (created if new). Returns the device."""
+    (created if new). Returns (the device, whether the profile was created).
+
+    ``vouched`` says the site's server signed the identity. Without that, the
+    browser's word is all there is and anyone can give it (the site key is
+    public), so it may only link an anonymous browser to an identity nobody has
+    yet, or repeat the link the browser already has; raises NotVouched otherwise."""
     device = browser_device(client_id, browser=browser, user_agent=user_agent)
-    profile, _ = Profile.objects.get_or_create(identity=identity)
+    if vouched:
+        profile, created = Profile.objects.get_or_create(identity=identity)
+    else:
+        profile, created = _unvouched_profile(device, identity)
     if device.profile_id != profile.id:
         hand_over(device, profile)
     Profile.objects.filter(pk=profile.pk).update(last_seen_at=timezone.now())
-    return device
+    return device, created
+
+
+def _unvouched_profile(device, identity):
+    if device.profile.identity == identity:
+        return device.profile, False
+    if not is_anonymous(device.profile):
+        # Moving a known person's browser would leave them a Suspended device.
+        raise NotVouched(
+            f"identityHash is needed for a known person: this browser is {device.profile.identity}'s, "
+            f"and it moves to someone else only when {SIGNED_BY_THE_SERVER}"
+        )
+    try:
+        # Not get_or_create: two unsigned identify() of one new identity at once
+        # both find nothing, and get_or_create would hand the loser the winner's
+        # profile. The unique index makes the loser wait for the winner's commit
+        # and fail, so only the first browser links.
+        with transaction.atomic():
+            return Profile.objects.create(identity=identity), True
+    except IntegrityError:
+        raise needs_hash(identity) from None
 
 
 @transaction.atomic

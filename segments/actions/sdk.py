@@ -2,7 +2,7 @@
 
 from django.db import transaction
 
-from segments.actions.devices import browser_device, identify
+from segments.actions.devices import browser_device, identify, needs_hash
 from segments.actions.ingest import record_events, upsert_profiles
 from segments.models import Profile
 from segments.schemas import EventIn, ProfileIn, changed_fields
@@ -11,12 +11,18 @@ ENGAGEMENT_EVENTS = {"viewed": "Notification Viewed", "clicked": "Notification C
 
 
 @transaction.atomic
-def identify_browser(client_id, identity, profile_fields=None, *, browser="", user_agent=""):
+def identify_browser(client_id, identity, profile_fields=None, *, vouched, browser="", user_agent=""):
     """identify() from the SDK: the browser's device moves to ``identity``, whose
-    profile takes the fields sent with it. Returns the device."""
-    device = identify(client_id, identity, browser=browser, user_agent=user_agent)
+    profile takes the fields sent with it. Returns the device.
+
+    ``vouched``: the site's server signed the identity. Unsigned, it may only
+    create a person (devices.identify says when), so fields for a profile that
+    already existed raise NotVouched and nothing is written."""
+    device, created = identify(client_id, identity, vouched=vouched, browser=browser, user_agent=user_agent)
     if profile_fields is not None:
         fields = {k: v for k, v in changed_fields(profile_fields).items() if k != "identity"}
+        if fields and not (vouched or created):
+            raise needs_hash(identity)
         if fields:
             upsert_profiles([ProfileIn(identity=identity, **fields)])
     return device

@@ -46,18 +46,21 @@ class ApiKey(models.Model):
 
 class Site(models.Model):
     """A website that runs the web SDK. Its key is publishable (it sits in the page's
-    HTML); what protects the SDK endpoints is the Origin check and the rate limit."""
+    HTML); what protects the SDK endpoints is the Origin check and the rate limit,
+    and what lets a page speak for a person is the identity hash."""
 
     name = models.CharField(max_length=100)
     key = models.CharField(max_length=40, unique=True, editable=False)
     allowed_origins = models.JSONField(
         default=list, blank=True, help_text="Origins allowed to use this key, e.g. https://shop.example.com"
     )
-    # The key is public, so without this anyone could identify() their own browser
-    # as any of the site's users and receive that person's pushes. With it, the
-    # site's server signs each identity it puts in a page (identityHash).
+    # The key is public, so only the site's server can say who is on a page: it
+    # signs each identity it puts there (identityHash). With verification off, an
+    # unsigned identify() may still link a browser to an identity nobody has yet
+    # (segments.actions.devices.identify), never to a known person. On for new
+    # sites; sites made before it became the default keep what they had (0005).
     verify_identity = models.BooleanField(
-        default=False,
+        default=True,
         help_text="identify() must carry identityHash, an HMAC-SHA256 of the identity made by your server.",
     )
     identity_secret = models.CharField(max_length=64, editable=False)
@@ -81,6 +84,6 @@ class Site(models.Model):
         return hmac.new(self.identity_secret.encode(), identity.encode(), hashlib.sha256).hexdigest()
 
     def vouches_for(self, identity, identity_hash):
-        if not self.verify_identity:
-            return True
-        return hmac.compare_digest(self.identity_hash(identity), identity_hash or "")
+        """Whether ``identity_hash`` is this site's signature of ``identity``."""
+        # Bytes: compare_digest refuses str with non-ASCII characters (a TypeError).
+        return hmac.compare_digest(self.identity_hash(identity).encode(), (identity_hash or "").encode())

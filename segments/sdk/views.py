@@ -2,7 +2,7 @@
 checks every one shares), calls one action and answers with JSON."""
 
 from segments.actions import sdk
-from segments.actions.devices import report_push_status, save_subscription
+from segments.actions.devices import NotVouched, report_push_status, save_subscription
 from segments.sdk.endpoint import error, sdk_endpoint
 from segments.sdk.schemas import EngagementIn, IdentifyIn, StatusIn, SubscriptionIn, TrackIn
 
@@ -13,9 +13,19 @@ def _client(request, data):
 
 @sdk_endpoint(IdentifyIn)
 def identify(request, data):
-    if not request.sdk_site.vouches_for(data.identity, data.identityHash):
+    site = request.sdk_site
+    vouched = site.vouches_for(data.identity, data.identityHash)
+    # A hash that is sent must be right, whether or not the site requires one.
+    if not vouched and data.identityHash:
         return error(403, "identityHash does not match this identity: your server must sign it with the site's secret.")
-    device = sdk.identify_browser(data.clientId, data.identity, data.profile, **_client(request, data))
+    if not vouched and site.verify_identity:
+        return error(403, "identityHash is needed: this site verifies identities, so your server signs each one.")
+    try:
+        device = sdk.identify_browser(
+            data.clientId, data.identity, data.profile, vouched=vouched, **_client(request, data)
+        )
+    except NotVouched as refusal:
+        return error(403, str(refusal))
     return {"push_status": device.push_status}
 
 

@@ -2,13 +2,16 @@
 
 import base64
 import json
+import threading
 from datetime import UTC, datetime
 
 import pytest
 import time_machine
+from django.db import connection, transaction
 from django.urls import reverse
 
 from delivery.vapid import current_public_key
+from segments.actions.sdk import identify_browser
 from segments.models import Device, Event, Profile, Site
 
 pytestmark = pytest.mark.django_db
@@ -29,9 +32,14 @@ def site():
 
 @pytest.fixture
 def sdk(client, site):
-    """sdk("identify", identity="ada") -> the response to what the SDK would post."""
+    """sdk("identify", identity="ada") -> the response to what the SDK would post.
 
-    def call(endpoint, *, origin=ORIGIN, client_id=CLIENT, content_type="text/plain", **fields):
+    identify() carries the identity's hash, as on a page whose server signs it;
+    unsigned=True leaves it out."""
+
+    def call(endpoint, *, origin=ORIGIN, client_id=CLIENT, content_type="text/plain", unsigned=False, **fields):
+        if endpoint == "identify" and not unsigned and isinstance(fields.get("identity"), str):
+            fields.setdefault("identityHash", site.identity_hash(fields["identity"]))
         body = {"siteKey": site.key, "clientId": client_id, **fields}
         headers = {"Origin": origin} if origin else {}
         return client.post(reverse(f"sdk:{endpoint}"), json.dumps(body), content_type=content_type, headers=headers)
@@ -332,16 +340,130 @@ def test_the_demo_service_worker_is_javascript_allowed_to_control_the_demo_page(
 # Identity verification
 
 
-def test_a_site_that_verifies_identities_needs_the_servers_hash(sdk, site):
-    site.verify_identity = True
-    site.save()
-    refused = sdk("identify", identity="ada")
+def test_new_sites_verify_identities(db):
+    assert Site.objects.create(name="Shop").verify_identity
+
+
+def test_a_site_that_verifies_identities_needs_the_servers_hash_even_for_a_new_identity(sdk, site):
+    refused = sdk("identify", identity="ada", unsigned=True)
     assert refused.status_code == 403
-    assert "identityHash does not match" in refused.json()["detail"]
-    assert sdk("identify", identity="ada", identityHash=site.identity_hash("bob")).status_code == 403
+    assert "identityHash is needed: this site verifies identities" in refused.json()["detail"]
+    wrong = sdk("identify", identity="ada", identityHash=site.identity_hash("bob"))
+    assert wrong.status_code == 403
+    assert "identityHash does not match" in wrong.json()["detail"]
     assert not Profile.objects.filter(identity="ada").exists()
     assert sdk("identify", identity="ada", identityHash=site.identity_hash("ada")).status_code == 200
     assert Device.objects.get(client_id=CLIENT).profile.identity == "ada"
+
+
+@pytest.fixture
+def unverified(site):
+    """The site with identity verification turned off (an Admin's choice)."""
+    site.verify_identity = False
+    site.save()
+    return site
+
+
+STRANGER = "5a5a5a5a-2222-4333-8444-555566667777"
+
+
+def known_ada(sdk):
+    """Ada, identified on her own browser with the site's hash and subscribed there."""
+    sdk("identify", identity="ada", profile={"name": "Ada", "email": "ada@example.com", "properties": {"tier": "Gold"}})
+    sdk("subscriptions", subscription=subscription())
+    return Profile.objects.get(identity="ada")
+
+
+def test_an_unsigned_identify_of_a_known_person_is_refused_and_changes_nothing(sdk, unverified):
+    ada = known_ada(sdk)
+    response = sdk(
+        "identify",
+        client_id=STRANGER,
+        identity="ada",
+        profile={"name": "Mallory", "email": "mallory@example.net", "properties": {"tier": "Free"}},
+        unsigned=True,
+    )
+    assert response.status_code == 403
+    assert "identityHash is needed" in response.json()["detail"]
+    assert "known person" in response.json()["detail"]
+    ada.refresh_from_db()
+    assert (ada.name, ada.email, ada.properties) == ("Ada", "ada@example.com", {"tier": "Gold"})
+    assert [(d.client_id, d.push_status, d.endpoint) for d in ada.devices.all()] == [
+        (CLIENT, Device.PushStatus.ALLOWED, ENDPOINT)
+    ]
+    assert not Device.objects.filter(client_id=STRANGER).exists()
+
+
+def test_an_unsigned_identify_cannot_move_a_known_persons_browser_to_a_new_identity(sdk, unverified):
+    known_ada(sdk)
+    response = sdk("identify", identity="bob", unsigned=True)
+    assert response.status_code == 403
+    assert "identityHash is needed" in response.json()["detail"]
+    assert Device.objects.get(client_id=CLIENT).profile.identity == "ada"
+    assert not Profile.objects.filter(identity="bob").exists()
+    assert not Device.objects.filter(push_status=Device.PushStatus.SUSPENDED).exists()
+
+
+def test_an_unsigned_identify_links_an_anonymous_browser_to_a_new_identity_when_verification_is_off(sdk, unverified):
+    sdk("events", name="Product Viewed")
+    response = sdk("identify", identity="newcomer", profile={"name": "Nell"}, unsigned=True)
+    assert response.status_code == 200
+    newcomer = Profile.objects.get(identity="newcomer")
+    assert newcomer.name == "Nell"
+    assert Device.objects.get(client_id=CLIENT).profile == newcomer
+    assert list(newcomer.events.values_list("name", flat=True)) == ["Product Viewed"]
+
+
+def test_the_linked_browser_may_repeat_an_unsigned_identify_but_not_change_the_profile(sdk, unverified):
+    sdk("identify", identity="newcomer", profile={"name": "Nell"}, unsigned=True)
+    assert sdk("identify", identity="newcomer", unsigned=True).status_code == 200
+    refused = sdk("identify", identity="newcomer", profile={"name": "Someone else"}, unsigned=True)
+    assert refused.status_code == 403
+    assert "identityHash is needed" in refused.json()["detail"]
+    assert Profile.objects.get(identity="newcomer").name == "Nell"
+
+
+def test_a_signed_identify_may_move_and_update_a_known_person_when_verification_is_off(sdk, unverified):
+    known_ada(sdk)
+    response = sdk("identify", client_id=STRANGER, identity="ada", profile={"name": "Ada L."})
+    assert response.status_code == 200
+    assert Device.objects.get(client_id=STRANGER).profile.identity == "ada"
+    assert Profile.objects.get(identity="ada").name == "Ada L."
+
+
+@pytest.mark.parametrize("identity_hash", ["0" * 64, "é" * 64], ids=["wrong", "not-ascii"])
+def test_a_hash_that_is_sent_must_match_even_when_verification_is_off(sdk, unverified, identity_hash):
+    response = sdk("identify", identity="newcomer", identityHash=identity_hash)
+    assert response.status_code == 403
+    assert "identityHash does not match" in response.json()["detail"]
+    assert not Profile.objects.filter(identity="newcomer").exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_of_two_unsigned_identifies_of_one_new_identity_at_once_only_the_first_links(sdk, unverified):
+    """The second request checks for the profile before the first has committed it,
+    so both see a new identity: the unique index decides, and the loser is refused
+    rather than moved onto the winner's new profile."""
+    first_linked, release = threading.Event(), threading.Event()
+
+    def first_browser():
+        try:
+            with transaction.atomic():
+                identify_browser(STRANGER, "newcomer", vouched=False)
+                first_linked.set()
+                release.wait(10)
+        finally:
+            connection.close()
+
+    first = threading.Thread(target=first_browser)
+    first.start()
+    assert first_linked.wait(10)
+    threading.Timer(0.5, release.set).start()  # commits while the second request waits on the index
+    second = sdk("identify", identity="newcomer", unsigned=True)
+    first.join()
+    assert second.status_code == 403
+    assert "identityHash is needed" in second.json()["detail"]
+    assert [d.client_id for d in Profile.objects.get(identity="newcomer").devices.all()] == [STRANGER]
 
 
 def test_the_identity_hash_is_an_hmac_of_the_identity_with_the_sites_secret(site):
