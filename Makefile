@@ -20,6 +20,9 @@ $(VENV)/.dev-deps: $(VENV)/.run-deps requirements-dev.txt
 
 # Set up and run Clarion in the embedded mode: SQLite and Celery's filesystem broker
 # under var/, demo data, and web + worker + beat together. Safe to run twice.
+# The first command makes the development key that encrypts the push credentials,
+# var/field-encryption.key (config/settings.py), and every later run reads the same
+# one, so the data saved with it stays readable.
 run: export DEBUG ?= 1
 run: $(VENV)/.run-deps
 	$(BIN)/python manage.py migrate --noinput
@@ -52,6 +55,7 @@ format: $(VENV)/.dev-deps
 # Django's deployment checks with production-like settings.
 check-deploy: $(VENV)/.run-deps
 	DEBUG=0 SECRET_KEY=check-deploy-$$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n') \
+	FIELD_ENCRYPTION_KEYS=$$($(BIN)/python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())') \
 	PUBLIC_BASE_URL=https://clarion.example.com \
 	$(BIN)/python manage.py check --deploy --fail-level WARNING
 

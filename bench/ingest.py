@@ -29,6 +29,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from cryptography.fernet import Fernet
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -53,6 +55,7 @@ def main():
         "DATABASE_URL": database_url,
         "DEBUG": "0",
         "SECRET_KEY": secrets.token_urlsafe(40),
+        "FIELD_ENCRYPTION_KEYS": Fernet.generate_key().decode(),  # throwaway data, throwaway key
         "SECURE_SSL_REDIRECT": "0",
         "DJANGO_SETTINGS_MODULE": "config.settings",
     }

@@ -31,6 +31,8 @@ from math import radians
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from cryptography.fernet import Fernet
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -109,6 +111,7 @@ def main():
         )
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(40))
+    os.environ.setdefault("FIELD_ENCRYPTION_KEYS", Fernet.generate_key().decode())  # reads no credentials
     import django
 
     django.setup()

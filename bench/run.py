@@ -38,6 +38,8 @@ from itertools import islice
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+from cryptography.fernet import Fernet
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -62,6 +64,7 @@ def main():
             "CELERY_QUEUE": f"bench-run-{secrets.token_hex(4)}",
             "DEBUG": "0",  # no query log growing in memory
             "SECRET_KEY": secrets.token_urlsafe(40),
+            "FIELD_ENCRYPTION_KEYS": Fernet.generate_key().decode(),  # throwaway data, throwaway key
             "SECURE_SSL_REDIRECT": "0",
             "DJANGO_SETTINGS_MODULE": "config.settings",
             "LOG_LEVEL": "WARNING",

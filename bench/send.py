@@ -32,6 +32,8 @@ import uuid
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from cryptography.fernet import Fernet
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -63,6 +65,7 @@ def main():
         "CELERY_QUEUE": queue,
         "DEBUG": "0",
         "SECRET_KEY": secrets.token_urlsafe(40),
+        "FIELD_ENCRYPTION_KEYS": Fernet.generate_key().decode(),  # throwaway data, throwaway key
         "SECURE_SSL_REDIRECT": "0",
         "PUSH_PROVIDERS": "live",
         "DJANGO_SETTINGS_MODULE": "config.settings",

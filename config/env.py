@@ -6,8 +6,10 @@ healthchecks uses in ``hc/settings.py``).
 """
 
 import os
+from pathlib import Path
 from urllib.parse import urlsplit
 
+from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -67,3 +69,40 @@ def env_url(name, default, *, schemes=("http", "https")):
         starts = " or ".join(s + (":" if s == "mailto" else "://") for s in schemes)
         raise ImproperlyConfigured(f"{name} must be an absolute URL starting with {starts}; got {value!r}.")
     return value.rstrip("/")
+
+
+def _fernet_key(key, where):
+    try:
+        Fernet(key)
+    except ValueError:
+        # The value is a secret (or a typo of one): say which, never what.
+        raise ImproperlyConfigured(
+            f"{where} is not a Fernet key (32 bytes in url-safe base64, 44 characters)."
+        ) from None
+    return key
+
+
+def env_fernet_keys(name):
+    """A comma-separated list of Fernet keys, each checked, in the order given."""
+    keys = env_list(name)
+    return [_fernet_key(key, f"{name}: key {number}") for number, key in enumerate(keys, start=1)]
+
+
+def kept_fernet_key(path):
+    """The Fernet key in ``path``, made on first use and kept (readable by its owner only).
+
+    The file appears whole or not at all (written beside it, then hard-linked into place), so
+    web, worker and beat starting together all read the one key whichever makes it."""
+    path = Path(path)
+    if not path.exists():
+        draft = path.with_name(f".{path.name}.{os.getpid()}")
+        descriptor = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w") as file:
+            file.write(Fernet.generate_key().decode() + "\n")
+        try:
+            os.link(draft, path)
+        except FileExistsError:
+            pass  # another process made it first: use theirs
+        finally:
+            draft.unlink()
+    return _fernet_key(path.read_text().strip(), str(path))

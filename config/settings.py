@@ -6,13 +6,16 @@ and friends. The README has a table of every variable.
 """
 
 import re
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import dj_database_url
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import env_bool, env_int, env_list, env_str, env_url
+from config.env import env_bool, env_fernet_keys, env_int, env_list, env_str, env_url, kept_fernet_key
+from segments import pushhosts
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("CLARION_VAR_DIR", str(BASE_DIR / "var")))
@@ -29,6 +32,22 @@ if not SECRET_KEY:
             "SECRET_KEY must be set when DEBUG is off. For local development set DEBUG=1 (make run does)."
         )
     SECRET_KEY = "django-insecure-clarion-development-only-key-do-not-use-in-production"  # noqa: S105 (DEBUG only)
+
+# The keys that encrypt the push credentials in the database (delivery/encryption.py),
+# newest first: saving uses the first, reading tries each, so a new key goes in front and
+# the old ones stay until `manage.py rotate_credentials` has re-encrypted every secret.
+# Production refuses to start without one, as without SECRET_KEY: every install holds a
+# VAPID private key, and a credential stored in plain text is one database dump from a
+# push to every subscriber. In development a key is made once under var/ and kept.
+FIELD_ENCRYPTION_KEYS = env_fernet_keys("FIELD_ENCRYPTION_KEYS")
+if not FIELD_ENCRYPTION_KEYS:
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "FIELD_ENCRYPTION_KEYS must be set when DEBUG is off: it encrypts the push credentials in the "
+            "database. Make a key with: python -c 'from cryptography.fernet import Fernet; "
+            "print(Fernet.generate_key().decode())' (the README's Encryption keys)."
+        )
+    FIELD_ENCRYPTION_KEYS = [kept_fernet_key(VAR_DIR / "field-encryption.key")]
 
 PUBLIC_BASE_URL = env_url("PUBLIC_BASE_URL", "http://127.0.0.1:8000")
 _public_host = urlsplit(PUBLIC_BASE_URL).hostname
@@ -52,6 +71,7 @@ INSTALLED_APPS = [
     "template_partials",
     "django_celery_beat",
     "ninja",  # serves the API docs' Swagger UI from static files, not a CDN
+    "axes",  # login throttling (accounts/throttle.py)
     # Ours, bottom to top (DESIGN.md): a lower app never imports a higher one.
     "segments",
     "delivery",
@@ -64,6 +84,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -75,6 +96,9 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, as django-axes asks: it turns a login the throttle refused into the
+    # lockout page, after the login view has answered.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -136,6 +160,30 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
+# Login throttling (accounts/throttle.py has the policy). Axes' backend comes first: it
+# refuses a locked username or address before a password is checked.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+# Failed logins per username, from any address, before it is locked: a person who
+# mistypes gets five tries; a guesser gets five per cool-off (480 a day, whatever
+# addresses they rotate). The price: a stranger can keep one username locked by
+# guessing; the owner waits out the cool-off or an Admin deletes the attempts in the
+# Django admin (Access attempts).
+LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
+# Failed logins per address, for any usernames: one address spraying a common password
+# over many accounts. Higher, so a few colleagues' typos behind one office NAT address
+# do not lock the office out.
+LOGIN_FAILURE_LIMIT_PER_ADDRESS = env_int("LOGIN_FAILURE_LIMIT_PER_ADDRESS", 20, minimum=1)
+# How long a failure counts, and so how long a lock lasts.
+LOGIN_COOLOFF_MINUTES = env_int("LOGIN_COOLOFF_MINUTES", 15, minimum=1)
+AXES_HANDLER = "accounts.throttle.LoginThrottle"
+AXES_FAILURE_LIMIT = LOGIN_FAILURE_LIMIT
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # what LoginThrottle counts by
+AXES_COOLOFF_TIME = timedelta(minutes=LOGIN_COOLOFF_MINUTES)
+AXES_RESET_ON_SUCCESS = True  # a successful login clears its username's failures
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False  # so the page's "try again in" holds
+AXES_CLIENT_IP_CALLABLE = "accounts.params.client_ip"  # BEHIND_TLS_PROXY, like the SDK's limit
+AXES_LOCKOUT_CALLABLE = "accounts.views.locked_out"
+AXES_VERBOSE = False
 
 LANGUAGE_CODE = "en-us"
 # Stored in UTC always (USE_TZ); TIME_ZONE is what the dashboard shows and the
@@ -164,8 +212,12 @@ SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not DEBUG)
 CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", not DEBUG)
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31_536_000, minimum=0)
-SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", not DEBUG)
-SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", not DEBUG)
+# includeSubDomains and preload bind every host of the domain to HTTPS, preload for
+# months after it is undone: a commitment only the domain's operator can make, so off
+# unless asked for, and check --deploy's reminders of them (W005, W021) are silenced.
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+SILENCED_SYSTEM_CHECKS = ["security.W005", "security.W021"]
 BEHIND_TLS_PROXY = env_bool("BEHIND_TLS_PROXY", False)
 if BEHIND_TLS_PROXY:
     # Only behind a proxy that sets these headers itself; otherwise clients could
@@ -174,6 +226,23 @@ if BEHIND_TLS_PROXY:
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_REFERRER_POLICY = "same-origin"
+# Content-Security-Policy (django-csp) on every response: our pages run only our own
+# script files and style sheets — no inline code, handlers or eval — so markup that
+# slips into a page cannot run. Images may also be data: or any https URL: marketers'
+# notification and pop-up images are shown in the wizard's previews.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:", "https:"],
+        "connect-src": [SELF],
+        "frame-ancestors": [NONE],
+        "form-action": [SELF],
+        "base-uri": [NONE],
+        "object-src": [NONE],
+    },
+}
 
 # The cache holds rate-limit counters shared by every web process: Redis in
 # production, a database table in the embedded mode (createcachetable makes it).
@@ -256,17 +325,32 @@ APNS_PORT = env_int("APNS_PORT", 443, minimum=1)
 APNS_CAFILE = env_str("APNS_CAFILE", "")  # a CA bundle to trust instead of the system's (tests)
 # Seconds to wait for a push service's answer (the seed's longest, Safari's, is 30).
 PUSH_READ_TIMEOUT = env_int("PUSH_READ_TIMEOUT", 30, minimum=1)
-# Messages one send task claims at once, and how long its claim lasts before the sweep
-# hands the rows to another worker (it must outlast a batch against slow push services).
+# The push services a browser's subscription may point the worker at (segments/pushhosts.py:
+# the sources of the defaults, and the check at save and send time). Its test allowances,
+# WEBPUSH_ALLOW_HTTP and WEBPUSH_ALLOWED_NETWORKS, are deliberately not read from the
+# environment (tests/settings.py sets them), as for Linked Content.
+WEBPUSH_ALLOWED_HOSTS = pushhosts.allowed_hosts(env_list("WEBPUSH_ALLOWED_HOSTS", pushhosts.DEFAULT_ALLOWED_HOSTS))
+# Messages one send task claims at once, and how long its claim lasts unless renewed: a working
+# batch renews it every third of the lease (delivery/actions/claims.py), so a dead worker's rows
+# are claimed again at most a lease (plus the 15 s sweep) after its last renewal.
 DELIVERY_BATCH_SIZE = env_int("DELIVERY_BATCH_SIZE", 1000, minimum=1)
-DELIVERY_CLAIM_LEASE = env_int("DELIVERY_CLAIM_LEASE", 600, minimum=5)
+DELIVERY_CLAIM_LEASE = env_int("DELIVERY_CLAIM_LEASE", 60, minimum=5)
 
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"))
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "filters": {"forbidden_in_one_line": {"()": "accounts.forbidden.ForbiddenInOneLine"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # A 403 is one line with method, path, user and reason, not a traceback.
+        "django.request": {"filters": ["forbidden_in_one_line"]},
+        "django.security.csrf": {"filters": ["forbidden_in_one_line"]},
+        # Axes logs several lines per failed login with the username masked; the one
+        # line per lockout that names it comes from accounts.throttle.
+        "axes": {"level": "ERROR"},
+    },
 }

@@ -7,6 +7,8 @@ Only defaults are set here, so DATABASE_URL and CELERY_BROKER_URL from the calle
 import os
 
 os.environ.setdefault("SECRET_KEY", "insecure-key-for-the-test-suite-only")
+# Encrypts the push credentials the tests save; in os.environ, so the Celery processes tests start read it too.
+os.environ.setdefault("FIELD_ENCRYPTION_KEYS", "wEtSjkcL38XnWz8H3jlnbLdbfLgXAYbcsFLN9NcPeuI=")
 os.environ.setdefault("DEBUG", "0")
 # Tests speak plain HTTP to the test client and the live server.
 os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
@@ -20,3 +22,8 @@ from config.settings import STORAGES
 # No collectstatic before tests: serve static files from the apps' folders.
 STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast; tests only
+# The local Web Push services (tests/pushservices/) listen on loopback over plain http, on
+# any port; production accepts only https endpoints of WEBPUSH_ALLOWED_HOSTS at public
+# addresses (segments/pushhosts.py). Tests of that refusal turn these off.
+WEBPUSH_ALLOW_HTTP = True
+WEBPUSH_ALLOWED_NETWORKS = ["127.0.0.0/8"]

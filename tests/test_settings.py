@@ -59,7 +59,12 @@ def test_production_hosts_and_origins_follow_the_public_url():
     result = subprocess.run(
         [sys.executable, "-c", "import config.settings as s; print(s.ALLOWED_HOSTS, s.CSRF_TRUSTED_ORIGINS)"],
         cwd=ROOT,
-        env={"PATH": os.environ["PATH"], "SECRET_KEY": "x" * 50, "PUBLIC_BASE_URL": "https://push.example.com/"},
+        env={
+            "PATH": os.environ["PATH"],
+            "SECRET_KEY": "x" * 50,
+            "FIELD_ENCRYPTION_KEYS": os.environ["FIELD_ENCRYPTION_KEYS"],
+            "PUBLIC_BASE_URL": "https://push.example.com/",
+        },
         capture_output=True,
         text=True,
         check=True,

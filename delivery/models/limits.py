@@ -1,10 +1,13 @@
 from django.db import models
 
+from delivery.encryption import EncryptedTextField
+
 
 class DeliverySettings(models.Model):
     """The one row of global delivery settings (Settings page, Admin role): global
     campaign limits, the throttle, the default DND hours, push amplification, and the
-    FCM / APNs credentials. Secrets are write-only: never rendered back, never logged.
+    FCM / APNs credentials. Secrets are write-only: never rendered back, never logged,
+    and stored encrypted (``delivery/encryption.py``).
     Read it with ``DeliverySettings.load()``."""
 
     class DndAction(models.TextChoices):
@@ -24,11 +27,11 @@ class DeliverySettings(models.Model):
         default=False, help_text="Send a web push once more if it was accepted but not viewed within an hour."
     )
     fcm_project_id = models.CharField(max_length=200, blank=True)
-    fcm_service_account = models.TextField(blank=True, help_text="Service account JSON (write-only).")
+    fcm_service_account = EncryptedTextField(blank=True, help_text="Service account JSON (write-only).")
     fcm_saved_at = models.DateTimeField(null=True, blank=True, help_text="When the service account was saved.")
     apns_team_id = models.CharField(max_length=20, blank=True)
     apns_key_id = models.CharField(max_length=20, blank=True)
-    apns_private_key = models.TextField(blank=True, help_text=".p8 key (write-only).")
+    apns_private_key = EncryptedTextField(blank=True, help_text=".p8 key (write-only).")
     apns_topic = models.CharField(max_length=200, blank=True, help_text="The app's bundle id.")
     apns_sandbox = models.BooleanField(default=False, help_text="Use Apple's development host.")
     apns_saved_at = models.DateTimeField(null=True, blank=True, help_text="When the .p8 key was saved.")

@@ -1,5 +1,7 @@
 from django.db import models
 
+from delivery.encryption import EncryptedTextField
+
 
 class Heartbeat(models.Model):
     """The last time each Celery worker ran the beat-scheduled heartbeat task.
@@ -24,12 +26,13 @@ class VapidKey(models.Model):
 
     Browsers bind each subscription to the public key it was made with, so there is
     one active pair: replacing it means every existing web subscriber must subscribe
-    again. The private key never leaves this table (not in logs, not in pages)."""
+    again. The private key never leaves this table (not in logs, not in pages), and the
+    table holds it encrypted (``delivery/encryption.py``)."""
 
     public_key = models.CharField(
         max_length=100, help_text="base64url, uncompressed P-256 point (applicationServerKey)"
     )
-    private_key = models.CharField(max_length=100, help_text="base64url, raw P-256 private scalar")
+    private_key = EncryptedTextField(help_text="base64url, raw P-256 private scalar")
     subject = models.CharField(max_length=200, help_text="mailto: or https: contact for push services")
     active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
