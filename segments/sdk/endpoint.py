@@ -17,6 +17,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django_ratelimit.core import get_usage
 from pydantic import ValidationError
 
+from accounts.params import client_ip
 from segments.models import Site
 
 # The SDK sends a handful of fields; a body this large is a mistake or an attack.
@@ -101,7 +102,7 @@ def _check(request, schema):
     request.sdk_site = site
 
     usage = get_usage(
-        request, group="sdk", key=lambda group, request: f"{site.key}:{_ip(request)}", rate=_rate, increment=True
+        request, group="sdk", key=lambda group, request: f"{site.key}:{client_ip(request)}", rate=_rate, increment=True
     )
     if usage and usage["should_limit"]:
         retry_after = max(1, usage["time_left"])
@@ -115,15 +116,6 @@ def _check(request, schema):
         return None, error(400, "The request was not accepted.", field_errors(exc))
     except RecursionError:
         return None, error(400, "The request body is nested too deeply.")
-
-
-def _ip(request):
-    if settings.BEHIND_TLS_PROXY:
-        # Our proxy appends the address it saw; anything before it came from the client.
-        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")[-1].strip()
-        if forwarded:
-            return forwarded
-    return request.META.get("REMOTE_ADDR", "")
 
 
 def sdk_endpoint(schema):
