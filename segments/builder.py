@@ -17,13 +17,13 @@ edit posts the whole form, ``read_form`` rebuilds the rules (applying the button
 that was pressed), and the page is drawn again from them with ``display``.
 """
 
-import math
 import re
 from dataclasses import dataclass, field
 
 from django import forms
 
 from segments.models import Event, PropertyDefinition
+from segments.numbers import number_hint, parse_number
 from segments.rules import tree as t
 
 ROOT = "r"
@@ -124,7 +124,6 @@ NEW_FILTER = {"name": "", "op": "equals", "value": ""}
 EMPTY_RULES = {"match": "all", "conditions": []}
 
 _NODE_FIELD = re.compile(r"^r((?:\.\d+)*)\.(match|kind)$")
-_NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
 _POINT = re.compile(r"^\s*(-?\d{1,3}(?:\.\d+)?)\s*[,; ]\s*(-?\d{1,3}(?:\.\d+)?)\s*$")
 
 
@@ -291,7 +290,7 @@ class _Reader:
             _pop(rule["places"], self.args[1:2])
             self.focus = f"{dom_id(prefix)}-place_query"
         elif mine and self.verb == "add-place" and kind == "radius" and len(self.args) >= 3:
-            lat, lon = _to_number(self.args[1]), _to_number(self.args[2])
+            lat, lon = parse_number(self.args[1]), parse_number(self.args[2])
             if lat is not None and lon is not None:
                 label = self.args[3] if len(self.args) > 3 else f"{lat}, {lon}"
                 rule["places"].append({"label": label, "lat": lat, "lon": lon})
@@ -325,11 +324,11 @@ class _Reader:
         if kind == Type.BOOLEAN and text in ("true", "false"):
             return text == "true"
         if kind == Type.NUMBER or (kind is None and ordered):
-            number = _to_number(text)
+            number = parse_number(text)
             if number is not None:
                 return number
             if kind == Type.NUMBER and text:
-                self.fail(path, f"{label!r} holds numbers: enter one such as 42 or 9.99")
+                self.fail(path, f"{label!r} holds numbers: {number_hint(text)}")
         return text
 
     def read_property(self, prefix, path):
@@ -444,17 +443,10 @@ def _split(text):
     return [part.strip() for part in text.split(",") if part.strip()]
 
 
-def _to_number(text):
-    if not isinstance(text, str) or not _NUMBER.match(text):
-        return None
-    number = float(text) if "." in text else int(text)
-    return number if math.isfinite(number) else None
-
-
 def _number_or_text(text):
     """A number if ``text`` is one; else the text itself, for the rule parser to refuse
     with its message (and for the field to show what was typed)."""
-    number = _to_number(text)
+    number = parse_number(text)
     return text if number is None else number
 
 

@@ -4,7 +4,6 @@ The JSON API, the web SDK endpoints and the CSV import all validate through thes
 so a value refused in one is refused in the others with the same words.
 """
 
-import math
 import re
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any, Literal
@@ -15,12 +14,18 @@ from django.core.validators import validate_email
 from pydantic import AfterValidator, ConfigDict, Field, PlainValidator, WithJsonSchema, field_validator, model_validator
 from pydantic import BaseModel as Schema
 
+from segments import numbers
+
 MAX_TEXT = 2000
 ANONYMOUS_PREFIX = "anon:"
 
 
 def _property_value(value):
     """Text, a number, true/false, null, or a flat list of those: what a segment can filter on."""
+    items = value if isinstance(value, list) else [value]
+    if any(numbers.is_number(item) and not numbers.in_range(item) for item in items):
+        # Said on its own: "a number" alone would not tell why 10**400 is refused.
+        raise ValueError(numbers.OUT_OF_RANGE)
     if value is None or _is_scalar(value):
         return value
     if isinstance(value, list) and len(value) <= 100 and all(_is_scalar(item) for item in value):
@@ -31,12 +36,14 @@ def _property_value(value):
 
 
 def _is_scalar(value):
-    if isinstance(value, float):
-        return math.isfinite(value)
-    return isinstance(value, bool | int) or (isinstance(value, str) and len(value) <= MAX_TEXT)
+    # One bound for every number a segment may compare (segments/numbers.py says why).
+    if numbers.is_number(value):
+        return numbers.in_range(value)
+    return isinstance(value, bool) or (isinstance(value, str) and len(value) <= MAX_TEXT)
 
 
-_SCALAR_SCHEMA = {"anyOf": [{"type": "string", "maxLength": MAX_TEXT}, {"type": "number"}, {"type": "boolean"}]}
+_NUMBER_SCHEMA = {"type": "number", "minimum": -numbers.LIMIT, "maximum": numbers.LIMIT}
+_SCALAR_SCHEMA = {"anyOf": [{"type": "string", "maxLength": MAX_TEXT}, _NUMBER_SCHEMA, {"type": "boolean"}]}
 PropertyValue = Annotated[
     Any,
     PlainValidator(_property_value),

@@ -25,7 +25,7 @@ from django.db.models.lookups import (
 from segments.models import Device, Event, Profile
 from segments.rules import tree as t
 from segments.rules.dates import age_bounds
-from segments.rules.sql import JsonValue
+from segments.rules.sql import JsonValue, Number
 from segments.rules.tree import as_bound, as_text
 
 EARTH_RADIUS_KM = 6371.0088
@@ -83,9 +83,9 @@ def json_comparison(column, c):
     if c.op == "between":
         low, high = c.value
         value = _ordered(column, c.name, low)
-        return _truth(GreaterThanOrEqual(value, as_bound(low))) & _truth(LessThanOrEqual(value, as_bound(high)))
+        return _truth(GreaterThanOrEqual(value, _bound(low))) & _truth(LessThanOrEqual(value, _bound(high)))
     lookup = GreaterThan if c.op == "greater" else LessThan
-    return _truth(lookup(_ordered(column, c.name, c.value), as_bound(c.value)))
+    return _truth(lookup(_ordered(column, c.name, c.value), _bound(c.value)))
 
 
 def _json_equals(column, name, value):
@@ -131,6 +131,10 @@ def _ordered(column, name, bound):
     if isinstance(bound, int | float):
         return JsonValue(column, name, "number")
     return Substr(JsonValue(column, name, "text"), 1, 10)
+
+
+def _bound(value):
+    return Number(value) if isinstance(value, int | float) else as_bound(value)
 
 
 # Plain text columns (geography, app fields): never NULL in our tables.

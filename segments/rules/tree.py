@@ -18,6 +18,8 @@ so the builder can show each message next to its condition.
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
+from segments import numbers
+
 GROUP_MATCHES = ("all", "any", "none")
 
 TEXT_OPS = ("equals", "not_equals", "contains", "starts_with", "in")
@@ -333,7 +335,9 @@ def _name(data, key):
 
 
 def _scalar(value):
-    return isinstance(value, str | bool | int | float) and value != ""
+    if numbers.is_number(value):
+        return numbers.in_range(value)
+    return isinstance(value, str | bool) and value != ""
 
 
 def _list(data, key):
@@ -351,7 +355,7 @@ def _number(data, key, whole=False):
             value = float(value) if not whole else int(value)
         except ValueError:
             return None
-    if not isinstance(value, int | float) or value != value or value in (float("inf"), float("-inf")):
+    if not numbers.in_range(value):  # also NaN and infinities
         return None
     if whole and int(value) != value:
         return None
