@@ -8,7 +8,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_not_required
 from django.db import connection
-from django.http import JsonResponse
+from django.http import HttpResponseBadRequest, JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
@@ -93,8 +93,13 @@ def delete_site(request, site_id):
 @require_POST
 @requires(roles.MANAGE_SETTINGS)
 def verify_identities(request, site_id):
+    # Off only when the form says "off": a post without the field (an unticked
+    # checkbox sent nothing) is a mistake, not an Admin's choice to accept the risk.
+    choice = request.POST.get("verify")
+    if choice not in ("on", "off"):
+        return HttpResponseBadRequest("verify must be on or off.")
     site = get_object_or_404(Site, pk=site_id)
-    site.verify_identity = request.POST.get("verify") == "on"
+    site.verify_identity = choice == "on"
     site.save(update_fields=["verify_identity"])
     return _section(request, "sites")
 

@@ -87,7 +87,8 @@ class SiteAdmin(admin.ModelAdmin):
     list_filter = ["verify_identity"]
     exclude = ["identity_secret"]  # shown to Admins on the Settings page, not copied around the admin
     search_fields = ["name", "key"]
-    readonly_fields = ["key", "created_at"]
+    # Turned off on the Settings page only, where the warning says what that allows.
+    readonly_fields = ["key", "verify_identity", "created_at"]
 
 
 @admin.register(ProfileImport)

@@ -3,8 +3,9 @@
 import re
 
 import pytest
+from django.test import Client
 
-from accounts.roles import ADMIN, MARKETER
+from accounts.roles import ADMIN, MARKETER, VIEWER
 from delivery.models import VapidKey
 from segments.models import ApiKey, Site
 
@@ -110,13 +111,56 @@ def test_the_vapid_keys_command_makes_one_pair(db):
     assert VapidKey.objects.count() == 2
 
 
-def test_an_admin_turns_identity_verification_on_and_sees_the_secret(admin):
-    admin.post("/settings/sites/", {"name": "Shop", "origins": "https://shop.example.com"})
-    site = Site.objects.get()
+# What turning identity verification off allows, as the Settings page says it.
+OFF_WARNING = "anyone can call identify() with the public site key and an identity nobody has yet"
+
+
+def test_a_new_website_verifies_identities_and_offers_to_turn_it_off_with_the_warning(admin):
+    response = admin.post("/settings/sites/", {"name": "Shop", "origins": "https://shop.example.com"})
+    assert Site.objects.get().verify_identity
+    page = response.content.decode()
+    assert "Identities verified" in page
+    assert OFF_WARNING in page
+    assert "Turn verification off for Shop" in page
+
+
+def test_an_admin_turns_identity_verification_off_explicitly_and_sees_the_warning(admin):
+    site = Site.objects.create(name="Shop")
+    # A post that does not say "off" (an unticked checkbox sent nothing) changes nothing.
+    assert admin.post(f"/settings/sites/{site.pk}/verify/", {}).status_code == 400
+    site.refresh_from_db()
+    assert site.verify_identity
+    response = admin.post(f"/settings/sites/{site.pk}/verify/", {"verify": "off"})
+    site.refresh_from_db()
+    assert not site.verify_identity
+    assert "Identity verification is off" in response.content.decode()
+    assert OFF_WARNING in response.content.decode()
     response = admin.post(f"/settings/sites/{site.pk}/verify/", {"verify": "on"})
     site.refresh_from_db()
     assert site.verify_identity
     assert site.identity_secret in response.content.decode()
-    admin.post(f"/settings/sites/{site.pk}/verify/", {})
+
+
+@pytest.mark.parametrize("role", [MARKETER, VIEWER])
+def test_only_an_admin_may_turn_identity_verification_off(client_as, role):
+    site = Site.objects.create(name="Shop")
+    assert client_as(role).post(f"/settings/sites/{site.pk}/verify/", {"verify": "off"}).status_code == 403
     site.refresh_from_db()
-    assert not site.verify_identity
+    assert site.verify_identity
+
+
+def test_turning_identity_verification_off_needs_the_csrf_token(make_user):
+    site = Site.objects.create(name="Shop")
+    strict = Client(enforce_csrf_checks=True)
+    strict.force_login(make_user(ADMIN))
+    assert strict.post(f"/settings/sites/{site.pk}/verify/", {"verify": "off"}).status_code == 403
+    site.refresh_from_db()
+    assert site.verify_identity
+
+
+def test_the_django_admin_does_not_turn_identity_verification_off(admin):
+    site = Site.objects.create(name="Shop")
+    response = admin.post(f"/admin/segments/site/{site.pk}/change/", {"name": "Shop 2", "allowed_origins": "[]"})
+    assert response.status_code == 302  # saved, without the field
+    site.refresh_from_db()
+    assert (site.name, site.verify_identity) == ("Shop 2", True)
