@@ -17,15 +17,17 @@ MANAGE_CAMPAIGNS = "accounts.manage_campaigns"
 MANAGE_SEGMENTS = "accounts.manage_segments"
 VIEW_STATS = "accounts.view_stats"
 MANAGE_SETTINGS = "accounts.manage_settings"
+# The audit log (accounts.audit): everyone may read who changed what; nobody may edit it.
+VIEW_AUDIT = "accounts.view_auditentry"
 
 # role -> (capabilities, {app label: "all" model permissions or only "view"})
 GRANTS = {
     MARKETER: (
-        [VIEW_CAMPAIGNS, MANAGE_CAMPAIGNS, MANAGE_SEGMENTS, VIEW_STATS],
+        [VIEW_CAMPAIGNS, MANAGE_CAMPAIGNS, MANAGE_SEGMENTS, VIEW_STATS, VIEW_AUDIT],
         {"segments": "all", "campaigns": "all", "stats": "view"},
     ),
     VIEWER: (
-        [VIEW_CAMPAIGNS, VIEW_STATS],
+        [VIEW_CAMPAIGNS, VIEW_STATS, VIEW_AUDIT],
         {"campaigns": "view", "stats": "view"},
     ),
 }

@@ -79,7 +79,7 @@ def save_limits(request):
     form = LimitsForm(request.POST, instance=DeliverySettings.load())
     if not form.is_valid():
         return _answer(request, "limits", invalid=form)
-    settings_actions.do_save_limits(**form.cleaned_data)
+    settings_actions.do_save_limits(user=request.user, **form.cleaned_data)
     return _answer(request, "limits")
 
 
@@ -91,7 +91,9 @@ def save_fcm(request):
     if not form.is_valid():
         return _answer(request, "fcm", invalid=form)
     settings_actions.do_set_fcm_credentials(
-        project_id=form.cleaned_data["project_id"], service_account_json=form.cleaned_data["service_account_json"]
+        project_id=form.cleaned_data["project_id"],
+        service_account_json=form.cleaned_data["service_account_json"],
+        user=request.user,
     )
     return _answer(request, "fcm")
 
@@ -99,7 +101,7 @@ def save_fcm(request):
 @requires(roles.MANAGE_SETTINGS)
 @require_POST
 def remove_fcm(request):
-    settings_actions.do_remove_fcm_credentials()
+    settings_actions.do_remove_fcm_credentials(user=request.user)
     return _answer(request, "fcm")
 
 
@@ -117,6 +119,7 @@ def save_apns(request):
         topic=data["topic"],
         sandbox=data["sandbox"],
         private_key=data["private_key"],
+        user=request.user,
     )
     return _answer(request, "apns")
 
@@ -124,5 +127,5 @@ def save_apns(request):
 @requires(roles.MANAGE_SETTINGS)
 @require_POST
 def remove_apns(request):
-    settings_actions.do_remove_apns_credentials()
+    settings_actions.do_remove_apns_credentials(user=request.user)
     return _answer(request, "apns")

@@ -8,11 +8,11 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django_htmx.http import HttpResponseClientRedirect
 
-from accounts import roles
+from accounts import audit, roles
 from accounts.access import requires
 from segments import builder, builder_display
 from segments.actions.reach import estimate_reach, rule_notes, suggest_column, suggest_places, suggest_values
-from segments.actions.segments import delete_segment, save_segment
+from segments.actions.segments import SegmentInUse, delete_segment, save_segment, used_by
 from segments.models import Segment
 from segments.rules import RuleError, parse
 from segments.rules import tree as t
@@ -66,7 +66,9 @@ def _builder_page(request, segment):
 
     if action == "save" and details.is_valid() and not edit.errors:
         try:
-            segment = save_segment(segment=segment, owner=request.user, rules=edit.rules, **details.cleaned_data)
+            segment = save_segment(
+                segment=segment, owner=request.user, user=request.user, rules=edit.rules, **details.cleaned_data
+            )
         except RuleError as problem:
             edit.errors = {**problem.errors, **edit.errors}
         else:
@@ -88,6 +90,7 @@ def _builder_page(request, segment):
         "properties": sorted((name, builder.TYPE_LABELS.get(kind, "")) for name, kind in types.profile.items()),
         "events": builder.known_events(types),
         "choices": builder.CHOICES,
+        **(_history(request, segment) if segment and action == "show" else {}),
     }
     # A refused save answers 422, which base.html's htmx-config swaps in like a page.
     status = 422 if action == "save" else 200
@@ -110,14 +113,30 @@ def _check(edit):
     return {}, rule_notes(tree), estimate_reach(tree)
 
 
+def _history(request, segment):
+    """What the segment page shows below the builder: its audit history and who uses it."""
+    can_read = request.user.has_perm(roles.VIEW_AUDIT)
+    return {"used_by": used_by(segment), "history": audit.history(segment) if can_read else None}
+
+
 @requires(roles.MANAGE_SEGMENTS)
 def segment_delete(request, pk):
+    """Confirm, then delete. A segment a campaign uses stays: the page names the campaigns
+    (409 when the delete was asked for), so the marketer can change them first."""
     segment = get_object_or_404(Segment, pk=pk, is_adhoc=False)
     if request.method == "POST":
-        delete_segment(segment)
+        try:
+            delete_segment(segment, user=request.user)
+        except SegmentInUse as refusal:
+            return render(
+                request,
+                "segments/delete.html",
+                {"segment": segment, "used_by": refusal.users, "refused": True},
+                status=409,
+            )
         messages.success(request, f"Deleted “{segment.name}”.")
         return redirect("segments:list")
-    return render(request, "segments/delete.html", {"segment": segment})
+    return render(request, "segments/delete.html", {"segment": segment, "used_by": used_by(segment)})
 
 
 @requires(roles.MANAGE_SEGMENTS)

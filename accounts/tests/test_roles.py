@@ -23,11 +23,11 @@ def test_marketer_manages_segments_and_campaigns_but_not_settings(db):
     assert not any(name.startswith(("auth.", "django_celery_beat.", "delivery.")) for name in granted)
 
 
-def test_viewer_only_reads_campaigns_and_stats(db):
+def test_viewer_only_reads_campaigns_stats_and_the_audit_log(db):
     granted = perms(roles.VIEWER)
-    assert {roles.VIEW_CAMPAIGNS, roles.VIEW_STATS} <= granted
+    assert {roles.VIEW_CAMPAIGNS, roles.VIEW_STATS, roles.VIEW_AUDIT} <= granted
     assert "campaigns.view_campaign" in granted
-    others = granted - {roles.VIEW_CAMPAIGNS, roles.VIEW_STATS}
+    others = granted - {roles.VIEW_CAMPAIGNS, roles.VIEW_STATS, roles.VIEW_AUDIT}
     # Model permissions: only "view", and only of campaigns and stats.
     assert all(name.startswith(("campaigns.view_", "stats.view_")) for name in others), others
 
@@ -44,3 +44,10 @@ def test_role_of_names_the_highest_role(make_user):
     user.groups.add(Group.objects.get(name=roles.MARKETER))
     assert roles.role_of(user) == roles.MARKETER
     assert roles.role_of(make_user(None)) is None
+
+
+def test_every_role_reads_the_audit_log_and_none_may_write_it_but_admin_by_permission(db):
+    for role in (roles.MARKETER, roles.VIEWER):
+        granted = perms(role)
+        assert roles.VIEW_AUDIT in granted
+        assert not {"accounts.add_auditentry", "accounts.change_auditentry", "accounts.delete_auditentry"} & granted

@@ -2,7 +2,11 @@
 
 from django.db import transaction
 
+from accounts import audit
 from campaigns.models import Campaign, Variant
+
+# Bookkeeping, not something a marketer changed.
+NOT_AUDITED = {"id", "updated_at", "steps_done"}
 
 
 @transaction.atomic
@@ -10,6 +14,9 @@ def do_create_draft(*, name, channel, kind, owner):
     """A new draft campaign with its first (empty) variant."""
     campaign = Campaign.objects.create(name=name, channel=channel, kind=kind, owner=owner)
     Variant.objects.create(campaign=campaign, position=0, name="A")
+    audit.record(
+        owner, audit.Verb.CREATED, campaign, f"{campaign.get_channel_display()}, {campaign.get_kind_display()}"
+    )
     return campaign
 
 
@@ -20,14 +27,37 @@ def do_mark_step_done(campaign, step):
         campaign.save(update_fields=["steps_done", "updated_at"])
 
 
-def do_save_step(campaign, step, form):
+def do_save_step(campaign, step, form, *, user=None):
     """Save a step's valid form (a ModelForm on the campaign, or any form with
     ``save(campaign)``) and mark the step done, in one transaction: a step is saved
-    whole or not at all."""
+    whole or not at all. What it changed goes in the audit log as ``user``'s change."""
     with transaction.atomic():
+        before = _snapshot(campaign.pk)
         if hasattr(form, "instance") and form.instance is campaign:
             form.save()
         else:
             form.save(campaign)
         do_mark_step_done(campaign, step)
+        after = _snapshot(campaign.pk)
+        changed = [name for name in after if before.get(name) != after[name]]
+        if changed:
+            label = Campaign.Step(step).label
+            audit.record(user, audit.Verb.CHANGED, campaign, f"{label}: " + ", ".join(changed))
     return campaign
+
+
+def _snapshot(pk):
+    """{what a marketer would call it: its saved value}, read from the database (a step's
+    form may have changed the object in memory already)."""
+    saved = Campaign.objects.select_related("segment").get(pk=pk)
+    values = {
+        str(field.verbose_name): getattr(saved, field.attname)
+        for field in Campaign._meta.concrete_fields
+        if field.name not in NOT_AUDITED
+    }
+    values["labels"] = sorted(saved.labels.values_list("pk", flat=True))
+    values["rules"] = saved.segment.rules if saved.segment and saved.segment.is_adhoc else None
+    values["messages"] = list(
+        saved.variants.order_by("position").values_list("name", "property_value", "is_fallback", "share", "content")
+    )
+    return values

@@ -2,7 +2,8 @@
 unschedule, archive and duplicate.
 
 Every state change is one function here; views, tasks, the admin and the API call
-them and show a refused one's ``LifecycleError`` message. Each locks the campaign row
+them and show a refused one's ``LifecycleError`` message. Each records who made it
+(``user``; None is Clarion itself) in the audit log, in the same transaction. Each locks the campaign row
 (``select_for_update``) inside a transaction and checks ``TRANSITIONS`` against the
 status it finds under the lock, so two marketers pressing Pause and Stop at once get
 one change and one clear refusal, never a mix.
@@ -14,6 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from accounts import audit
 from campaigns import schedule
 from campaigns.models import Campaign, CampaignRun, Variant
 from delivery.actions import dispatches
@@ -209,7 +211,7 @@ def do_schedule(campaign, *, user, now=None):
         found = check_ready(fresh, now=now)
         if found:
             raise LifecycleError("It cannot be scheduled yet: " + " ".join(found))
-        fresh.scheduled_at = now
+        before, fresh.scheduled_at = fresh.status, now
         if fresh.is_live or fresh.channel == Campaign.Channel.EXIT_INTENT:
             fresh.status, fresh.started_at = Status.RUNNING, now
         else:
@@ -219,6 +221,7 @@ def do_schedule(campaign, *, user, now=None):
             found = schedule.upcoming(fresh, after=now, count=1)
             fresh.next_run_at = found[0] if found else None
         fresh.save(update_fields=["status", "scheduled_at", "started_at", "next_run_at", "updated_at"])
+        _audit(user, "schedule", fresh, before)
     return _refresh(campaign, fresh)
 
 
@@ -226,8 +229,9 @@ def do_pause(campaign, *, user=None, now=None):
     """Scheduled or running -> paused: no run starts and nothing more is sent; queued rows wait."""
     with transaction.atomic():
         fresh = _locked(campaign, "pause")
-        fresh.status = Status.PAUSED
+        before, fresh.status = fresh.status, Status.PAUSED
         fresh.save(update_fields=["status", "updated_at"])
+        _audit(user, "pause", fresh, before)
         for run in _runs(fresh, {CampaignRun.Status.RUNNING}):
             run.status = CampaignRun.Status.PAUSED
             run.save(update_fields=["status"])
@@ -242,8 +246,9 @@ def do_resume(campaign, *, user=None, now=None):
         fresh = _locked(campaign, "resume")
         paused_runs = _runs(fresh, {CampaignRun.Status.PAUSED})
         running = fresh.is_live or fresh.channel == Campaign.Channel.EXIT_INTENT or bool(paused_runs)
-        fresh.status = Status.RUNNING if running else Status.SCHEDULED
+        before, fresh.status = fresh.status, Status.RUNNING if running else Status.SCHEDULED
         fresh.save(update_fields=["status", "updated_at"])
+        _audit(user, "resume", fresh, before)
         for run in paused_runs:
             run.status = CampaignRun.Status.RUNNING
             run.save(update_fields=["status"])
@@ -256,8 +261,10 @@ def do_stop(campaign, *, user=None, now=None):
     now = now or timezone.now()
     with transaction.atomic():
         fresh = _locked(campaign, "stop")
+        before = fresh.status
         fresh.status, fresh.ended_at, fresh.next_run_at = Status.STOPPED, now, None
         fresh.save(update_fields=["status", "ended_at", "next_run_at", "updated_at"])
+        _audit(user, "stop", fresh, before)
         for run in _runs(fresh, ACTIVE_RUNS):
             run.status = CampaignRun.Status.STOPPED
             run.finished_at = now
@@ -274,8 +281,9 @@ def do_complete(campaign, *, user=None, now=None):
     now = now or timezone.now()
     with transaction.atomic():
         fresh = _locked(campaign, "complete")
-        fresh.status, fresh.ended_at = Status.COMPLETED, now
+        before, fresh.status, fresh.ended_at = fresh.status, Status.COMPLETED, now
         fresh.save(update_fields=["status", "ended_at", "updated_at"])
+        _audit(user, "complete", fresh, before)
     return _refresh(campaign, fresh)
 
 
@@ -286,8 +294,10 @@ def do_unschedule(campaign, *, user=None, now=None):
         fresh = _locked(campaign, "unschedule")
         if fresh.runs.exists():
             raise LifecycleError(f"“{fresh.name}” has already run: pause or stop it instead, or duplicate it.")
+        before = fresh.status
         fresh.status, fresh.scheduled_at, fresh.next_run_at = Status.DRAFT, None, None
         fresh.save(update_fields=["status", "scheduled_at", "next_run_at", "updated_at"])
+        _audit(user, "unschedule", fresh, before)
     return _refresh(campaign, fresh)
 
 
@@ -300,6 +310,7 @@ def do_archive(campaign, *, user=None, now=None):
             raise LifecycleError(f"“{fresh.name}” is already archived.")
         fresh.archived_at = now
         fresh.save(update_fields=["archived_at", "updated_at"])
+        audit.record(user, audit.Verb.ARCHIVED, fresh, f"hidden from the list (status {fresh.status})")
     return _refresh(campaign, fresh)
 
 
@@ -332,6 +343,8 @@ def do_duplicate(campaign, *, user):
             )
             for variant in source.variants.all()
         )
+        audit.record(user, audit.Verb.DUPLICATED, source, f"copied as “{copy.name}” (#{copy.pk})")
+        audit.record(user, audit.Verb.CREATED, copy, f"a copy of “{source.name}” (#{source.pk})")
     return copy
 
 
@@ -346,6 +359,10 @@ def _copy_segment(segment, *, owner):
         last_reachable=segment.last_reachable,
         last_computed_at=segment.last_computed_at,
     )
+
+
+def _audit(user, action, campaign, before):
+    audit.record(user, VERBS[action], campaign, audit.status_change(before, campaign.status))
 
 
 def _runs(campaign, statuses):

@@ -25,6 +25,7 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
+from accounts import audit
 from campaigns import emails, schedule
 from campaigns.models import Campaign, CampaignRun, ControlMember
 from delivery.actions import dispatches
@@ -239,6 +240,8 @@ def settle_campaign(campaign, *, now):
         status, ended_at = (Status.STOPPED if stopped else Status.COMPLETED), now
     if status != campaign.status:
         Campaign.objects.filter(pk=campaign.pk).update(status=status, ended_at=ended_at, updated_at=now)
+        if ended_at:  # over: Clarion itself (no user) ended it, and the audit log says so
+            audit.record(None, status, campaign, audit.status_change(campaign.status, status))
         campaign.status, campaign.ended_at = status, ended_at
 
 

@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.db import models
+from django.urls import reverse
 
 
 class Label(models.Model):
@@ -169,6 +170,10 @@ class Campaign(models.Model):
 
     def __str__(self):
         return self.name
+
+    def get_absolute_url(self):
+        # Lets a lower app link to a campaign (a segment's "Used by") without importing this one.
+        return reverse("campaigns:detail", args=[self.pk])
 
     @property
     def is_live(self):

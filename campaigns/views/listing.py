@@ -1,5 +1,5 @@
 """The campaign list, a campaign's own page (summary, lifecycle buttons, run history,
-live counters), and the lifecycle buttons' POST endpoints."""
+live counters, the audit history), and the lifecycle buttons' POST endpoints."""
 
 from django.contrib import messages
 from django.core.paginator import Paginator
@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from accounts import roles
+from accounts import audit, roles
 from accounts.access import requires
 from campaigns import schedule, summary
 from campaigns.actions import lifecycle
@@ -134,6 +134,7 @@ def _detail_page(request, pk, *, error="", status=200):
         "can_manage": can_manage,
         "error": error,
         "here": request.get_full_path(),
+        "history": audit.history(campaign) if request.user.has_perm(roles.VIEW_AUDIT) else None,
     }
     return render(request, "campaigns/detail.html", context, status=status)
 

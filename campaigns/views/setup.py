@@ -15,7 +15,7 @@ def step(request, campaign):
     if request.method == "POST":
         form = SetupForm(request.POST, campaign=campaign)
         if form.is_valid():
-            do_save_step(campaign, STEP, form)
+            do_save_step(campaign, STEP, form, user=request.user)
             return go_next(request, campaign, STEP)
         return invalid(request, campaign, STEP, _context(form))
     form = SetupForm(initial=SetupForm.initial_for(campaign), campaign=campaign)

@@ -39,7 +39,7 @@ def step(request, campaign):
         form = WhatForm(campaign, request.POST)
         if not form.is_valid():
             return invalid(request, campaign, STEP, _context(campaign, form))
-        do_save_step(campaign, STEP, form)
+        do_save_step(campaign, STEP, form, user=request.user)
         return go_next(request, campaign, STEP)
     return render_step(request, campaign, STEP, _context(campaign, WhatForm(campaign)))
 
@@ -85,7 +85,7 @@ def send_test(request, campaign):
     valid = form.is_valid()
     if not (tests.is_valid() and valid):
         return _draw(request, campaign, form, tests=tests, status=422)
-    do_save_step(campaign, STEP, form)
+    do_save_step(campaign, STEP, form, user=request.user)
     variant = campaign.variants.get(position=tests.position())
     try:
         sent = do_send_test(campaign, variant, tests.cleaned_data["test_profiles"], request.user)

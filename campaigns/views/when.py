@@ -36,7 +36,7 @@ def step(request, campaign):
         return render_step(request, campaign, STEP, context)
     form = WhenForm(request.POST, campaign=campaign)
     if form.is_valid():
-        do_save_step(campaign, STEP, form)
+        do_save_step(campaign, STEP, form, user=request.user)
         return go_next(request, campaign, STEP)
     return invalid(request, campaign, STEP, _context(campaign, form))
 

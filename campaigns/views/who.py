@@ -35,7 +35,7 @@ def step(request, campaign):
     if action == "continue":
         form = WhoForm(request.POST, campaign=campaign, types=types)
         if form.is_valid():
-            do_save_step(campaign, STEP, form)
+            do_save_step(campaign, STEP, form, user=request.user)
             return go_next(request, campaign, STEP)
         return invalid(request, campaign, STEP, _context(request, campaign, form, types))
     # "estimate" (without JavaScript) or one of the builder's buttons: draw again, save nothing.
