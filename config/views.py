@@ -7,18 +7,19 @@ They live here, above the apps, because a lower app never imports a higher one
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_not_required
-from django.db import connection
+from django.db import connection, transaction
 from django.http import HttpResponseBadRequest, JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from accounts import roles
+from accounts import audit, roles
 from accounts.access import requires
 from accounts.views import user_rows
 from config.forms import ApiKeyForm, SiteForm
 from delivery import vapid
 from delivery import views as delivery_views
+from delivery.models import DeliverySettings, VapidKey
 from delivery.status import system_status
 from segments.actions.keys import create_api_key, revoke_api_key
 from segments.models import ApiKey, Site
@@ -47,6 +48,8 @@ def settings_page(request):
     users = get_user_model().objects.prefetch_related("groups").order_by("username")
     context = _settings_context(rows=user_rows(users), roles=roles.ROLES, **system_status(), show_entries=True)
     context.update(delivery_views.settings_context())
+    # Who changed keys, sites, credentials and roles (accounts/audit.py): the latest, newest first.
+    context.update(history=audit.history_of(ApiKey, Site, DeliverySettings, VapidKey, get_user_model()))
     return render(request, "dashboard/settings.html", context)
 
 
@@ -69,7 +72,7 @@ def create_key(request):
 @require_POST
 @requires(roles.MANAGE_SETTINGS)
 def revoke_key(request, key_id):
-    revoke_api_key(get_object_or_404(ApiKey, pk=key_id))
+    revoke_api_key(get_object_or_404(ApiKey, pk=key_id), user=request.user)
     return _section(request, "api-keys")
 
 
@@ -79,14 +82,19 @@ def create_site(request):
     form = SiteForm(request.POST)
     if not form.is_valid():
         return _section(request, "sites", status=422, site_form=form)
-    form.save()
+    with transaction.atomic():
+        site = form.save()
+        audit.record(request.user, audit.Verb.CREATED, site, "origins " + ", ".join(site.allowed_origins))
     return _section(request, "sites")
 
 
 @require_POST
 @requires(roles.MANAGE_SETTINGS)
 def delete_site(request, site_id):
-    get_object_or_404(Site, pk=site_id).delete()
+    site = get_object_or_404(Site, pk=site_id)
+    with transaction.atomic():
+        audit.record(request.user, audit.Verb.DELETED, site)
+        site.delete()
     return _section(request, "sites")
 
 
@@ -100,14 +108,19 @@ def verify_identities(request, site_id):
         return HttpResponseBadRequest("verify must be on or off.")
     site = get_object_or_404(Site, pk=site_id)
     site.verify_identity = choice == "on"
-    site.save(update_fields=["verify_identity"])
+    with transaction.atomic():
+        site.save(update_fields=["verify_identity"])
+        audit.record(request.user, audit.Verb.CHANGED, site, f"identity verification {choice}")
     return _section(request, "sites")
 
 
 @require_POST
 @requires(roles.MANAGE_SETTINGS)
 def generate_vapid(request):
-    vapid.generate()
+    with transaction.atomic():
+        key, created = vapid.generate()
+        if created:
+            audit.record(request.user, audit.Verb.CREATED, key, "the VAPID key pair")
     return _section(request, "sites")
 
 
