@@ -5,8 +5,9 @@ The URL is the marketer's, the request is ours: without care it is a way into ou
 network (SSRF). So a fetch
 
 - is https only; plain http only when ``settings.LINKED_CONTENT_ALLOW_HTTP`` is set;
-- resolves the host, refuses it unless EVERY address is public (not private, loopback,
-  link-local, multicast, reserved, unspecified, shared or a cloud metadata address), and
+- resolves the host, refuses it unless EVERY address is public (``delivery/addresses.py``:
+  not private, loopback, link-local, multicast, reserved, unspecified, shared or a cloud
+  metadata address), and
   then connects to one of those checked addresses itself, keeping the host name for the
   Host header, TLS SNI and the certificate check: a DNS answer that changes between our
   check and the connection (rebinding) cannot send us elsewhere;
@@ -29,7 +30,6 @@ requests) connects to a given address with a given SNI host name, which is all t
 checking the connected address needs.
 """
 
-import ipaddress
 import json
 import socket
 import ssl
@@ -44,22 +44,12 @@ from django.conf import settings
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.exceptions import HTTPError
 
+from delivery.addresses import networks, refusal
+
 TIMEOUT = 3.0  # seconds for the whole fetch, redirects included
 MAX_BYTES = 64 * 1024
 MAX_REDIRECTS = 3
 REDIRECTS = {301, 302, 303, 307, 308}
-# Named so the message says what they are; all are already outside the global ranges.
-METADATA = {
-    ipaddress.ip_address(address): name
-    for address, name in [
-        ("169.254.169.254", "AWS / GCP / Azure / OpenStack"),
-        ("fd00:ec2::254", "AWS (IPv6)"),
-        ("169.254.170.2", "AWS ECS task"),
-        ("100.100.100.200", "Alibaba Cloud"),
-        ("192.0.0.192", "Oracle Cloud"),
-    ]
-}
-
 # getaddrinfo() has no timeout of its own: it runs here, and we stop waiting at the deadline.
 _resolver = ThreadPoolExecutor(max_workers=4, thread_name_prefix="linked-content-dns")
 
@@ -101,24 +91,6 @@ class Target:
         return host if self.port == default else f"{host}:{self.port}"
 
 
-def refusal(address, allowed_networks=()):
-    """Why ``address`` may not be fetched from, or None when it may."""
-    ip = ipaddress.ip_address(address.split("%", 1)[0])  # drop an IPv6 zone id
-    if ip.version == 6 and ip.ipv4_mapped:  # ::ffff:127.0.0.1 is 127.0.0.1
-        ip = ip.ipv4_mapped
-    if ip in METADATA:
-        return f"a cloud metadata address ({METADATA[ip]})"
-    if any(ip in network for network in allowed_networks):
-        return None
-    # Most specific first: Python counts link-local and reserved ranges as private too.
-    for kind in ("loopback", "link_local", "multicast", "reserved", "unspecified", "private"):
-        if getattr(ip, f"is_{kind}"):
-            return f"a {kind.replace('_', '-')} address"
-    if not ip.is_global:
-        return "not a public address"
-    return None
-
-
 def _failure(error):
     if isinstance(error, TimeoutError | urllib3.exceptions.TimeoutError):
         return "timed out"
@@ -132,9 +104,7 @@ class LinkedContent:
         self.timeout = timeout
         self.max_bytes = max_bytes
         self.allow_http = getattr(settings, "LINKED_CONTENT_ALLOW_HTTP", False)
-        self.allowed_networks = [
-            ipaddress.ip_network(cidr) for cidr in getattr(settings, "LINKED_CONTENT_ALLOWED_NETWORKS", ())
-        ]
+        self.allowed_networks = networks(getattr(settings, "LINKED_CONTENT_ALLOWED_NETWORKS", ()))
         self._answers = {}  # url -> parsed JSON or LinkedContentError
 
     def get(self, url):

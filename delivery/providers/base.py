@@ -60,6 +60,8 @@ class Answer:
 #
 #   status  code                  outcome  retire  why
 #   201     -                     sent     no      RFC 8030 §5: message accepted
+#   3xx     end_point_invalid     failed   no      a push service answers 201; a redirect is never
+#                                                  followed (it could point the worker anywhere)
 #   400     bad_params            failed   no      malformed request (bad TTL, Topic, encoding)
 #   401     bad_auth              failed   no      RFC 8292 §4: VAPID header missing or invalid
 #   403     token_invalid         failed   no      RFC 8292 §4.2: the subscription was made with another key
@@ -80,6 +82,7 @@ HTTP_ANSWERS = {
     429: Answer("dispatch_failed", Outcome.RETRY),
 }
 SERVER_ISSUE = Answer("server_issue", Outcome.RETRY)
+REDIRECTED = Answer("end_point_invalid", Outcome.FAILED)
 NO_ANSWER = Answer("dispatch_failed", Outcome.RETRY)
 UNKNOWN_ANSWER = Answer("bad_params", Outcome.FAILED)
 
@@ -89,6 +92,8 @@ def answer_for_status(status):
         return Answer("", Outcome.SENT)
     if status >= 500:
         return SERVER_ISSUE
+    if 300 <= status < 400:
+        return REDIRECTED
     return HTTP_ANSWERS.get(status, UNKNOWN_ANSWER)
 
 

@@ -16,9 +16,13 @@ class PooledHttpProvider(Provider):
         self.timeout = aiohttp.ClientTimeout(total=None, sock_connect=connect_timeout, sock_read=read_timeout)
         self._session = None
 
+    def _connector(self):
+        """Called inside the event loop, once per session."""
+        return aiohttp.TCPConnector(limit=self.concurrency)
+
     def _open(self):
         if self._session is None or self._session.closed:
-            connector = aiohttp.TCPConnector(limit=self.concurrency)
+            connector = self._connector()
             # Push services set no cookie we need, and one device's must never reach another's
             # request; skipping the jar also saves about a tenth of the time per post.
             self._session = aiohttp.ClientSession(

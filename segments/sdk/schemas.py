@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import URLValidator
 from pydantic import Field, field_validator
 
+from segments.pushhosts import EndpointRefused, check_endpoint
 from segments.schemas import Identity, ProfileIn, Properties, Strict
 
 # Device.Browser, or "" when the SDK could not tell.
@@ -102,6 +103,11 @@ class PushSubscriptionIn(Strict):
             URLValidator(schemes=["https", "http"])(value)
         except DjangoValidationError:
             raise ValueError("must be the push service's https URL") from None
+        # The worker will post to it: only push services of the allow-list (SSRF, issue 12).
+        try:
+            check_endpoint(value)
+        except EndpointRefused as refusal:
+            raise ValueError(str(refusal)) from None
         return value
 
 

@@ -5,6 +5,13 @@ Why aiohttp: pywebpush already depends on it, so it adds no package, and its con
 pool keeps keep-alive connections per push-service host across thousands of concurrent
 posts. pywebpush's own ``webpush()`` opens a request per call; DESIGN.md measured ~820/s
 that way against ~4,200/s encrypting with it and posting over one pooled session.
+
+The endpoint came from a browser through the public SDK, so before each post it must be a
+push service of ``WEBPUSH_ALLOWED_HOSTS`` (``segments.pushhosts``: checked again here for
+rows saved before that check existed), its name must resolve to public addresses only and
+the connection goes to the address checked (``resolver.py``), and a redirect is an answer,
+never followed: a push service answers 201 (RFC 8030 §5), and following a 302 or 307 would
+let the URL's host send the worker anywhere.
 """
 
 import base64
@@ -17,7 +24,10 @@ import os
 import aiohttp
 import http_ece
 from cryptography.hazmat.primitives.asymmetric import ec
+from django.conf import settings
+from yarl import URL
 
+from delivery.addresses import networks, refusal
 from delivery.providers.base import (
     NO_ANSWER,
     Answer,
@@ -27,7 +37,9 @@ from delivery.providers.base import (
     result,
 )
 from delivery.providers.pooled import PooledHttpProvider
+from delivery.providers.webpush.resolver import PublicAddressResolver, RefusedAddress
 from delivery.providers.webpush.vapid import VapidHeaders, origin_of
+from segments.pushhosts import EndpointRefused, check_endpoint
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +51,12 @@ READ_TIMEOUT = 30  # seconds, the seed's longest (Safari) read timeout
 
 BAD_SUBSCRIPTION_KEYS = Answer("token_invalid", Outcome.FAILED)
 BAD_ENDPOINT = Answer("end_point_invalid", Outcome.FAILED)
+# Refused before any connection. A URL no allow-list could accept (plain http, a user name,
+# an address for a host) never came from a browser: its device is retired. A name merely
+# off the list, or one that resolves to a private address, keeps its device: that depends
+# on our settings and on DNS, which an Admin can correct, and a retired browser only
+# comes back when the person subscribes again.
+MALFORMED_ENDPOINT = Answer("end_point_invalid", Outcome.FAILED, retire_device=True)
 TOO_LARGE = Answer("payload_too_large", Outcome.FAILED)
 
 
@@ -82,6 +100,7 @@ class WebPushProvider(PooledHttpProvider):
         read_timeout=READ_TIMEOUT,
     ):
         self.vapid = VapidHeaders(private_key, subject)
+        self._allowed_networks = []  # the tests' loopback services (WEBPUSH_ALLOWED_NETWORKS)
         super().__init__(concurrency=concurrency, connect_timeout=connect_timeout, read_timeout=read_timeout)
 
     @classmethod
@@ -89,11 +108,37 @@ class WebPushProvider(PooledHttpProvider):
         """From a ``delivery.models.VapidKey``."""
         return cls(key.private_key, key.subject, **options)
 
+    def _connector(self):
+        self._allowed_networks = networks(getattr(settings, "WEBPUSH_ALLOWED_NETWORKS", ()))
+        return aiohttp.TCPConnector(limit=self.concurrency, resolver=PublicAddressResolver(self._allowed_networks))
+
+    def _checked(self, endpoint):
+        """(the URL as aiohttp will read it, its VAPID origin), or EndpointRefused."""
+        scheme, host, port = check_endpoint(endpoint)
+        try:
+            url = URL(endpoint)
+            origin = origin_of(endpoint)
+        except (ValueError, TypeError):
+            raise EndpointRefused("is not a URL", malformed=True) from None
+        # urlsplit (the check) and yarl (the connection) must read the same host and port.
+        if (url.scheme, url.host, url.port) != (scheme, host, port):
+            raise EndpointRefused("is read differently by two URL parsers", malformed=True)
+        # An address literal skips the resolver, so it is checked here (only the tests'
+        # networks pass check_endpoint; this keeps the metadata addresses out even there).
+        try:
+            reason = refusal(host, self._allowed_networks)
+        except ValueError:  # a name: the resolver checks what it resolves to
+            reason = None
+        if reason:
+            raise EndpointRefused(f"{host} is {reason}", malformed=True)
+        return url, origin
+
     async def send_one(self, session, push):
         try:
-            origin = origin_of(push.endpoint)
-        except ValueError:
-            return self._failed(push, BAD_ENDPOINT, "endpoint is not an http(s) URL")
+            url, origin = self._checked(push.endpoint)
+        except EndpointRefused as refused:
+            answer = MALFORMED_ENDPOINT if refused.malformed else BAD_ENDPOINT
+            return self._failed(push, answer, f"endpoint refused: {refused}")
         try:
             body = encrypt(push)
         except (http_ece.ECEException, binascii.Error, ValueError, TypeError):
@@ -113,10 +158,15 @@ class WebPushProvider(PooledHttpProvider):
             headers["Topic"] = topic_for(topic_key)
 
         try:
-            async with session.post(push.endpoint, data=body, headers=headers) as response:
+            async with session.post(url, data=body, headers=headers, allow_redirects=False) as response:
                 status = response.status
                 retry_after = parse_retry_after(response.headers.get("Retry-After"))
                 await response.read()  # so the connection goes back to the pool
+        except aiohttp.ClientConnectorError as error:
+            if isinstance(error.os_error, RefusedAddress):
+                return self._failed(push, BAD_ENDPOINT, f"endpoint refused: {error.os_error}")
+            log.info("webpush: device %s at %s: no answer (%s)", push.device_id, origin, type(error).__name__)
+            return result(push, NO_ANSWER)
         except (aiohttp.ClientError, TimeoutError) as error:
             log.info("webpush: device %s at %s: no answer (%s)", push.device_id, origin, type(error).__name__)
             return result(push, NO_ANSWER)
