@@ -21,6 +21,7 @@ from campaigns import schedule
 from campaigns.models import Campaign
 from delivery.models import DeliverySettings
 from segments.models import PropertyDefinition
+from segments.numbers import number_hint, parse_number
 from segments.rules import RuleError, parse
 
 Kind = Campaign.Kind
@@ -85,13 +86,13 @@ def local_text(moment, tz):
 
 def typed_value(text, kind):
     """A filter value as the JSON an event property of type ``kind`` holds: numbers
-    compare as numbers (segments compare by type; "10" never equals 10)."""
+    compare as numbers (segments compare by type; "10" never equals 10), read by the
+    segment builder's parser, so "inf", "nan" and numbers beyond ±1e15 are not numbers."""
     if kind == PropertyDefinition.Type.NUMBER:
-        try:
-            number = float(text)
-        except ValueError:
+        number = parse_number(text)
+        if number is None:
             return text
-        return int(number) if number.is_integer() else number
+        return int(number) if isinstance(number, float) and number.is_integer() else number
     if kind == PropertyDefinition.Type.BOOLEAN and text.lower() in ("true", "false"):
         return text.lower() == "true"
     return text
@@ -127,9 +128,11 @@ def check_filters(event, rows):
             if row["value"]:
                 return [], "A filter needs the property it is about."
             continue
-        filters.append(
-            {"name": row["name"], "op": row["op"], "value": typed_value(row["value"], types.get(row["name"]))}
-        )
+        kind = types.get(row["name"])
+        value = typed_value(row["value"], kind)
+        if kind == PropertyDefinition.Type.NUMBER and isinstance(value, str) and value:
+            return [], f"Filter: {row['name']!r} holds numbers: {number_hint(value)}."
+        filters.append({"name": row["name"], "op": row["op"], "value": value})
     try:
         parse({"match": "all", "conditions": [{"kind": "live_event", "event": event or "-", "filters": filters}]})
     except RuleError as problem:

@@ -322,6 +322,27 @@ def test_single_action_needs_an_event_and_valid_filters(marketer):
     assert_refused(bad_filter, "trigger_filters", campaign, "greater needs a number")
 
 
+@pytest.mark.parametrize("typed", ["inf", "nan", "1e400", "1" + "0" * 400, "1000000000000001"])
+def test_a_number_filter_value_is_a_number_within_1e15_or_refused(marketer, typed):
+    PropertyDefinition.objects.create(
+        scope=PropertyDefinition.Scope.EVENT, event_name="Viewed product", name="price", type="number"
+    )
+    campaign = draft(Kind.SINGLE_ACTION)
+
+    response = post(
+        marketer,
+        campaign,
+        {
+            "trigger_event": "Viewed product",
+            "trigger_filter_name": ["price"],
+            "trigger_filter_op": ["equals"],
+            "trigger_filter_value": [typed],
+        },
+    )
+
+    assert_refused(response, "trigger_filters", campaign, "&#x27;price&#x27; holds numbers")
+
+
 def test_inaction_saves_the_window_in_minutes(marketer):
     campaign = draft(Kind.INACTION, channel=Channel.MOBILE_PUSH)
 
