@@ -258,6 +258,9 @@ RATELIMIT_USE_CACHE = "default"
 SDK_RATE_LIMIT = env_str("SDK_RATE_LIMIT", "300/m")
 if not re.fullmatch(r"[1-9][0-9]*/[smhd]", SDK_RATE_LIMIT):
     raise ImproperlyConfigured(f"SDK_RATE_LIMIT must look like 300/m (per s, m, h or d); got {SDK_RATE_LIMIT!r}.")
+# The demo shop at /demo/site/ (config/demo_site.py): it makes a Site and a VAPID key
+# and signs in anyone as its demo accounts, so it is for development only.
+DEMO_SITE = env_bool("DEMO_SITE", DEBUG)
 
 # Email (a campaign owner's safety-check alert): printed by the console backend unless
 # EMAIL_HOST names an SMTP server.

@@ -47,6 +47,7 @@ def test_debug_starts_with_the_embedded_defaults():
         ({"DEBUG": "1", "PUBLIC_BASE_URL": "clarion.example.com"}, "PUBLIC_BASE_URL must be an absolute URL"),
         ({"DEBUG": "1", "SECURE_HSTS_SECONDS": "a year"}, "SECURE_HSTS_SECONDS must be a whole number"),
         ({"DEBUG": "1", "LOG_LEVEL": "LOUD"}, "LOG_LEVEL must be one of"),
+        ({"DEBUG": "1", "DEMO_SITE": "please"}, "DEMO_SITE must be one of"),
     ],
 )
 def test_a_bad_value_stops_start_up_and_names_the_variable(variables, message):

@@ -10,6 +10,7 @@ import time_machine
 from django.db import connection, transaction
 from django.urls import reverse
 
+from delivery.models import VapidKey
 from delivery.vapid import current_public_key
 from segments.actions.sdk import identify_browser
 from segments.models import Device, Event, Profile, Site
@@ -318,7 +319,21 @@ def test_a_client_over_the_rate_gets_a_429_with_retry_after(sdk, settings, clien
 # The demo site that loads the SDK (config/demo_site.py)
 
 
-def test_the_demo_page_is_public_and_lets_its_own_origin_use_the_demo_site_key(client):
+def test_the_demo_site_is_a_404_in_production_and_makes_nothing(client, settings):
+    assert settings.DEBUG is False
+    assert settings.DEMO_SITE is False  # DEMO_SITE defaults to DEBUG
+    assert client.get(reverse("demo-site")).status_code == 404
+    assert client.get(reverse("demo-site-sw")).status_code == 404
+    assert not Site.objects.exists()
+    assert not VapidKey.objects.exists()
+
+
+@pytest.fixture
+def demo_on(settings):
+    settings.DEMO_SITE = True
+
+
+def test_the_demo_page_is_public_and_lets_its_own_origin_use_the_demo_site_key(client, demo_on):
     response = client.get(reverse("demo-site"))
     assert response.status_code == 200
     site = Site.objects.get(name="Demo site")
@@ -329,7 +344,26 @@ def test_the_demo_page_is_public_and_lets_its_own_origin_use_the_demo_site_key(c
     assert b"/static/sdk/clarion.js" in response.content
 
 
-def test_the_demo_service_worker_is_javascript_allowed_to_control_the_demo_page(client):
+def test_the_demo_page_signs_its_accounts_identities_on_the_server(client, demo_on):
+    response = client.get(reverse("demo-site"))
+    site = Site.objects.get(name="Demo site")
+    assert site.verify_identity
+    accounts = response.context["accounts"]
+    assert [a["identity"] for a in accounts] == ["ada", "bob", "carmen"]
+    assert all(a["identity_hash"] == site.identity_hash(a["identity"]) for a in accounts)
+    assert site.identity_secret not in response.content.decode()
+    identify = client.post(
+        reverse("sdk:identify"),
+        json.dumps(
+            {"siteKey": site.key, "clientId": CLIENT, "identity": "ada", "identityHash": accounts[0]["identity_hash"]}
+        ),
+        content_type="text/plain",
+        headers={"Origin": "http://testserver"},
+    )
+    assert identify.status_code == 200
+
+
+def test_the_demo_service_worker_is_javascript_allowed_to_control_the_demo_page(client, demo_on):
     response = client.get(reverse("demo-site-sw"), {"siteKey": "pk_x", "clientId": CLIENT})
     assert response.status_code == 200
     assert response["Content-Type"].startswith("application/javascript")
