@@ -19,8 +19,9 @@ def _escaped(text):
 def _reason(record):
     if record.exc_info:
         return str(record.exc_info[1]) or "permission denied"
-    # log_response("Forbidden (%s): %s", reason, path) in CsrfViewMiddleware._reject.
-    return record.args[0] if record.args else record.getMessage()
+    if record.name == "django.security.csrf" and record.args:
+        return record.args[0]  # log_response("Forbidden (%s): %s", reason, path) in CsrfViewMiddleware
+    return "the view answered 403"  # a response, not an exception: the view said why to the client
 
 
 class ForbiddenInOneLine(logging.Filter):

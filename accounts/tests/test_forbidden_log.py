@@ -39,3 +39,11 @@ def test_an_anonymous_403_says_so(db, caplog):
         assert client.post("/login/").status_code == 403
     [record] = forbidden_records(caplog)
     assert record.getMessage() == "Forbidden: POST /login/ user=anonymous reason=CSRF cookie not set."
+
+
+def test_a_403_answered_by_a_view_logs_one_line(db, caplog):
+    body = '{"siteKey": "no-such-key"}'
+    with caplog.at_level(logging.INFO):
+        assert Client().post("/sdk/v1/events", body, content_type="text/plain").status_code == 403
+    [record] = forbidden_records(caplog)
+    assert record.getMessage() == "Forbidden: POST /sdk/v1/events user=anonymous reason=the view answered 403"
