@@ -22,7 +22,8 @@ HOUSEKEEPING = {
     # Live campaigns' pending sends that came due: inaction windows and date-property sends.
     "check inaction windows": ("campaigns.live.tasks.send_due", 30.0),
     "finish A/B tests": ("campaigns.tasks.finish_ab_tests", 60.0),
-    "sweep expired claims": ("delivery.tasks.sweep_expired_claims", 60.0),
+    # Claims a dead worker left (DELIVERY_CLAIM_LEASE) and held rows beyond their wake-ups.
+    "sweep expired claims": ("delivery.tasks.sweep_expired_claims", 15.0),
     "roll up stats": ("stats.tasks.roll_up", 60.0),
     "worker heartbeat": ("delivery.tasks.heartbeat", 15.0),
     "amplify web pushes": ("delivery.amplification.amplify", 300.0),

@@ -8,8 +8,15 @@ from delivery.actions import sending
 from delivery.models import Heartbeat
 
 # A hold shorter than this is woken by a task with a countdown; longer ones by the sweep
-# (beat, every minute). Countdowns stay far below Redis's visibility timeout (6 h).
+# (beat, every 15 s). Countdowns stay far below Redis's visibility timeout (6 h).
 WAKE_WITHIN = 3600
+# Wake-ups one batch may queue. Each is a countdown task the worker keeps in memory until it
+# is due, so a batch of rows held until a thousand different times (DND ends in every time
+# zone, per-person send times) must not make a thousand: see ``wake_ups``.
+WAKES_PER_BATCH = 16
+# A wake-up may come this share of its wait late (at least a second): holds that close
+# together share one.
+WAKE_SLACK = 0.1
 
 
 @shared_task(ignore_result=True)
@@ -27,8 +34,31 @@ def send_batch(dispatch_id):
         return
     if report.more:
         send_batch.delay(dispatch_id)
-    if report.wake_at is not None:
-        wake(dispatch_id, report.wake_at)
+    for at in wake_ups(report.holds, timezone.now()):
+        wake(dispatch_id, at)
+
+
+def wake_ups(holds, now):
+    """When to wake a dispatch for the rows a batch held until ``holds`` (distinct times): one
+    wake-up per time, except that times within ``WAKE_SLACK`` of their wait (at least a
+    second) of the first of their group share one, at the group's last time, so no row wakes
+    before it is due and none more than a tenth of its wait late. At most ``WAKES_PER_BATCH``,
+    the nearest (with a hold at every second, they reach about 40 s ahead): later rows are
+    found by the sweep, at most its 15 s late."""
+    wakes = []
+    first = None
+    for at in sorted(holds):
+        wait = (at - now).total_seconds()
+        if wait > WAKE_WITHIN:
+            break
+        if first is not None and (at - first).total_seconds() <= max(1.0, WAKE_SLACK * (first - now).total_seconds()):
+            wakes[-1] = at
+            continue
+        if len(wakes) == WAKES_PER_BATCH:
+            break
+        first = at
+        wakes.append(at)
+    return wakes
 
 
 def wake(dispatch_id, at):
@@ -44,7 +74,7 @@ def wake(dispatch_id, at):
 @shared_task(ignore_result=True)
 def sweep_expired_claims():
     """Queue again the rows whose claim outlived its lease, and give a send task to every
-    sending dispatch with rows ready (beat, every minute: config/celery.py)."""
+    sending dispatch with rows ready (beat, every 15 s: config/celery.py)."""
     for dispatch_id in sending.sweep():
         send_batch.delay(dispatch_id)
 

@@ -3,21 +3,25 @@
 ``send_batch`` claims up to ``DELIVERY_BATCH_SIZE`` ready rows in one statement, decides each in
 memory (unreachable, cut-off, the user's time zone, DND, frequency caps, throttle), renders
 Liquid once per profile and variant, sends through the providers (one pooled async session
-per provider per batch) and records the outcomes with one UPDATE per outcome group. Nothing
-in the loop queries per row.
+per provider per batch) and records the outcomes as the answers come back, a group of about
+``RECORD_EVERY`` at a time, with one UPDATE per outcome group. Nothing in the loop queries per
+row.
 
-Delivery is at-least-once with collapse: a row is claimed (``sending`` until
-``claimed_until``) before its send and marked after. A worker that dies in between leaves
-the claim to expire; ``sweep_expired_claims`` queues the row again and the resend carries the
-same collapse key (Web Push Topic, apns-collapse-id, FCM collapse_key, the notification tag),
-so the person sees one notification.
+Delivery is at-least-once with collapse: a row is claimed (``sending`` until ``claimed_until``,
+renewed while the batch works: ``delivery/actions/claims.py``) before its send and marked
+after. A worker that dies in between stops renewing; once the lease runs out the row is
+claimed again and the resend carries the same collapse key (Web Push Topic, apns-collapse-id,
+FCM collapse_key, the notification tag), so the person sees one notification. Recording in
+groups keeps what a death sends twice to the pushes in flight and one unrecorded group.
 """
 
+import asyncio
+import contextlib
 import hashlib
 import json
 import logging
-from collections import defaultdict
-from dataclasses import dataclass
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.conf import settings
@@ -29,6 +33,7 @@ from liquid.exceptions import LiquidError
 from delivery import content as liquid
 from delivery import vapid
 from delivery.actions import limits
+from delivery.actions.claims import ClaimKeeper, claim, new_token
 from delivery.linked import LinkedContent, LinkedContentError
 from delivery.models import DeliverySettings, Dispatch, Message
 from delivery.payloads import AES128GCM_HEADER, AES128GCM_RECORD_OVERHEAD, MAX_PUSH_BYTES, build_payload, payload_bytes
@@ -68,6 +73,12 @@ ROW_FIELDS = (
     "profile__timezone",
 )
 URGENCY_OF_ANDROID_PRIORITY = {"max": "high", "high": "high"}
+# Answers are recorded in groups of this many (or what came back within RECORD_WAIT seconds)
+# while the rest of the batch is in flight: a worker killed mid-batch then sends again only its
+# pushes in flight and one unrecorded group, not the whole batch. Each group is one short
+# transaction; a hundred keeps that below 1 % of a batch's time (bench/send.py).
+RECORD_EVERY = 100
+RECORD_WAIT = 1.0
 
 
 @dataclass
@@ -80,7 +91,7 @@ class Report:
     held: int = 0
     dropped: int = 0
     more: bool = False  # the claim was full: more rows may be ready
-    wake_at: object = None  # the earliest time a row held by this batch comes due
+    holds: list = field(default_factory=list)  # each distinct time rows held by this batch come due
 
 
 def send_batch(dispatch_id, *, size=None):
@@ -89,12 +100,13 @@ def send_batch(dispatch_id, *, size=None):
         return None
     size = size or settings.DELIVERY_BATCH_SIZE
     now = timezone.now()
-    ids = claim(dispatch.pk, size, now)
+    token = new_token()
+    ids = claim(dispatch.pk, size, now, token=token)
     report = Report(claimed=len(ids), more=len(ids) == size)
     if ids:
-        rows = list(Message.objects.filter(id__in=ids).values(*ROW_FIELDS))
-        outcomes = Batch(dispatch, now).decide_and_send(rows)
-        outcomes.save()
+        with ClaimKeeper(ids, token) as keeper:
+            rows = list(Message.objects.filter(id__in=ids).values(*ROW_FIELDS))
+            outcomes = Batch(dispatch, now, token=token, lock=keeper.writing).decide_and_send(rows)
         outcomes.fill(report)
     if not report.more:
         finish_if_done(dispatch.pk)
@@ -118,38 +130,6 @@ def resend(message_ids):
     return accepted
 
 
-def claim(dispatch_id, size, now):
-    """Claim up to ``size`` ready rows (queued, or held and due) in one statement; their ids.
-
-    PostgreSQL: the sub-select locks with SKIP LOCKED, so concurrent workers take disjoint rows
-    without waiting. SQLite has one writer: the whole UPDATE runs under its write lock, which
-    makes the statement just as atomic. Both return the claimed ids (RETURNING, SQLite 3.35+)."""
-    lease = now + timedelta(seconds=settings.DELIVERY_CLAIM_LEASE)
-    lock = " FOR UPDATE SKIP LOCKED" if connection.vendor == "postgresql" else ""
-    adapt = connection.ops.adapt_datetimefield_value
-    table = Message._meta.db_table
-    # The table name is ours and every value is a parameter.
-    sql = (
-        f"UPDATE {table} SET status = %s, claimed_until = %s, updated_at = %s"  # noqa: S608
-        f" WHERE id IN (SELECT id FROM {table} WHERE dispatch_id = %s"
-        f" AND (status = %s OR (status = %s AND not_before <= %s)) LIMIT %s{lock})"
-        " RETURNING id"
-    )
-    params = [
-        Message.Status.SENDING,
-        adapt(lease),
-        adapt(now),
-        dispatch_id,
-        Message.Status.QUEUED,
-        Message.Status.HELD,
-        adapt(now),
-        size,
-    ]
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return [row[0] for row in cursor.fetchall()]
-
-
 def finish_if_done(dispatch_id):
     """A sending dispatch with nothing queued, in flight or held is done."""
     pending = Message.objects.filter(dispatch=OuterRef("pk"), status__in=PENDING)
@@ -161,28 +141,36 @@ def finish_if_done(dispatch_id):
 
 
 class Batch:
-    def __init__(self, dispatch, now):
+    """``token``: the claim whose rows these are (recorded only while they carry it); ``lock``
+    is held while recording (the claim keeper's, ``delivery/actions/claims.py``)."""
+
+    def __init__(self, dispatch, now, *, token=None, lock=None):
         self.dispatch = dispatch
         self.now = now
         self.rules = limits.Rules.parse(dispatch.rules)
         self.settings = DeliverySettings.load()
-        self.outcomes = Outcomes(now)
+        self.outcomes = Outcomes(now, token=token, lock=lock)
 
     def decide_and_send(self, rows):
         candidates = [row for row in rows if self.may_go_now(row)]
         candidates = self.apply_caps_and_throttle(candidates)
-        for row, result in self.send(candidates):
-            self.record(row, result)
+        for group in self.send(candidates):
+            answered = timezone.now()
+            for row, result in group:
+                self.record(row, result, answered)
+            self.outcomes.save()
+        self.outcomes.save()  # what was decided without a send, when nothing was sent
         return self.outcomes
 
     def send_again(self, rows):
         rows = [row for row in rows if _reachable(row)]
-        results = [result for _, result in self.send(rows)]
+        results = [result for group in self.send(rows) for _, result in group]
         retire_devices({result.device_id for result in results if result.retire_device})
         return sum(result.outcome == Outcome.SENT for result in results)
 
     def send(self, rows):
-        """Render and send; the providers' results (rows that could not be sent are in outcomes)."""
+        """Render and send; yields the providers' results in groups, [(row, result)], as they
+        come back (rows that could not be sent are in outcomes)."""
         providers = Providers(self.settings, vapid.current())
         renderer = Renderer(self.dispatch.contents, {row["profile_id"] for row in rows})
         groups = defaultdict(list)  # provider -> [(row, push)]
@@ -195,11 +183,8 @@ class Batch:
             push = self.push_for(row, renderer)
             if push is not None:
                 groups[provider].append((row, push))
-        results = []
         for provider, items in groups.items():
-            answers = provider.send_many_sync([push for _, push in items])
-            results += zip([row for row, _ in items], answers, strict=True)
-        return results
+            yield from answers_in_groups(provider, items)
 
     # -- deciding ----------------------------------------------------------------------
 
@@ -300,7 +285,7 @@ class Batch:
 
     # -- recording -----------------------------------------------------------------------
 
-    def record(self, row, result):
+    def record(self, row, result, answered):
         if result.outcome == Outcome.SENT:
             self.outcomes.sent(row)
             return
@@ -310,7 +295,8 @@ class Batch:
         allowed = limits.tries_allowed(row["device__platform"], row["device__browser"])
         if result.outcome == Outcome.RETRY and tries < allowed:
             delay = limits.retry_delay(tries, result.retry_after)
-            self.hold(row, self.now + timedelta(seconds=delay), result.code, tried=True)
+            # From the answer, not the batch's start: a Retry-After counts from when it was said.
+            self.hold(row, answered + timedelta(seconds=delay), result.code, tried=True)
         else:
             self.outcomes.fail(row, result.code, tried=True)
 
@@ -395,13 +381,18 @@ def _is_personal(content):
 
 
 class Outcomes:
-    """Outcomes of a batch, grouped so each group is one UPDATE."""
+    """Outcomes of a batch, grouped so each group is one UPDATE; ``save`` writes what is
+    recorded so far and may be called again as more answers come back."""
 
-    def __init__(self, now):
+    def __init__(self, now, *, token=None, lock=None):
         self.now = now
+        self.token = token  # record only rows this claim still holds (None: any)
+        self.lock = lock or contextlib.nullcontext()
         self.groups = defaultdict(list)  # (status, code, not_before, tried) -> [message id]
         self.hashes = {}  # message id -> payload hash, for sent rows
         self.retire = set()
+        self.saved = Counter()  # status -> rows saved
+        self.holds = set()  # each distinct time saved rows are held until
 
     def sent(self, row):
         self.groups[(Message.Status.SENT, "", None, True)].append(row["id"])
@@ -418,45 +409,126 @@ class Outcomes:
         self.groups[(Message.Status.HELD, code, until, tried)].append(row["id"])
 
     def fill(self, report):
-        for (status, _, not_before, _), ids in self.groups.items():
-            setattr(report, status, getattr(report, status) + len(ids))
-            if not_before and (report.wake_at is None or not_before < report.wake_at):
-                report.wake_at = not_before
+        for status, count in self.saved.items():
+            setattr(report, status, getattr(report, status) + count)
+        report.holds = sorted(self.holds)
 
-    @transaction.atomic
     def save(self):
-        for (status, code, not_before, tried), ids in self.groups.items():
-            if status == Message.Status.SENT:
-                self._save_sent(ids)
-                continue
-            fields = {"status": status, "code": code, "not_before": not_before, "claimed_until": None}
-            fields["updated_at"] = self.now
-            if tried:
-                fields["attempts"] = F("attempts") + 1
-            for start in range(0, len(ids), 1000):
-                Message.objects.filter(pk__in=ids[start : start + 1000]).update(**fields)
-        if self.retire:
-            retire_devices(self.retire)
+        if not self.groups and not self.retire:
+            return
+        with self.lock, transaction.atomic():
+            at = timezone.now()
+            for (status, code, not_before, tried), ids in self.groups.items():
+                self.saved[status] += len(ids)
+                if not_before:
+                    self.holds.add(not_before)
+                if status == Message.Status.SENT:
+                    self._save_sent(ids, at)
+                    for pk in ids:
+                        del self.hashes[pk]  # the others' are still to come: set when rendered
+                    continue
+                fields = {"status": status, "code": code, "not_before": not_before, "claimed_until": None}
+                fields["updated_at"] = at
+                if tried:
+                    fields["attempts"] = F("attempts") + 1
+                for start in range(0, len(ids), 1000):
+                    rows = Message.objects.filter(pk__in=ids[start : start + 1000])
+                    if self.token:
+                        rows = rows.filter(claim_token=self.token)
+                    rows.update(**fields)
+            if self.retire:
+                retire_devices(self.retire)
+        self.groups.clear()
+        self.retire.clear()
 
-    def _save_sent(self, ids):
+    def _save_sent(self, ids, at):
         """Sent rows and each one's payload hash in one UPDATE … FROM (VALUES …) per thousand
         rows (PostgreSQL, SQLite 3.33+). The ORM's way, a CASE with a WHEN per row, spent
         longer building the query than the database spent running it."""
         table = Message._meta.db_table
-        now = connection.ops.adapt_datetimefield_value(self.now)
+        now = connection.ops.adapt_datetimefield_value(at)
+        mine = f" AND {table}.claim_token = %s" if self.token else ""
         for start in range(0, len(ids), 1000):
             chunk = ids[start : start + 1000]
             values = ", ".join(["(%s, %s)"] * len(chunk))
             sql = (
                 f"UPDATE {table} SET status = %s, code = '', not_before = NULL, claimed_until = NULL,"  # noqa: S608
                 f" attempts = attempts + 1, sent_at = %s, updated_at = %s, payload_hash = v.column2"
-                f" FROM (VALUES {values}) AS v WHERE {table}.id = v.column1"
+                f" FROM (VALUES {values}) AS v WHERE {table}.id = v.column1{mine}"
             )
             params = [Message.Status.SENT, now, now]
             for pk in chunk:
                 params += [pk, self.hashes[pk]]
+            if self.token:
+                params.append(self.token)
             with connection.cursor() as cursor:
                 cursor.execute(sql, params)
+
+
+def answers_in_groups(provider, items, *, size=RECORD_EVERY, wait=RECORD_WAIT):
+    """Send ``items`` ([(row, push)]) through ``provider`` and yield [(row, result)] as the
+    answers come back: about ``size`` at a time, or what came within ``wait`` seconds.
+
+    The pushes run on one event loop (``asyncio.Runner``) and share the provider's pool, at most
+    ``provider.concurrency`` at once, as one ``send_many`` call would. The loop is paused while
+    the caller handles a group, so it may use the database (Django refuses to from a running
+    loop); a pause of a few milliseconds leaves answers waiting in the socket buffers."""
+    if _loop_running():
+        # This thread already runs a loop (Playwright's sync API in tests) that cannot be
+        # paused: the provider runs the sends on a thread of its own, answered all at once.
+        answers = provider.send_many_sync([push for _, push in items])
+        yield list(zip([row for row, _ in items], answers, strict=True))
+        return
+    done, failure = [], []
+    left = len(items)
+
+    async def start():
+        gate = asyncio.Semaphore(getattr(provider, "concurrency", 100))
+        ready = asyncio.Event()
+
+        async def one(row, push):
+            nonlocal left
+            try:
+                async with gate:
+                    [answer] = await provider.send_many([push])
+                done.append((row, answer))
+            except Exception as error:  # raised to the caller below, as gather would
+                failure.append(error)
+            left -= 1
+            if len(done) >= size or not left or failure:
+                ready.set()
+
+        tasks = [asyncio.ensure_future(one(row, push)) for row, push in items]
+        return ready, tasks
+
+    async def some(ready):
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(ready.wait(), wait)
+        ready.clear()
+
+    with asyncio.Runner() as runner:
+        try:
+            ready, _tasks = runner.run(start())  # the tasks are kept: the loop holds them weakly
+            while True:
+                if left and not failure:
+                    runner.run(some(ready))
+                if done:
+                    group, done[:] = done[:], []
+                    yield group
+                if failure:
+                    raise failure[0]
+                if not left:
+                    break
+        finally:
+            runner.run(provider.aclose())  # tasks still pending are cancelled as the runner closes
+
+
+def _loop_running():
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
 
 
 def sweep(now=None):

@@ -47,7 +47,7 @@ class Message(models.Model):
 
     class Status(models.TextChoices):
         QUEUED = "queued", "Queued"
-        SENDING = "sending", "Sending"  # claimed by a worker until claimed_until
+        SENDING = "sending", "Sending"  # claimed (claim_token) by a worker until claimed_until
         SENT = "sent", "Sent"  # accepted by the push service
         FAILED = "failed", "Failed"
         HELD = "held", "Held"  # waiting for not_before (DND delay, user time zone, throttle, retry)
@@ -66,6 +66,9 @@ class Message(models.Model):
     payload_hash = models.CharField(max_length=64, blank=True)
     not_before = models.DateTimeField(null=True, blank=True)
     claimed_until = models.DateTimeField(null=True, blank=True)
+    # Whose claim this is (``delivery/actions/claims.py``): a batch renews its lease and records
+    # its outcomes only on rows that still carry its token.
+    claim_token = models.BigIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     # Reported by the service worker or the app (stats, issue 8); push amplification

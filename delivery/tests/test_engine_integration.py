@@ -146,6 +146,24 @@ def test_429_and_503_with_retry_after_are_sent_again_after_that_wait(worker, web
     assert time.monotonic() - started >= 2  # two waits of a second, not a hot loop
 
 
+def test_each_retry_of_a_batch_arrives_within_5_s_of_its_own_retry_after(worker, webpush, key):
+    # One batch, two waits: each gets its wake-up (a batch used to wake only for its earliest
+    # hold, and the other row waited for the sweep).
+    [(limited, limited_sub)] = web_audience(webpush, 1)
+    [(firefox, firefox_sub)] = web_audience(webpush, 1, browser="firefox")
+    webpush.answer(limited_sub, 429, retry_after=30)
+    webpush.answer(firefox_sub, 429, retry_after=20)
+
+    dispatch = started_dispatch([limited, firefox], {"title": "Hello"})
+    wait_until_done(worker, dispatch, timeout=60)
+
+    for device, subscriber, retry_after in ((limited, limited_sub, 30), (firefox, firefox_sub, 20)):
+        [(_, answered_at)] = webpush.answered[subscriber.id]
+        [received] = webpush.received[subscriber.id]
+        assert retry_after <= received.at - answered_at <= retry_after + 5, device.browser
+        assert outcome(dispatch, device) == ("sent", "", 2)
+
+
 def test_a_5xx_without_retry_after_is_held_with_its_code_then_sent(worker, webpush, key):
     [(device, subscriber)] = web_audience(webpush, 1)
     webpush.answer(subscriber, 500)

@@ -4,7 +4,8 @@ For each ``POST /push/<id>`` it verifies the VAPID JWT (RFC 8292: ES256 signatur
 the ``k=`` key, ``aud`` equal to its own origin, ``exp`` in the future and at most 24 h
 ahead), requires TTL (RFC 8030 §5.2) and valid Urgency and Topic (§5.3, §5.4), refuses bodies
 over 4096 bytes (§7.2), decrypts the aes128gcm body (RFC 8291) with the subscriber's private
-key, keeps what it got, and answers 201. Tests can make it answer errors or be slow.
+key, keeps what it got, and answers 201. Tests can make it answer errors (429 or 503 with a
+Retry-After, 4xx) or be slow, on demand per subscriber, and read when each answer was given.
 
     with WebPushService() as service:
         subscriber = service.subscribe()
@@ -134,7 +135,9 @@ class WebPushService(ThreadedService):
         self.subscribers = {}
         self.received = defaultdict(list)  # subscriber id -> [Received]
         self.rejected = []  # (subscriber id, status, reason)
+        self.answered = defaultdict(list)  # subscriber id -> [(status, time.time())] of scripted answers
         self.requests = 0
+        self.waiting = 0  # requests being held by ``slow`` right now
         self._scripted = defaultdict(list)  # subscriber id -> [(status, headers)] answered first
         self._delay = {}
         self._ids = itertools.count(1)
@@ -175,13 +178,18 @@ class WebPushService(ThreadedService):
     async def _push(self, request):
         self.requests += 1
         sub_id = request.match_info["id"]
-        if sub_id in self._delay:
-            await asyncio.sleep(self._delay[sub_id])
+        if self._delay.get(sub_id):
+            self.waiting += 1
+            try:
+                await asyncio.sleep(self._delay[sub_id])
+            finally:
+                self.waiting -= 1
         subscriber = self.subscribers.get(sub_id)
         if subscriber is None:
             return web.Response(status=404)
         if self._scripted[sub_id]:
             status, headers = self._scripted[sub_id].pop(0)
+            self.answered[sub_id].append((status, time.time()))
             return web.Response(status=status, headers=headers)
         body = await request.read()
         try:
