@@ -19,7 +19,9 @@ decrypt on load and a rotation, is MultiFernet's own API.
 An empty value stays empty: it means "not set", which the Settings page shows and the
 provider registry checks, and it tells nothing about a secret. A token cannot be searched
 for (the same text encrypts differently each time), so the field refuses every lookup but
-``isnull``. Errors name the column, never the token or the text.
+``isnull``. Errors name the column, never the token or the text. ``dumpdata`` writes the
+plain text (so that ``loaddata`` into another install encrypts with that install's keys):
+treat its output as the secret it is.
 """
 
 import functools
