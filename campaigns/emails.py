@@ -17,11 +17,22 @@ log = logging.getLogger(__name__)
 def send_safety_check(run_id):
     """Tell a campaign's owner that its run was stopped by the safety check. Returns whether
     an email went out (not when the owner is gone or has no address)."""
+    return _tell_owner(run_id, "safety_check")
+
+
+def send_run_failed(run_id):
+    """Tell a campaign's owner that its run could not start, and why (the run's reason)."""
+    return _tell_owner(run_id, "run_failed")
+
+
+def _tell_owner(run_id, template):
+    """Email the owner of a run's campaign ``campaigns/email/<template>.txt`` (and its
+    ``_subject.txt``) about the run. Returns whether an email went out."""
     run = CampaignRun.objects.select_related("campaign__owner").get(pk=run_id)
     campaign = run.campaign
     owner = campaign.owner
     if owner is None or not owner.email:
-        log.warning("safety check stopped run %s of campaign %s; its owner has no email address", run.pk, campaign.pk)
+        log.warning("%s: run %s of campaign %s; its owner has no email address", template, run.pk, campaign.pk)
         return False
     tz = schedule.zone(campaign.timezone)
     context = {
@@ -31,7 +42,7 @@ def send_safety_check(run_id):
         "planned": f"{run.planned_at.astimezone(tz):%d %b %Y %H:%M} {tz.key}",
         "url": settings.PUBLIC_BASE_URL + reverse("campaigns:detail", args=[campaign.pk]),
     }
-    subject = render_to_string("campaigns/email/safety_check_subject.txt", context).strip()
-    body = render_to_string("campaigns/email/safety_check.txt", context)
+    subject = render_to_string(f"campaigns/email/{template}_subject.txt", context).strip()
+    body = render_to_string(f"campaigns/email/{template}.txt", context)
     send_mail(subject, body, None, [owner.email])
     return True

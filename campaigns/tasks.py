@@ -14,7 +14,10 @@ def dispatch_due_firings():
 
 @shared_task(ignore_result=True)
 def start_run(run_id):
-    """Evaluate a run's audience and start sending it."""
+    """Evaluate a run's audience and start sending it. A run that cannot start ends Failed
+    with its reason, and its owner is emailed (runs.do_fail_run): not retried, since the
+    same segment would fail the same way, and never left Running. A failure before the
+    run is claimed leaves it planned, and the dispatcher queues it again."""
     runs.do_start_run(run_id)
 
 

@@ -17,7 +17,6 @@ not grow with the audience and a retried run chooses the same people.
 
 import logging
 import random
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from datetime import timezone as fixed_offset
 
@@ -27,6 +26,7 @@ from django.utils import timezone
 
 from accounts import audit
 from campaigns import emails, schedule
+from campaigns.actions.plans import Plan, Sample
 from campaigns.models import Campaign, CampaignRun, ControlMember
 from delivery.actions import dispatches
 from delivery.actions.limits import Rules
@@ -226,8 +226,8 @@ def do_complete_finished_runs(*, now=None):
 
 def settle_campaign(campaign, *, now):
     """With no run in progress: a campaign with a next firing waits for it (scheduled); one
-    without is over (completed, or stopped when its last run was stopped). The caller holds
-    the campaign's row lock."""
+    without is over (completed, or stopped when its last run was stopped or failed). The
+    caller holds the campaign's row lock."""
     if campaign.status not in (Status.SCHEDULED, Status.RUNNING) or campaign.is_live:
         return  # a live campaign runs on between its runs: campaigns/live completes it
     if campaign.runs.filter(status__in=ACTIVE).exists():
@@ -236,7 +236,7 @@ def settle_campaign(campaign, *, now):
         status, ended_at = Status.SCHEDULED, None
     else:
         last = campaign.runs.order_by("-planned_at").first()
-        stopped = last is not None and last.status == RunStatus.STOPPED
+        stopped = last is not None and last.status in (RunStatus.STOPPED, RunStatus.FAILED)
         status, ended_at = (Status.STOPPED if stopped else Status.COMPLETED), now
     if status != campaign.status:
         Campaign.objects.filter(pk=campaign.pk).update(status=status, ended_at=ended_at, updated_at=now)
@@ -268,15 +268,41 @@ def do_start_run(run_id, *, now=None):
             )
         elif run.status not in (RunStatus.RUNNING, RunStatus.PAUSED) or run.qualified is not None:
             return run  # done already, by this task earlier or by another
-    with transaction.atomic():
-        campaign = (
-            Campaign.objects.select_for_update(of=("self",)).select_related("segment", "owner").get(pk=run.campaign_id)
-        )
-        run = CampaignRun.objects.select_for_update().get(pk=run_id)
-        if run.status not in (RunStatus.RUNNING, RunStatus.PAUSED) or run.qualified is not None:
-            return run
-        _send(run, campaign, now)
+    try:
+        with transaction.atomic():
+            campaign = (
+                Campaign.objects.select_for_update(of=("self",))
+                .select_related("segment", "owner")
+                .get(pk=run.campaign_id)
+            )
+            run = CampaignRun.objects.select_for_update().get(pk=run_id)
+            if run.status not in (RunStatus.RUNNING, RunStatus.PAUSED) or run.qualified is not None:
+                return run
+            _send(run, campaign, now)
+    except Exception as error:
+        # Whatever it was (a segment saved with a rule the parser now refuses, a database
+        # error), the run must not stay Running with nothing sent and no reason given: what
+        # it wrote is rolled back whole, and it fails, saying why, to the page and the owner.
+        log.exception("run %s of campaign %s could not start", run_id, run.campaign_id)
+        return do_fail_run(run_id, f"The run could not start: {_first_line(error)}", now=now)
     return run
+
+
+def do_fail_run(run_id, reason, *, now):
+    """End a run that could not start as Failed with ``reason``, and email its owner."""
+    with transaction.atomic():
+        campaign_id = CampaignRun.objects.values_list("campaign_id", flat=True).get(pk=run_id)
+        campaign = Campaign.objects.select_for_update().get(pk=campaign_id)  # campaign, then run
+        run = CampaignRun.objects.select_for_update().get(pk=run_id)
+        if run.status in (RunStatus.RUNNING, RunStatus.PAUSED) and run.qualified is None:
+            _stop(run, campaign, now, reason, status=RunStatus.FAILED)
+            transaction.on_commit(lambda: emails.send_run_failed(run.pk))
+    return run
+
+
+def _first_line(error):
+    lines = str(error).strip().splitlines()
+    return lines[0] if lines else type(error).__name__
 
 
 def _send(run, campaign, now):
@@ -324,8 +350,8 @@ def _send(run, campaign, now):
     return run
 
 
-def _stop(run, campaign, now, reason):
-    run.status, run.finished_at, run.skipped_reason = RunStatus.STOPPED, now, reason[:300]
+def _stop(run, campaign, now, reason, status=RunStatus.STOPPED):
+    run.status, run.finished_at, run.skipped_reason = status, now, reason[:300]
     run.save(update_fields=["qualified", "status", "finished_at", "skipped_reason"])
     settle_campaign(campaign, now=now)
     return run
@@ -398,145 +424,6 @@ class Audience:
             rows = self.devices.filter(profile_id__in=wanted)
         rows = rows.order_by("profile_id", "pk").values_list("profile_id", "pk")
         return [row for row in rows if row[0] in wanted]
-
-
-# --- who gets what ----------------------------------------------------------------------
-
-
-class Sample:
-    """Exactly ``want`` of ``total`` items seen one at a time, each equally likely to be
-    taken (Knuth's selection sampling, Algorithm S): no list of the items is needed."""
-
-    def __init__(self, rng, want, total):
-        self.rng, self.want, self.left = rng, max(0, want), total
-
-    def take(self):
-        taken = self.want > 0 and (self.left <= self.want or self.rng.random() * self.left < self.want)
-        self.left -= 1
-        self.want -= taken
-        return taken
-
-
-class Quotas:
-    """Hands out keys at random until each has been given its quota: exact counts per key."""
-
-    def __init__(self, rng, quotas):
-        self.rng, self.left = rng, dict(quotas)
-
-    def pick(self):
-        total = sum(self.left.values())
-        if total <= 0:
-            return None
-        roll = self.rng.randrange(total)
-        for key, left in self.left.items():
-            if roll < left:
-                self.left[key] -= 1
-                return key
-            roll -= left
-        return None
-
-
-def equal_quotas(keys, total):
-    """``total`` split over ``keys`` as equally as whole numbers allow (earlier keys get the extra)."""
-    each, extra = divmod(total, len(keys))
-    return {key: each + (i < extra) for i, key in enumerate(keys)}
-
-
-def share_quotas(shares, total):
-    """``total`` split by percentages (largest remainder), so the counts add up to ``total``."""
-    exact = {key: total * share / 100 for key, share in shares.items()}
-    quotas = {key: int(value) for key, value in exact.items()}
-    short = total - sum(quotas.values())
-    for key in sorted(exact, key=lambda k: exact[k] - quotas[k], reverse=True)[: max(short, 0)]:
-        quotas[key] += 1
-    return quotas
-
-
-def variant_keys(variants):
-    """{key: variant}: the names, or letters by position when names repeat."""
-    names = [variant.name for variant in variants]
-    if len(set(names)) == len(names) and all(names):
-        return dict(zip(names, variants, strict=True))
-    return {chr(ord("A") + i) if i < 26 else str(i): variant for i, variant in enumerate(variants)}
-
-
-@dataclass
-class Plan:
-    """How many of the qualified go to the control group and to the message, and how the
-    message's people get their variant."""
-
-    variants: dict  # key -> Variant
-    qualified: int
-    control: int
-    targeted: int
-    mode: str  # "single", "equal", "ab", "split", "property"
-    test: int = 0  # A/B: the test population (variants equally); the rest waits for the winner
-    note: str = ""
-    by_value: dict = field(default_factory=dict)  # property value (lower case) -> key
-    fallback: str | None = None
-
-    @property
-    def keeps_remainder(self):
-        return self.mode == "ab"
-
-    @classmethod
-    def make(cls, campaign, run, qualified):
-        variants = variant_keys(list(campaign.variants.order_by("position")))
-        control = qualified * campaign.control_group_percent // 100
-        targeted = qualified - control
-        if campaign.reach_mode == Campaign.ReachMode.CAP and campaign.target_cap is not None:
-            targeted = min(targeted, campaign.target_cap)
-        if campaign.run_limit is not None:
-            targeted = min(targeted, campaign.run_limit)
-        plan = cls(variants, qualified, control, targeted, "single")
-        kind = campaign.message_type
-        if kind == Campaign.MessageType.BY_PROPERTY:
-            plan.mode = "property"
-            for key, variant in variants.items():
-                if variant.is_fallback:
-                    plan.fallback = plan.fallback or key
-                elif variant.property_value:
-                    plan.by_value.setdefault(variant.property_value.strip().lower(), key)
-        elif kind == Campaign.MessageType.AB and len(variants) > 1:
-            if all(variant.share for variant in variants.values()):
-                plan.mode = "split"
-            else:
-                plan._ab(campaign)
-        return plan
-
-    def _ab(self, campaign):
-        size = campaign.ab_test_size or 0
-        wanted = size if campaign.ab_mode == Campaign.AbMode.COUNT else self.targeted * size // 100
-        each = wanted // len(self.variants)
-        if each == 0 or each * len(self.variants) >= self.targeted:
-            self.mode = "equal"
-            self.note = (
-                f"Too few qualifying users for an A/B test ({self.targeted} to send to, a test of {wanted}): "
-                "the variants were sent equally to everyone and no winner is picked."
-            )
-        else:
-            self.mode, self.test = "ab", each * len(self.variants)
-
-    def chooser(self, rng):
-        """A function (property value) -> variant key for each targeted profile in turn;
-        None for a profile that gets nothing (by property, no match and no fallback), and
-        "" for one kept for the A/B winner."""
-        keys = list(self.variants)
-        if self.mode == "property":
-            return lambda value: (
-                self.by_value.get(str(value).strip().lower(), self.fallback) if value is not None else self.fallback
-            )
-        if self.mode == "single":
-            return lambda value: keys[0]
-        if self.mode == "equal":
-            quotas = Quotas(rng, equal_quotas(keys, self.targeted))
-            return lambda value: quotas.pick()
-        if self.mode == "split":
-            quotas = Quotas(rng, share_quotas({k: v.share for k, v in self.variants.items()}, self.targeted))
-            return lambda value: quotas.pick()
-        test = Sample(rng, self.test, self.targeted)
-        quotas = Quotas(rng, equal_quotas(keys, self.test))
-        return lambda value: quotas.pick() if test.take() else ""
 
 
 class Writer:

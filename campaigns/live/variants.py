@@ -1,5 +1,5 @@
 """Which variant each send of a live campaign gets (keys as scheduled runs name them:
-``runs.variant_keys``).
+``plans.variant_keys``).
 
 A/B (seed 001, "Live User Segment (Triggered) Campaigns"): the variants alternate as
 people qualify (A, B, C, A, …, or in the split shares when set) until ``ab_test_size``
@@ -17,7 +17,8 @@ fallback, else none (the person is skipped), as in scheduled runs.
 from django.db.models import Count
 
 from campaigns.actions.ab import pick_winner
-from campaigns.actions.runs import PROFILE_FIELDS, variant_keys
+from campaigns.actions.plans import variant_keys
+from campaigns.actions.runs import PROFILE_FIELDS
 from campaigns.models import Campaign, CampaignRun, LiveTrigger
 from delivery.models import Message
 

@@ -16,6 +16,9 @@ class CampaignRun(models.Model):
         COMPLETED = "completed", "Completed"
         STOPPED = "stopped", "Stopped"
         SKIPPED = "skipped", "Skipped"
+        # Could not start (campaigns.actions.runs.do_fail_run): nothing was sent, the reason
+        # is in skipped_reason and the owner was emailed.
+        FAILED = "failed", "Failed"
 
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="runs")
     planned_at = models.DateTimeField()
@@ -29,6 +32,7 @@ class CampaignRun(models.Model):
         blank=True,
         help_text="Profiles sent to (or kept for the A/B winner) after the control group and limits.",
     )
+    # Why a run was skipped, stopped (the safety check) or failed; shown with the run.
     skipped_reason = models.CharField(max_length=300, blank=True)
     note = models.CharField(max_length=300, blank=True, help_text="Something the marketer should know about this run.")
     # A/B test of a past-behaviour campaign: ``dispatch`` holds the test population; the
