@@ -10,6 +10,11 @@ from campaigns.models import Campaign, PopupShow, Variant
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
+@pytest.fixture(autouse=True)
+def demo_site_on(settings):
+    settings.DEMO_SITE = True  # production settings (DEBUG=0) hide the demo site
+
+
 def exit_popup(content):
     campaign = Campaign.objects.create(
         name="Leaving already?",
