@@ -26,9 +26,11 @@
  *         Clarion.identify("u-42", {name: "Ada", properties: {customer_type: "Gold"}})
  *       Identifying as someone else moves this browser's subscription to them.
  *   Clarion.identify(identity, fields, {identityHash})
- *       When the site verifies identities (Settings → Websites), pass the hex
- *       HMAC-SHA256 of the identity that YOUR SERVER computed with the site's
- *       identity secret; the secret never goes to the browser.
+ *       Pass the hex HMAC-SHA256 of the identity that YOUR SERVER computed with
+ *       the site's identity secret (Settings → Websites); the secret never goes
+ *       to the browser. Sites verify identities unless an Admin turned it off,
+ *       and even then an identify() without the hash is refused (403) for a
+ *       person Clarion already knows: it may only create a new one.
  *   Clarion.track(name, properties)   -> Promise
  *       An event, e.g. Clarion.track("Added To Cart", {sku: "A1", price: 12.5}).
  *   Clarion.pushStatus()              -> Promise<"ask" | "allowed" | "blocked" | "unsupported">
