@@ -68,7 +68,9 @@ def main():
         "FIELD_ENCRYPTION_KEYS": Fernet.generate_key().decode(),  # throwaway data, throwaway key
         "SECURE_SSL_REDIRECT": "0",
         "PUSH_PROVIDERS": "live",
-        "DJANGO_SETTINGS_MODULE": "config.settings",
+        # config.settings with the test suite's allowances: the local push service is on
+        # loopback over plain http, which production refuses (segments/pushhosts.py).
+        "DJANGO_SETTINGS_MODULE": "tests.settings",
         "LOG_LEVEL": "WARNING",
     }
     os.environ.update(env)

@@ -23,6 +23,7 @@ by accident.
 import functools
 import ipaddress
 import re
+from typing import NamedTuple
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -61,6 +62,16 @@ DEFAULT_ALLOWED_HOSTS = (
 _LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
 HOST_NAME = re.compile(rf"{_LABEL}(?:\.{_LABEL})*")
 HTTPS_PORT = 443
+
+
+class Endpoint(NamedTuple):
+    """Where an accepted endpoint connects: ``address`` when the host is an IP literal
+    (only the tests' networks), which no name lookup will check."""
+
+    scheme: str
+    host: str
+    port: int
+    address: bool = False
 
 
 class EndpointRefused(ValueError):
@@ -108,8 +119,8 @@ def _on_list(host, port, hosts):
 
 def check_endpoint(url):
     """Refuse (``EndpointRefused``) a push endpoint the worker may not post to; return the
-    (scheme, host, port) it will connect to when it may. Reads the settings each call, so
-    tests can change them."""
+    ``Endpoint`` it will connect to when it may. Reads the settings each call, so tests can
+    change them."""
     try:
         parts = urlsplit(url)
         port = parts.port  # ValueError for a port that is not a number in 0-65535
@@ -123,14 +134,16 @@ def check_endpoint(url):
     host = parts.hostname or ""
     if port is None:
         port = HTTPS_PORT if parts.scheme == "https" else 80
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        address = None
-    if address is not None:
+    # Only what could be an address is parsed as one (a failed ip_address() costs more
+    # than the rest of the check); "2130706433" is not one to ip_address, nor a listed name.
+    if ":" in host or host.replace(".", "").isdigit():
+        try:
+            address = ipaddress.ip_address(host)
+        except ValueError:
+            raise EndpointRefused("must name a push service's host", malformed=True) from None
         networks = getattr(settings, "WEBPUSH_ALLOWED_NETWORKS", ())
         if any(address in ipaddress.ip_network(cidr) for cidr in networks):
-            return parts.scheme, host, port
+            return Endpoint(parts.scheme, host, port, address=True)
         raise EndpointRefused("must name a push service's host, not an address", malformed=True)
     if not HOST_NAME.fullmatch(host):
         raise EndpointRefused("must name a push service's host", malformed=True)
@@ -139,4 +152,4 @@ def check_endpoint(url):
         raise EndpointRefused(
             f"{where} is not a push service Clarion sends to (WEBPUSH_ALLOWED_HOSTS)", malformed=False
         )
-    return parts.scheme, host, port
+    return Endpoint(parts.scheme, host, port)

@@ -9,7 +9,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.urls import reverse
 
 from segments.models import Device, Site
-from segments.pushhosts import DEFAULT_ALLOWED_HOSTS, EndpointRefused, allowed_hosts, check_endpoint
+from segments.pushhosts import DEFAULT_ALLOWED_HOSTS, Endpoint, EndpointRefused, allowed_hosts, check_endpoint
 
 ORIGIN = "https://shop.example.com"
 CLIENT = "c0ffee00-1111-4222-8333-444455556666"
@@ -102,6 +102,7 @@ def test_a_host_off_the_list_is_named_in_the_reason(subscribe):
         "https://fcm.googleapis.com./fcm/send/x",  # a trailing dot is another spelling: refused
         "https://fcm_googleapis.com/x",
         "https://2130706433/x",  # 127.0.0.1 as one number
+        "https://127.1/x",  # and shortened
         "ftp://fcm.googleapis.com/x",
         "https:///x",
     ],
@@ -112,7 +113,7 @@ def test_look_alikes_other_ports_and_user_names_are_refused(endpoint):
 
 
 def test_an_explicit_https_port_and_upper_case_are_the_same_host():
-    assert check_endpoint("https://FCM.googleapis.com:443/fcm/send/x") == ("https", "fcm.googleapis.com", 443)
+    assert check_endpoint("https://FCM.googleapis.com:443/fcm/send/x") == Endpoint("https", "fcm.googleapis.com", 443)
 
 
 def test_the_tests_loopback_service_passes_only_with_both_allowances(settings):
@@ -123,7 +124,7 @@ def test_the_tests_loopback_service_passes_only_with_both_allowances(settings):
     with pytest.raises(EndpointRefused):
         check_endpoint(local)
     settings.WEBPUSH_ALLOWED_NETWORKS = ["127.0.0.0/8"]
-    assert check_endpoint(local) == ("http", "127.0.0.1", 8089)
+    assert check_endpoint(local) == Endpoint("http", "127.0.0.1", 8089, address=True)
 
 
 def test_a_list_entry_that_is_not_a_host_stops_start_up_naming_the_setting():

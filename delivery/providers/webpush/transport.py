@@ -114,7 +114,7 @@ class WebPushProvider(PooledHttpProvider):
 
     def _checked(self, endpoint):
         """(the URL as aiohttp will read it, its VAPID origin), or EndpointRefused."""
-        scheme, host, port = check_endpoint(endpoint)
+        scheme, host, port, address = check_endpoint(endpoint)
         try:
             url = URL(endpoint)
             origin = origin_of(endpoint)
@@ -125,10 +125,7 @@ class WebPushProvider(PooledHttpProvider):
             raise EndpointRefused("is read differently by two URL parsers", malformed=True)
         # An address literal skips the resolver, so it is checked here (only the tests'
         # networks pass check_endpoint; this keeps the metadata addresses out even there).
-        try:
-            reason = refusal(host, self._allowed_networks)
-        except ValueError:  # a name: the resolver checks what it resolves to
-            reason = None
+        reason = address and refusal(host, self._allowed_networks)
         if reason:
             raise EndpointRefused(f"{host} is {reason}", malformed=True)
         return url, origin
