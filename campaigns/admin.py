@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from accounts.admin import AuditedAdmin
 from campaigns.models import Campaign, CampaignRun, ControlMember, Label, LiveTrigger, PopupShow, TestSend, Variant
 
 
@@ -9,7 +10,7 @@ class VariantInline(admin.StackedInline):
 
 
 @admin.register(Campaign)
-class CampaignAdmin(admin.ModelAdmin):
+class CampaignAdmin(AuditedAdmin):
     list_display = ["name", "channel", "kind", "status", "owner", "updated_at"]
     list_filter = ["status", "channel", "kind", "labels"]
     search_fields = ["name"]

@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from accounts.admin import AuditedAdmin
 from delivery.models import DeliverySettings, Dispatch, Heartbeat, Message, VapidKey
 
 
@@ -42,7 +43,7 @@ class MessageAdmin(admin.ModelAdmin):
 
 
 @admin.register(DeliverySettings)
-class DeliverySettingsAdmin(admin.ModelAdmin):
+class DeliverySettingsAdmin(AuditedAdmin):
     # Credentials are write-only: edited on the Settings page, never shown here.
     exclude = ["fcm_service_account", "apns_private_key"]
 

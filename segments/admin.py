@@ -1,6 +1,7 @@
 from django.contrib import admin
-from django.utils import timezone
 
+from accounts.admin import AuditedAdmin
+from segments.actions.keys import revoke_api_key
 from segments.models import ApiKey, Device, Event, Profile, ProfileImport, PropertyDefinition, Segment, Site
 
 
@@ -56,7 +57,7 @@ class PropertyDefinitionAdmin(admin.ModelAdmin):
 
 
 @admin.register(ApiKey)
-class ApiKeyAdmin(admin.ModelAdmin):
+class ApiKeyAdmin(AuditedAdmin):
     list_display = ["name", "display_prefix", "created_by", "created_at", "last_used_at", "revoked_at"]
     list_filter = [("revoked_at", admin.EmptyFieldListFilter)]
     search_fields = ["name", "prefix"]
@@ -77,12 +78,14 @@ class ApiKeyAdmin(admin.ModelAdmin):
 
     @admin.action(description="Revoke the selected keys")
     def revoke(self, request, queryset):
-        count = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
-        self.message_user(request, f"Revoked {count} key(s).")
+        keys = list(queryset.filter(revoked_at__isnull=True))
+        for key in keys:
+            revoke_api_key(key, user=request.user)  # the one place a key is revoked, and recorded
+        self.message_user(request, f"Revoked {len(keys)} key(s).")
 
 
 @admin.register(Site)
-class SiteAdmin(admin.ModelAdmin):
+class SiteAdmin(AuditedAdmin):
     list_display = ["name", "key", "verify_identity", "created_at"]
     list_filter = ["verify_identity"]
     exclude = ["identity_secret"]  # shown to Admins on the Settings page, not copied around the admin
@@ -100,7 +103,7 @@ class ProfileImportAdmin(admin.ModelAdmin):
 
 
 @admin.register(Segment)
-class SegmentAdmin(admin.ModelAdmin):
+class SegmentAdmin(AuditedAdmin):
     list_display = ["name", "owner", "is_adhoc", "last_reach", "last_computed_at", "updated_at"]
     list_filter = ["is_adhoc"]
     search_fields = ["name", "description"]

@@ -182,3 +182,17 @@ def test_even_a_superuser_cannot_change_an_entry_in_the_admin(client, admin, mak
     assert client.get(f"/admin/accounts/auditentry/{entry.pk}/change/").status_code == 200  # it can be read
     assert client.post(f"/admin/accounts/auditentry/{entry.pk}/change/", {"detail": "x"}).status_code == 403
     assert client.post(f"/admin/accounts/auditentry/{entry.pk}/delete/", {"post": "yes"}).status_code == 403
+
+
+def test_changes_made_in_the_admin_are_recorded_too(admin, ada):
+    admin.post("/settings/api-keys/", {"name": "Backend", "rate_per_minute": 600})
+    key = ApiKey.objects.get()
+    admin.post("/admin/segments/apikey/", {"action": "revoke", "_selected_action": [key.pk]})
+    site = Site.objects.create(name="Shop", allowed_origins=["https://shop.example.com"])
+    change = {"name": "Shop EU", "allowed_origins": '["https://shop.example.com"]', "verify_identity": "on"}
+    assert admin.post(f"/admin/segments/site/{site.pk}/change/", change).status_code == 302
+    revoked = AuditEntry.objects.get(verb="revoked")
+    changed = AuditEntry.objects.get(content_type__model="site")
+    assert (revoked.actor, revoked.object_id) == (ada, key.pk)
+    assert (changed.actor, changed.verb, changed.object_label) == (ada, "changed", "Shop EU")
+    assert changed.detail.startswith("changed name") and changed.detail.endswith("in the admin")
