@@ -7,7 +7,7 @@ from ninja import Router, Schema, Status
 
 from segments.actions.ingest import record_events, register_device, retire_device, upsert_profiles
 from segments.models import Device, Event, Profile
-from segments.schemas import DeviceIn, EventsIn, ProfilesIn
+from segments.schemas import DeviceIn, EventsIn, ProfilesIn, StorableText
 
 router = Router(tags=["Audience"])
 LATEST_EVENTS = 20
@@ -129,14 +129,14 @@ def post_device(request, payload: DeviceIn):
     response={204: None, 404: ErrorOut, **BAD},
     summary="Retire an app token (the app unregistered it)",
 )
-def delete_device(request, platform: Device.Platform, token: str):
+def delete_device(request, platform: Device.Platform, token: StorableText):
     if platform == Device.Platform.WEB or not retire_device(platform, token):
         return Status(404, {"detail": f"No active {platform} device has that token."})
     return Status(204, None)
 
 
 @router.get("/profiles/{path:identity}", response={200: ProfileOut, 404: ErrorOut, **BAD}, summary="One profile")
-def get_profile(request, identity: str):
+def get_profile(request, identity: StorableText):
     latest = Event.objects.order_by("-occurred_at")
     profile = get_object_or_404(Profile.objects.prefetch_related("devices"), identity=identity)
     profile.latest_events = list(latest.filter(profile=profile)[:LATEST_EVENTS])

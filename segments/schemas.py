@@ -11,8 +11,18 @@ from zoneinfo import available_timezones
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
-from pydantic import AfterValidator, ConfigDict, Field, PlainValidator, WithJsonSchema, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    ConfigDict,
+    Field,
+    PlainValidator,
+    ValidationError,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
 from pydantic import BaseModel as Schema
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from segments import numbers
 
@@ -65,50 +75,64 @@ class Strict(Schema):
 
 
 class Record(Strict):
-    """One profile, event or device: checked once for text no database can store."""
+    """One profile, event or device, or a call of the web SDK: checked once for text no
+    database can store."""
 
     @model_validator(mode="before")
     @classmethod
     def _storable_text(cls, data):
         # PostgreSQL text and jsonb hold neither U+0000 nor unpaired surrogates (which
-        # JSON's \\u escapes can produce): refuse them here, saying where.
+        # JSON's \\u escapes can produce): refuse them here, at the field that holds them.
         found = _unstorable(data)
         if found is not None:
-            path, what = found
-            raise ValueError(f"{path or 'a value'} contains {what}")
+            loc, problem, text = found
+            error = InitErrorDetails(type=PydanticCustomError("unstorable_text", problem), loc=loc, input=text)
+            raise ValidationError.from_exception_data(cls.__name__, [error])
         return data
 
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
-def _text_problem(text):
+def unstorable(text):
+    """Why ``text`` cannot be stored ("contains a NUL character (U+0000)"), or None."""
     if "\x00" in text:
-        return "a NUL character (U+0000)"
+        return "contains a NUL character (U+0000)"
     if _SURROGATE.search(text):
-        return "an unpaired UTF-16 surrogate"
+        return "contains an unpaired UTF-16 surrogate"
     return None
 
 
-def _unstorable(value, path=""):
-    """(where, what) for the first string in ``value`` that cannot be stored, or None."""
+def _unstorable(value, loc=()):
+    """(where, why, the text) for the first string in ``value`` that cannot be stored, or None."""
     if isinstance(value, str):
-        problem = _text_problem(value)
-        return (path, problem) if problem else None
+        problem = unstorable(value)
+        return (loc, problem, value) if problem else None
     if isinstance(value, dict):
         for key, item in value.items():
-            problem = _text_problem(key) if isinstance(key, str) else None
+            problem = unstorable(key) if isinstance(key, str) else None
             if problem:
-                return (f"{path}.{key!r}".lstrip("."), problem)
-            found = _unstorable(item, f"{path}.{key}".lstrip("."))
+                return (loc, f"a name {problem}", key)
+            found = _unstorable(item, (*loc, key))
             if found:
                 return found
     if isinstance(value, list):
         for index, item in enumerate(value):
-            found = _unstorable(item, f"{path}[{index}]")
+            found = _unstorable(item, (*loc, index))
             if found:
                 return found
     return None
+
+
+def _storable(value):
+    problem = unstorable(value)
+    if problem:
+        raise PydanticCustomError("unstorable_text", problem)
+    return value
+
+
+# Text a client names something by outside a Record (the API's path parameters).
+StorableText = Annotated[str, AfterValidator(_storable)]
 
 
 def _not_anonymous(value):

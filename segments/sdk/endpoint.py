@@ -19,6 +19,7 @@ from pydantic import ValidationError
 
 from accounts.params import client_ip
 from segments.models import Site
+from segments.schemas import unstorable
 
 # The SDK sends a handful of fields; a body this large is a mistake or an attack.
 MAX_BODY_BYTES = 64 * 1024
@@ -91,6 +92,8 @@ def _check(request, schema):
     site_key = data.get("siteKey")
     if not isinstance(site_key, str) or not site_key:
         return None, error(400, "siteKey is missing.", [{"field": "siteKey", "reason": "Field required"}])
+    if problem := unstorable(site_key):  # looked up before the schema checks the rest
+        return None, error(400, "The request was not accepted.", [{"field": "siteKey", "reason": problem}])
     site = Site.objects.filter(key=site_key).first()
     if site is None:
         return None, error(403, "Unknown site key: copy it from Clarion's Settings page.")

@@ -14,14 +14,16 @@ from django.core.validators import URLValidator
 from pydantic import Field, field_validator
 
 from segments.pushhosts import EndpointRefused, check_endpoint
-from segments.schemas import Identity, ProfileIn, Properties, Strict
+from segments.schemas import Identity, ProfileIn, Properties, Record, Strict
 
 # Device.Browser, or "" when the SDK could not tell.
 Browser = Literal["", "chrome", "firefox", "safari", "edge", "opera", "kaios"]
 Category = Annotated[str, Field(min_length=1, max_length=100)]
 
 
-class SdkIn(Strict):
+class SdkIn(Record):
+    # A Record: an event's name and properties, an engagement's action, a page address are
+    # checked for NUL and unpaired surrogates like the API's records (PostgreSQL stores neither).
     siteKey: str = Field(min_length=1, max_length=40)
     # Made by the SDK (crypto.randomUUID) and kept in the browser's storage.
     clientId: str = Field(min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")

@@ -1,0 +1,245 @@
+"""The public edge answers malformed input with a 4xx, never a 5xx: the web SDK's endpoints
+(/sdk/v1/*, site key public), the click links (/stats/r/<token>) and the API's path
+parameters. Each attack seen in the wild is a case of its own with the exact answer; then
+hypothesis throws generated bodies at every endpoint (NUL, lone surrogates, huge and deep
+JSON, huge numbers, wrong types, empty bodies, bytes that are not UTF-8), a bounded number
+of examples each so the suite stays fast. The API's bodies are fuzzed by schemathesis
+(segments/tests/test_api_schema.py)."""
+
+import hashlib
+import hmac
+import json
+from urllib.parse import quote
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from segments.actions.keys import create_api_key
+from segments.models import Site
+from stats.links import click_token
+
+pytestmark = pytest.mark.django_db
+
+ORIGIN = "https://shop.example.com"
+CLIENT = "c0ffee00-1111-4222-8333-444455556666"
+NUL = "contains a NUL character (U+0000)"
+FUZZ = settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
+
+
+@pytest.fixture(autouse=True)
+def no_rate_limit(settings):
+    settings.SDK_RATE_LIMIT = "1000000/m"  # a fuzz run is many calls from one address
+
+
+@pytest.fixture
+def site():
+    return Site.objects.create(name="Shop", allowed_origins=[ORIGIN])
+
+
+@pytest.fixture
+def post(client, site):
+    """post("events", body) with body a dict (the site key and client id added unless
+    given), or str / bytes sent as they are."""
+
+    def call(endpoint, body):
+        if isinstance(body, dict):
+            if endpoint == "identify" and body.get("identityHash") is None and isinstance(body.get("identity"), str):
+                body = {**body, "identityHash": signed(site, body["identity"])}  # as the site's server would
+            body = json.dumps({"siteKey": site.key, "clientId": CLIENT, **body})
+        return client.post(f"/sdk/v1/{endpoint}", body, content_type="text/plain", headers={"Origin": ORIGIN})
+
+    return call
+
+
+def signed(site, identity):
+    secret = site.identity_secret.encode()
+    return hmac.new(secret, identity.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()
+
+
+@pytest.fixture
+def api(client):
+    _, key = create_api_key("fuzz", rate_per_minute=1_000_000)
+
+    def call(method, path):
+        return getattr(client, method)(f"/api/v1{path}", headers={"Authorization": f"Bearer {key}"})
+
+    return call
+
+
+def fields_of(response):
+    return {error["field"]: error["reason"] for error in response.json()["errors"]}
+
+
+# The attacks, each with its exact answer.
+
+
+def test_an_event_name_with_nul_is_a_400_naming_it(post):
+    response = post("events", {"name": "a\u0000b"})
+    assert response.status_code == 400
+    assert fields_of(response) == {"name": NUL}
+
+
+def test_an_event_property_with_nul_is_a_400_naming_it(post):
+    response = post("events", {"name": "Viewed", "properties": {"colour": "re\u0000d"}})
+    assert response.status_code == 400
+    assert fields_of(response) == {"properties.colour": NUL}
+    response = post("events", {"name": "Viewed", "properties": {"col\u0000our": "red"}})
+    assert response.status_code == 400
+    assert fields_of(response) == {"properties": "a name " + NUL}
+
+
+def test_an_engagement_action_with_nul_is_a_400_naming_it(post):
+    response = post("engagements", {"message_id": "12", "kind": "clicked", "action": "bu\u0000y"})
+    assert response.status_code == 400
+    assert fields_of(response) == {"action": NUL}
+
+
+def test_an_identity_or_site_key_with_nul_is_a_400(post, site):
+    response = post("identify", {"identity": "ad\u0000a"})
+    assert (response.status_code, fields_of(response)) == (400, {"identity": NUL})
+    response = post("status", {"siteKey": site.key + "\u0000", "status": "allowed"})
+    assert (response.status_code, fields_of(response)) == (400, {"siteKey": NUL})
+
+
+def test_a_lone_surrogate_is_a_400_naming_its_field(post):
+    response = post("events", {"name": "Viewed", "properties": {"note": "\ud800"}})
+    assert (response.status_code, fields_of(response)) == (
+        400,
+        {"properties.note": "contains an unpaired UTF-16 surrogate"},
+    )
+
+
+def test_a_profile_path_with_nul_is_a_400_naming_it(api):
+    response = api("get", "/profiles/%00x")
+    assert response.status_code == 400
+    assert response.json()["errors"] == [{"index": None, "field": "path.identity", "reason": NUL}]
+
+
+def test_a_device_path_with_nul_is_a_400_naming_it(api):
+    response = api("delete", "/devices/android/tok%00en12345")
+    assert response.status_code == 400
+    assert response.json()["errors"] == [{"index": None, "field": "path.token", "reason": NUL}]
+
+
+def test_a_popup_page_address_with_nul_is_a_400_naming_it(post):
+    response = post("popups", {"url": ORIGIN + "/\u0000"})
+    assert (response.status_code, fields_of(response)) == (400, {"url": NUL})
+
+
+# Generated input: whatever comes, a 4xx or a 2xx.
+
+HUGE_NUMBERS = st.sampled_from([10**400, -(10**400), 2**63, 2**64 + 1, 10**16, 1e308, -1e308, 5e-324])
+NASTY_TEXT = st.one_of(
+    st.text(max_size=30),
+    st.sampled_from(["", "a\x00b", "\x00", "\ud800", "x\udfffy", "٣", "1e400", "NaN", "-Infinity", "x" * 3000]),
+)
+LEAVES = st.one_of(st.none(), st.booleans(), st.integers(), HUGE_NUMBERS, st.floats(allow_nan=False), NASTY_TEXT)
+JSON_VALUES = st.recursive(
+    LEAVES,
+    lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(NASTY_TEXT, inner, max_size=4)),
+    max_leaves=12,
+)
+RAW_BODIES = st.one_of(
+    st.binary(max_size=100),
+    st.sampled_from(
+        [
+            b"",
+            b"{",
+            b"null",
+            b"[]",
+            b'"text"',
+            b"\xff\xfe{}",
+            b'{"siteKey": "\xc3\x28"}',
+            b"[" * 50_000 + b"]" * 50_000,
+            b'{"a":' * 20_000 + b"1" + b"}" * 20_000,
+            b'{"x": "' + b"y" * 70_000 + b'"}',
+            b'{"n": 1' + b"0" * 5_000 + b"}",
+            b'{"n": NaN}',
+        ]
+    ),
+)
+KEYS = {
+    "p256dh": "BAABAgMEBQYHCAkKCwwNDg8QERITFBUWFxgZGhscHR4fICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8",
+    "auth": "AAECAwQFBgcICQoLDA0ODw",
+}
+# A body each endpoint accepts; generated fields replace some of it, so the examples reach
+# past "field required" into the actions.
+ENDPOINTS = {
+    "identify": {"identity": "ada", "profile": {"name": "Ada"}, "identityHash": None, "browser": "firefox"},
+    "events": {"name": "Viewed", "properties": {"price": 1}, "browser": ""},
+    "subscriptions": {"subscription": {"endpoint": "https://fcm.googleapis.com/fcm/send/x", "keys": KEYS}},
+    "status": {"status": "allowed", "browser": "chrome"},
+    "engagements": {"message_id": "1", "kind": "viewed", "action": ""},
+    "popups": {"url": ORIGIN + "/", "referrer": "", "pageCount": 1},
+}
+
+
+@pytest.mark.parametrize("endpoint", ENDPOINTS)
+def test_the_fuzzed_bodies_start_from_one_each_endpoint_accepts(post, endpoint):
+    assert post(endpoint, ENDPOINTS[endpoint]).status_code == 200
+
+
+def bodies(endpoint):
+    """The endpoint's good body with some of its fields (or the shared ones) set to anything."""
+    names = st.sampled_from([*ENDPOINTS[endpoint], "siteKey", "clientId", "unknown"])
+    return st.dictionaries(names, JSON_VALUES, max_size=3).map(lambda fields: {**ENDPOINTS[endpoint], **fields})
+
+
+@pytest.mark.parametrize("endpoint", ENDPOINTS)
+def test_sdk_endpoints_answer_generated_bodies_without_a_server_error(post, endpoint):
+    @FUZZ
+    @given(body=bodies(endpoint))
+    def check(body):
+        response = post(endpoint, body)
+        assert response.status_code < 500, (body, response.content)
+
+    check()
+
+
+@pytest.mark.parametrize("endpoint", ENDPOINTS)
+def test_sdk_endpoints_answer_raw_bytes_without_a_server_error(post, endpoint):
+    @FUZZ
+    @given(body=RAW_BODIES)
+    def check(body):
+        response = post(endpoint, body)
+        assert 400 <= response.status_code < 500, (body[:100], response.content)
+
+    check()
+
+
+@pytest.mark.parametrize("endpoint", ENDPOINTS)
+def test_sdk_endpoints_refuse_deep_and_huge_json_with_a_4xx(post, site, endpoint):
+    start = f'{{"siteKey": "{site.key}", "clientId": "{CLIENT}", '
+    for levels in (200, 900, 5000):  # under and over Python's recursion limit
+        assert (
+            400
+            <= post(endpoint, start + '"properties": ' + '{"a": ' * levels + "1" + "}" * levels + "}").status_code
+            < 500
+        )
+        assert 400 <= post(endpoint, start + '"profile": ' + "[" * levels + "]" * levels + "}").status_code < 500
+    for body in ({"name": "x" * 60_000}, {"pageCount": 10**400}, {"message_id": 10**400}, {"identity": "1" * 300}):
+        assert 400 <= post(endpoint, body).status_code < 500
+
+
+@FUZZ
+@given(token=st.one_of(st.text(max_size=200), NASTY_TEXT))
+def test_click_links_answer_any_token_without_a_server_error(client, token):
+    response = client.get("/stats/r/" + quote(token.encode("utf-8", "surrogatepass"), safe=""))
+    assert response.status_code < 500
+
+
+def test_a_click_link_for_a_message_that_does_not_exist_is_not_a_server_error(client):
+    response = client.get("/stats/r/" + click_token(10**12, "https://shop.example.com/sale"))
+    assert response.status_code < 500
+
+
+@FUZZ
+@given(identity=st.one_of(st.text(max_size=300), NASTY_TEXT), token=NASTY_TEXT)
+def test_api_path_parameters_answer_anything_without_a_server_error(api, identity, token):
+    quoted = quote(identity.encode("utf-8", "surrogatepass"), safe="")
+    assert api("get", f"/profiles/{quoted}").status_code < 500
+    quoted = quote(token.encode("utf-8", "surrogatepass"), safe="")
+    assert api("delete", f"/devices/android/{quoted or 'x'}").status_code < 500
