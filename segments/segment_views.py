@@ -90,7 +90,6 @@ def _builder_page(request, segment):
         "properties": sorted((name, builder.TYPE_LABELS.get(kind, "")) for name, kind in types.profile.items()),
         "events": builder.known_events(types),
         "choices": builder.CHOICES,
-        **(_history(request, segment) if segment and action == "show" else {}),
     }
     # A refused save answers 422, which base.html's htmx-config swaps in like a page.
     status = 422 if action == "save" else 200
@@ -98,6 +97,8 @@ def _builder_page(request, segment):
         return render(request, "segments/segment.html#estimate", context, status=status)
     if request.htmx and not request.htmx.history_restore_request and action != "show":
         return render(request, "segments/segment.html#form", context, status=status)
+    if segment:
+        context.update(_history(request, segment))
     return render(request, "segments/segment.html", context, status=status)
 
 
@@ -114,7 +115,8 @@ def _check(edit):
 
 
 def _history(request, segment):
-    """What the segment page shows below the builder: its audit history and who uses it."""
+    """What the whole segment page shows below the builder (htmx swaps only the builder):
+    the campaigns that use the segment, and its audit history."""
     can_read = request.user.has_perm(roles.VIEW_AUDIT)
     return {"used_by": used_by(segment), "history": audit.history(segment) if can_read else None}
 
