@@ -243,3 +243,12 @@ def test_api_path_parameters_answer_anything_without_a_server_error(api, identit
     assert api("get", f"/profiles/{quoted}").status_code < 500
     quoted = quote(token.encode("utf-8", "surrogatepass"), safe="")
     assert api("delete", f"/devices/android/{quoted or 'x'}").status_code < 500
+
+
+@pytest.mark.parametrize("path", ["/profiles", "/events", "/devices"])
+def test_api_bodies_that_are_not_json_or_too_deep_are_a_4xx(client, path):
+    _, key = create_api_key("raw", rate_per_minute=1_000_000)
+    headers = {"Authorization": f"Bearer {key}"}
+    for body in [b"", b"\xff\xfe{}", b"[" * 50_000 + b"]" * 50_000, b'{"n": 1' + b"0" * 5_000 + b"}", b'{"n": NaN}']:
+        response = client.post(f"/api/v1{path}", body, content_type="application/json", headers=headers)
+        assert 400 <= response.status_code < 500, (body[:20], response.content)
