@@ -24,6 +24,7 @@ from django.db.models import Exists, OuterRef
 
 from campaigns.models import Campaign, CampaignRun, ControlMember
 from delivery.models import Message
+from segments.numbers import parse_number
 from segments.rules import tree
 from segments.rules.matcher import json_comparison
 from stats.actions.tracking import note_changed
@@ -54,15 +55,10 @@ def goal_comparisons(campaign):
 
 
 def _typed(text):
-    """Setup stores what was typed; "50" compares with the number 50, as the segment builder does."""
-    if isinstance(text, str):
-        try:
-            number = Decimal(text.strip())
-        except InvalidOperation:
-            return text
-        if number.is_finite():
-            return int(number) if number == number.to_integral_value() and "." not in text else float(number)
-    return text
+    """Setup stores what was typed; "50" compares with the number 50, read by the segment
+    builder's parser (so "1e400" or "inf" stays text, as it would there)."""
+    number = parse_number(text)
+    return text if number is None else number
 
 
 def goal_matches(comparisons, properties):
