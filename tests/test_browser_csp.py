@@ -43,6 +43,7 @@ def pages(admin, draft, exit_intent, completed, segment, profile):
         "/segments/",
         "/segments/new/",
         f"/segments/{segment.pk}/",
+        f"/segments/{segment.pk}/delete/",
         "/audience/",
         f"/audience/profiles/{profile.pk}/",
         "/audience/import/",

@@ -149,7 +149,8 @@ def push(page, origin, payload):
     registrations = []
     cdp.on("ServiceWorker.workerRegistrationUpdated", lambda event: registrations.extend(event["registrations"]))
     cdp.send("ServiceWorker.enable")
-    page.wait_for_function("navigator.serviceWorker.getRegistration('/demo/site/').then((r) => !!r.active)")
+    # A function, not an expression: Playwright evals an expression in the page (CSP refuses).
+    page.wait_for_function("() => navigator.serviceWorker.getRegistration('/demo/site/').then((r) => !!r.active)")
     page.wait_for_timeout(100)  # the enable event carries the registrations
     (registration,) = [r for r in registrations if not r["isDeleted"]]
     cdp.send(

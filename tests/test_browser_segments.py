@@ -87,7 +87,8 @@ def drawn(page):
     """Wait until htmx has sent every request and drawn (and wired up) its answer:
     a field is only live once htmx has processed it, a few milliseconds after the
     swap, and a script is quicker than that."""
-    page.wait_for_function("!document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling, .htmx-added')")
+    # A function, not an expression: Playwright evals an expression in the page (CSP refuses).
+    page.wait_for_function("() => !document.querySelector('.htmx-request,.htmx-swapping,.htmx-settling,.htmx-added')")
 
 
 def log_in(page, username):

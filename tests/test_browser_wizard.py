@@ -36,7 +36,8 @@ GOLD = {"match": "all", "conditions": [{"kind": "property", "name": "tier", "op"
 
 def drawn(page):
     """Wait until htmx has sent every request and drawn its answer."""
-    page.wait_for_function("!document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling, .htmx-added')")
+    # A function, not an expression: Playwright evals an expression in the page (CSP refuses).
+    page.wait_for_function("() => !document.querySelector('.htmx-request,.htmx-swapping,.htmx-settling,.htmx-added')")
 
 
 def shot(page, test, step):
@@ -78,7 +79,8 @@ def go(page, direction):
         page.go_back()
     else:
         page.go_forward()
-    page.wait_for_function("document.querySelector('main') && !document.querySelector('main[data-left]')")
+    # A function, not an expression: Playwright evals an expression in the page (CSP refuses).
+    page.wait_for_function("() => document.querySelector('main') && !document.querySelector('main[data-left]')")
 
 
 def start(page, name, channel, kind):

@@ -19,7 +19,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 def drawn(page):
     """Wait until htmx has sent every request and drawn its answer."""
-    page.wait_for_function("!document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling, .htmx-added')")
+    # A function, not an expression: Playwright evals an expression in the page (CSP refuses).
+    page.wait_for_function("() => !document.querySelector('.htmx-request,.htmx-swapping,.htmx-settling,.htmx-added')")
 
 
 def test_a_marketer_personalises_an_ab_test_and_sees_the_preview(page, make_user):
