@@ -3,6 +3,7 @@ rate limit and error answers. Every error a client can cause gets a 4xx with a
 message that names the problem; never a 500."""
 
 import hmac
+import re
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
@@ -33,7 +34,9 @@ class ApiKeyAuth(HttpBearer):
 
     def authenticate(self, request, token):
         parts = token.split("_")
-        if len(parts) < 3 or parts[0] != "clk":
+        # The prefix is hex (ApiKey.save); anything else, NUL included, is no key of ours
+        # and never reaches the database, which would refuse NUL with a 500.
+        if len(parts) < 3 or parts[0] != "clk" or not re.fullmatch(r"[0-9a-f]+", parts[1]):
             return None
         key = ApiKey.objects.filter(prefix=parts[1], revoked_at__isnull=True).first()
         if key is None or not hmac.compare_digest(key.hashed_key, ApiKey.hash(token)):

@@ -252,3 +252,10 @@ def test_api_bodies_that_are_not_json_or_too_deep_are_a_4xx(client, path):
     for body in [b"", b"\xff\xfe{}", b"[" * 50_000 + b"]" * 50_000, b'{"n": 1' + b"0" * 5_000 + b"}", b'{"n": NaN}']:
         response = client.post(f"/api/v1{path}", body, content_type="application/json", headers=headers)
         assert 400 <= response.status_code < 500, (body[:20], response.content)
+
+
+@FUZZ
+@given(token=NASTY_TEXT)
+def test_any_bearer_token_is_a_401_not_a_server_error(client, token):
+    response = client.get("/api/v1/profiles/x", headers={"Authorization": f"Bearer clk_{token}_{token}"})
+    assert response.status_code == 401
