@@ -229,7 +229,8 @@ SECURE_REFERRER_POLICY = "same-origin"
 # Content-Security-Policy (django-csp) on every response: our pages run only our own
 # script files and style sheets — no inline code, handlers or eval — so markup that
 # slips into a page cannot run. Images may also be data: or any https URL: marketers'
-# notification and pop-up images are shown in the wizard's previews.
+# notification and pop-up images are shown in the wizard's previews. Browsers report what
+# it refused to /csp-report/ (config/csp_report.py), which logs one line per report.
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": [SELF],
@@ -241,6 +242,7 @@ CONTENT_SECURITY_POLICY = {
         "form-action": [SELF],
         "base-uri": [NONE],
         "object-src": [NONE],
+        "report-uri": "/csp-report/",
     },
 }
 

@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from config import views
+from config import csp_report, views
 from config.api import urls as api_urls
 
 admin.site.site_header = "Clarion administration"
@@ -17,6 +17,7 @@ urlpatterns = [
     path("settings/sites/<int:site_id>/verify/", views.verify_identities, name="verify-identities"),
     path("settings/vapid/", views.generate_vapid, name="generate-vapid"),
     path("healthz", views.healthz, name="healthz"),
+    path("csp-report/", csp_report.report, name="csp-report"),
     path("", include("accounts.urls")),
     path("", include("segments.urls")),
     path("", include("delivery.urls")),

@@ -11,9 +11,9 @@ from accounts.roles import ADMIN, MARKETER, VIEWER
 SAMPLE_ARGS = {"int": "1", "str": "x", "slug": "x", "uuid": "00000000-0000-0000-0000-000000000001", "path": "x"}
 # Reached without a dashboard login, each for its reason: the login page itself,
 # health checks, the JSON API (API keys), the web SDK (site key and Origin), signed
-# click links in notifications (stats.links) and the demo website that stands for a
-# customer's site. Anything else must ask to log in.
-PUBLIC = ("/login/", "/admin/login/", "/healthz", "/api/", "/sdk/v1/", "/stats/r/", "/demo/site/")
+# click links in notifications (stats.links), the demo website that stands for a
+# customer's site, and browsers' Content-Security-Policy reports. Anything else must ask to log in.
+PUBLIC = ("/login/", "/admin/login/", "/healthz", "/api/", "/sdk/v1/", "/stats/r/", "/demo/site/", "/csp-report/")
 
 
 def dashboard_urls(patterns=None, prefix=""):

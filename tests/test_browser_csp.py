@@ -7,6 +7,8 @@ from before any script of the page runs) and Chromium's console lines that name 
 One browser, one logged-in context, one walk through the list: CI's time matters."""
 
 import io
+import logging
+import time
 
 import pytest
 from django.core.management import call_command
@@ -108,6 +110,23 @@ def test_no_page_breaks_the_content_security_policy(browser, live_server, make_u
     finally:
         context.close()
     assert watch.problems == []
+
+
+def test_the_browser_reports_a_violation_and_clarion_logs_it(browser, live_server, caplog):
+    context = browser.new_context(base_url=live_server.url)
+    try:
+        page = context.new_page()
+        page.goto("/login/")
+        with caplog.at_level(logging.WARNING, logger="clarion.csp"):
+            page.evaluate("document.head.insertAdjacentHTML('beforeend', '<style>main { color: red }</style>')")
+            deadline = time.monotonic() + 10
+            while not caplog.records and time.monotonic() < deadline:
+                page.wait_for_timeout(100)  # the report is posted in the background
+    finally:
+        context.close()
+    [record] = caplog.records
+    assert "effective-directive='style-src-elem'" in record.getMessage()
+    assert "/login/" in record.getMessage()
 
 
 class Watch:

@@ -19,6 +19,7 @@ POLICY = {
     "form-action": "'self'",
     "base-uri": "'none'",
     "object-src": "'none'",
+    "report-uri": "/csp-report/",
 }
 
 # What the policy refuses in a template: a <script> without src (a json_script data block
