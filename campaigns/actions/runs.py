@@ -296,7 +296,7 @@ def do_fail_run(run_id, reason, *, now):
         run = CampaignRun.objects.select_for_update().get(pk=run_id)
         if run.status in (RunStatus.RUNNING, RunStatus.PAUSED) and run.qualified is None:
             _stop(run, campaign, now, reason, status=RunStatus.FAILED)
-            transaction.on_commit(lambda: emails.send_run_failed(run.pk))
+            transaction.on_commit(lambda: emails.send_run_failed(run.pk), robust=True)  # a mail outage keeps the mark
     return run
 
 
