@@ -25,7 +25,7 @@ ORIGIN = "https://shop.example.com"
 CLIENT = "c0ffee00-1111-4222-8333-444455556666"
 NUL = "contains a NUL character (U+0000)"
 FUZZ = settings(
-    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+    max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
 )
 
 
