@@ -1,15 +1,19 @@
-"""The one rule for numbers Clarion stores or compares: finite, and at most ``LIMIT``
-either side of zero.
+"""The one rule for numbers Clarion takes from clients and marketers: finite, and at most
+``LIMIT`` either side of zero.
 
-Why 10**15: a number in a property ends up as a double — PostgreSQL compares it as
-``double precision``, SQLite as REAL, the SDK's JavaScript has no other number. A double
-holds every integer exactly only up to 2**53 ≈ 9.007e15; 1e15 stays well inside that
-(so 10**15 + 1 is still told apart from 10**15) and still covers money in cents (ten
-trillion in a currency's units). Beyond it, PostgreSQL refuses the cast outright: one
-400-digit integer in a property made every segment that compared it fail with "out of
-range for type double precision". Ingest (segments/schemas.py), the rule parser, the
-segment builder and the When step's filters all check through here; the rule compiler
-and matcher treat a stored number outside the range (old data) as no number at all.
+Why 10**15: a number in a property ends up as a double somewhere — SQLite compares it as
+REAL, the SDK's JavaScript and most spreadsheets have no other number, and PostgreSQL
+refused to cast anything bigger than about 1e308 ("out of range for type double
+precision": one 400-digit integer stopped every segment comparing its property). A
+double holds every integer exactly only up to 2**53 ≈ 9.007e15; 1e15 stays well inside
+that (10**15 + 1 is still told apart from 10**15) and still covers money in cents (ten
+trillion in a currency's units).
+
+Ingest (segments/schemas.py: the API, the web SDK and CSV import), the rule parser, the
+segment builder, the When and Who steps' event filters and conversion goals all check
+through here. Rows stored before the rule may hold bigger numbers: the rule compiler
+reads JSON numbers as PostgreSQL numeric (segments/rules/sql.py), so they compare as the
+numbers they are, as in the matcher, and never fail a query.
 """
 
 import math
