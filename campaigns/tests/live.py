@@ -88,7 +88,8 @@ class EventsApi:
 
 class SdkBrowser:
     """A browser on a customer's site calling the web SDK's endpoints (/sdk/v1/): identified
-    as ``identity`` and subscribed to push. ``track`` records an event as ``Clarion.track``
+    as ``identity`` (signed by the site's server, as a site that verifies identities does)
+    and subscribed to push. ``track`` records an event as ``Clarion.track``
     does, then evaluates it at once."""
 
     ORIGIN = "https://shop.example.com"
@@ -102,7 +103,7 @@ class SdkBrowser:
         self.client = client
         self.site = Site.objects.create(name="Shop", allowed_origins=[self.ORIGIN])
         self.client_id = str(uuid.uuid4())
-        self.call("identify", identity=identity, browser="chrome")
+        self.call("identify", identity=identity, identityHash=self.site.identity_hash(identity), browser="chrome")
         subscription = {"endpoint": f"https://fcm.googleapis.com/fcm/send/{identity}", "keys": self.KEYS}
         self.call("subscriptions", subscription=subscription)
 
