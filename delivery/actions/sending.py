@@ -79,6 +79,9 @@ URGENCY_OF_ANDROID_PRIORITY = {"max": "high", "high": "high"}
 # transaction; a hundred keeps that below 1 % of a batch's time (bench/send.py).
 RECORD_EVERY = 100
 RECORD_WAIT = 1.0
+# Pushes per ``send_many`` call: small, so a slow push holds back few answers; more than one,
+# because a call per push cost the worker a tenth more CPU per push (bench/send.py).
+SEND_PART = 10
 
 
 @dataclass
@@ -465,14 +468,15 @@ class Outcomes:
                 cursor.execute(sql, params)
 
 
-def answers_in_groups(provider, items, *, size=RECORD_EVERY, wait=RECORD_WAIT):
+def answers_in_groups(provider, items, *, size=RECORD_EVERY, wait=RECORD_WAIT, part=SEND_PART):
     """Send ``items`` ([(row, push)]) through ``provider`` and yield [(row, result)] as the
     answers come back: about ``size`` at a time, or what came within ``wait`` seconds.
 
-    The pushes run on one event loop (``asyncio.Runner``) and share the provider's pool, at most
-    ``provider.concurrency`` at once, as one ``send_many`` call would. The loop is paused while
-    the caller handles a group, so it may use the database (Django refuses to from a running
-    loop); a pause of a few milliseconds leaves answers waiting in the socket buffers."""
+    The pushes run on one event loop (``asyncio.Runner``) and share the provider's pool, in
+    ``send_many`` calls of ``part`` pushes, at most ``provider.concurrency`` pushes at once, as
+    one call for the whole batch would. The loop is paused while the caller handles a group,
+    so it may use the database (Django refuses to from a running loop); a pause of a few
+    milliseconds leaves answers waiting in the socket buffers."""
     if _loop_running():
         # This thread already runs a loop (Playwright's sync API in tests) that cannot be
         # paused: the provider runs the sends on a thread of its own, answered all at once.
@@ -483,22 +487,22 @@ def answers_in_groups(provider, items, *, size=RECORD_EVERY, wait=RECORD_WAIT):
     left = len(items)
 
     async def start():
-        gate = asyncio.Semaphore(getattr(provider, "concurrency", 100))
+        gate = asyncio.Semaphore(max(1, getattr(provider, "concurrency", 100) // part))
         ready = asyncio.Event()
 
-        async def one(row, push):
+        async def send(chunk):
             nonlocal left
             try:
                 async with gate:
-                    [answer] = await provider.send_many([push])
-                done.append((row, answer))
+                    answers = await provider.send_many([push for _, push in chunk])
+                done.extend(zip([row for row, _ in chunk], answers, strict=True))
             except Exception as error:  # raised to the caller below, as gather would
                 failure.append(error)
-            left -= 1
+            left -= len(chunk)
             if len(done) >= size or not left or failure:
                 ready.set()
 
-        tasks = [asyncio.ensure_future(one(row, push)) for row, push in items]
+        tasks = [asyncio.ensure_future(send(items[at : at + part])) for at in range(0, len(items), part)]
         return ready, tasks
 
     async def some(ready):
