@@ -34,10 +34,26 @@ def browser():
         browser.close()
 
 
+# Calls window.cspViolation({...}) for each refusal of the Content-Security-Policy; added
+# as an init script, it listens before any script of the page runs.
+RECORD_CSP_VIOLATIONS = """
+document.addEventListener("securitypolicyviolation", (event) => window.cspViolation({
+  page: location.pathname, directive: event.effectiveDirective, blocked: event.blockedURI,
+  source: event.sourceFile, line: event.lineNumber,
+}), true);
+"""
+
+
 @pytest.fixture
 def page(browser, live_server):
+    """A page in a fresh context. Whatever the test checks, a Content-Security-Policy
+    violation on any page it opens fails it (inline code or eval the policy refused)."""
     context = browser.new_context(base_url=live_server.url)
     context.set_default_timeout(10_000)
+    violations = []
+    context.expose_function("cspViolation", lambda violation: violations.append(violation))
+    context.add_init_script(RECORD_CSP_VIOLATIONS)
     page = context.new_page()
     yield page
     context.close()
+    assert violations == [], f"the Content-Security-Policy refused {violations}"

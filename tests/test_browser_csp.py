@@ -20,15 +20,10 @@ from campaigns.models import Campaign
 from conftest import PASSWORD
 from segments.models import Profile, Segment, Site
 from stats.actions.rollup import do_roll_up
+from tests.browser import RECORD_CSP_VIOLATIONS
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-RECORD_VIOLATIONS = """
-document.addEventListener("securitypolicyviolation", (event) => window.cspViolation({
-  directive: event.effectiveDirective, blocked: event.blockedURI, sample: event.sample,
-  source: event.sourceFile, line: event.lineNumber,
-}), true);
-"""
 # Marketers' images are https URLs from anywhere; the browser has no network here, so
 # they fail to load, but the policy is asked first and must let them through.
 IMAGE = "https://images.example.com/summer.png"
@@ -136,10 +131,10 @@ class Watch:
     def __init__(self, context):
         self.context, self.problems, self.path_of = context, [], {}
         context.expose_binding("cspViolation", self.violation)
-        context.add_init_script(RECORD_VIOLATIONS)
+        context.add_init_script(RECORD_CSP_VIOLATIONS)
 
     def violation(self, source, v):
-        path = self.path_of.get(source["page"])
+        path = self.path_of.get(source["page"], v["page"])
         self.problems.append(f"{path}: {v['directive']} refused {v['blocked']} at {v['source']}:{v['line']}")
 
     def open(self, path):
