@@ -12,13 +12,14 @@ import time
 
 import pytest
 from django.core.management import call_command
+from django.utils import timezone
 from playwright.sync_api import expect
 
 from accounts import roles
 from campaigns.actions.drafts import do_create_draft
 from campaigns.models import Campaign
 from conftest import PASSWORD
-from segments.models import Profile, Segment, Site
+from segments.models import Profile, ProfileImport, Segment, Site
 from stats.actions.rollup import do_roll_up
 from tests.browser import RECORD_CSP_VIOLATIONS
 
@@ -34,7 +35,7 @@ def wizard_steps(campaign):
     return [f"/campaigns/{campaign.pk}/{step}/" for step in ("who", "when", "what", "setup", "overview")]
 
 
-def pages(admin, draft, exit_intent, completed, segment, profile):
+def pages(admin, draft, exit_intent, completed, running, segment, profile, profile_import):
     return [
         "/",
         "/segments/",
@@ -44,11 +45,13 @@ def pages(admin, draft, exit_intent, completed, segment, profile):
         "/audience/",
         f"/audience/profiles/{profile.pk}/",
         "/audience/import/",
+        f"/audience/imports/{profile_import.pk}/",
         "/campaigns/",
         "/campaigns/new/",
         *wizard_steps(draft),
         f"/campaigns/{exit_intent.pk}/what/",
         f"/campaigns/{completed.pk}/",
+        f"/campaigns/{running.pk}/",
         "/stats/",
         f"/stats/campaigns/{completed.pk}/",
         f"/stats/campaigns/{completed.pk}/?period=week",
@@ -76,8 +79,18 @@ def test_no_page_breaks_the_content_security_policy(browser, live_server, make_u
     exit_intent = do_create_draft(name="Leaving?", channel=Campaign.Channel.EXIT_INTENT, kind="one_time", owner=admin)
     exit_intent.variants.update(content={"title": "Wait", "button_text": "Show me", "image": IMAGE})
     completed = Campaign.objects.get(status=Campaign.Status.COMPLETED)
+    running = Campaign.objects.get(status=Campaign.Status.RUNNING)
     segment = Segment.objects.filter(is_adhoc=False).first()
     profile = Profile.objects.first()
+    profile_import = ProfileImport.objects.create(
+        file="imports/people.csv",
+        original_name="people.csv",
+        status=ProfileImport.Status.DONE,
+        total_rows=2,
+        processed_rows=2,
+        errors=[{"row": 2, "field": "email", "reason": "not an email address"}],
+        finished_at=timezone.now(),
+    )
     Site.objects.create(name="Shop", allowed_origins=["https://shop.example.com"])  # its identity secret box
 
     context = browser.new_context(base_url=live_server.url)
@@ -101,7 +114,7 @@ def test_no_page_breaks_the_content_security_policy(browser, live_server, make_u
         assert key_box.evaluate("box => box.selectionStart === 0 && box.selectionEnd === box.value.length")
         page.close()
 
-        watch.visit(pages(admin, draft, exit_intent, completed, segment, profile))
+        watch.visit(pages(admin, draft, exit_intent, completed, running, segment, profile, profile_import))
     finally:
         context.close()
     assert watch.problems == []
