@@ -160,6 +160,7 @@ def test_each_retry_of_a_batch_arrives_within_5_s_of_its_own_retry_after(worker,
     for device, subscriber, retry_after in ((limited, limited_sub, 30), (firefox, firefox_sub, 20)):
         [(_, answered_at)] = webpush.answered[subscriber.id]
         [received] = webpush.received[subscriber.id]
+        print(f"{device.browser}: Retry-After {retry_after} s, sent again after {received.at - answered_at:.1f} s")
         assert retry_after <= received.at - answered_at <= retry_after + 5, device.browser
         assert outcome(dispatch, device) == ("sent", "", 2)
 
