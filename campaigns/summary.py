@@ -112,7 +112,7 @@ def _what_rows(campaign):
     if campaign.message_type == Campaign.MessageType.AB and campaign.ab_test_size:
         unit = "%" if campaign.ab_mode == Campaign.AbMode.PERCENT else " users"
         size = f"{campaign.ab_test_size}{unit}"
-        wait = f", winner after {campaign.ab_test_hours} h" if campaign.ab_test_hours else ""
+        wait = f", winner after {schedule.duration(campaign.ab_test_minutes)}" if campaign.ab_test_minutes else ""
         rows.append(("A/B test", f"test population {size}{wait}"))
     if campaign.message_type == Campaign.MessageType.BY_PROPERTY:
         rows.append(("By property", campaign.property_name or "not chosen yet"))

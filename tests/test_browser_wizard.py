@@ -267,16 +267,16 @@ def test_a_marketer_schedules_a_recurring_ab_web_push_through_every_step(page, m
     expect(windows.locator(".n-title")).to_have_text("Last chance, Uma")
     expect(windows.locator(".n-body")).to_have_text("New for silver members")
     page.locator("#id_ab_test_size").fill("20")
-    page.get_by_label("Hours to wait before picking the winner").fill("4")
+    page.get_by_label("Minutes to wait before picking the winner").fill("240")
     shot(page, "recurring", "4-what")
     page.get_by_role("button", name="Save and continue to Setup").click()
     on_step(page, campaign, "setup")
     campaign.refresh_from_db()
-    assert (campaign.message_type, campaign.ab_mode, campaign.ab_test_size, campaign.ab_test_hours) == (
+    assert (campaign.message_type, campaign.ab_mode, campaign.ab_test_size, campaign.ab_test_minutes) == (
         "ab",
         "percent",
         20,
-        4,
+        240,
     )
     variants = [(v.position, v.name, v.content) for v in campaign.variants.order_by("position")]
     body_text = 'New for {{ profile.tier | default: "" }} members'

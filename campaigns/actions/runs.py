@@ -46,7 +46,7 @@ MAX_MISSED = 1000  # firings of one campaign looked at in one tick (a daily one 
 # A planned run not picked up by a worker this long after it was created (its task was
 # lost, or its campaign was paused and has been resumed) is queued again.
 RESTART_AFTER = timedelta(seconds=60)
-DEFAULT_AB_HOURS = 24
+DEFAULT_AB_MINUTES = 24 * 60
 # "Deliver in the user's time zone": the planned wall time comes first at UTC+14 and last
 # at UTC-12, so a run starts when it is that time at UTC+14 and keeps its cut-off until it
 # is the cut-off time at UTC-12.
@@ -342,7 +342,7 @@ def _send(run, campaign, now):
     run.dispatch, run.remainder = dispatch, remainder
     run.targeted, run.note = writer.targeted, plan.note
     if remainder is not None:
-        run.ab_ends_at = now + timedelta(hours=campaign.ab_test_hours or DEFAULT_AB_HOURS)
+        run.ab_ends_at = now + timedelta(minutes=campaign.ab_test_minutes or DEFAULT_AB_MINUTES)
     run.save(update_fields=["qualified", "targeted", "dispatch", "remainder", "note", "ab_ends_at"])
     dispatches.do_start(dispatch)
     if run.status == RunStatus.PAUSED:  # paused while its audience was being written

@@ -64,6 +64,11 @@ class Campaign(models.Model):
         WEEKLY = "weekly", "Weekly"
         MONTHLY = "monthly", "Monthly"
 
+    class DatePropertyType(models.TextChoices):
+        # Read by campaigns/live/triggers.py event_date: both are ISO 8601 text.
+        DATE = "date", "A date, e.g. 2026-12-24 (its time, if any, is ignored)"
+        DATETIME = "datetime", "A date and time, e.g. 2026-12-24T09:30 (a date alone means midnight)"
+
     class DndAction(models.TextChoices):
         DISCARD = "discard", "Discard"
         DELAY = "delay", "Delay until DND ends"
@@ -121,6 +126,7 @@ class Campaign(models.Model):
     starts_at = models.DateTimeField(null=True, blank=True)
     ends_at = models.DateTimeField(null=True, blank=True)
     send_at = models.DateTimeField(null=True, blank=True, help_text="One time: when.")
+    send_now = models.BooleanField(default=False, help_text="One time: at the moment it is scheduled (no send_at).")
     dates = models.JSONField(default=list, blank=True, help_text="Multiple dates: ISO 8601 datetimes in UTC.")
     repeat = models.CharField(max_length=8, choices=Repeat.choices, blank=True)
     repeat_every = models.PositiveSmallIntegerField(default=1)
@@ -132,6 +138,12 @@ class Campaign(models.Model):
     inaction_event = models.CharField(max_length=200, blank=True, help_text="Inaction: the event that cancels it.")
     inaction_minutes = models.PositiveIntegerField(null=True, blank=True)
     date_property = models.CharField(max_length=200, blank=True, help_text="Date property of the trigger event.")
+    date_property_type = models.CharField(
+        max_length=8,
+        choices=DatePropertyType.choices,
+        default=DatePropertyType.DATETIME,
+        help_text="What the date property holds, declared in the When step (it may not have arrived yet).",
+    )
     date_offset_minutes = models.IntegerField(default=0, help_text="Negative: before the date; positive: after.")
     user_timezone = models.BooleanField(default=False, help_text="Deliver at this time in each user's time zone.")
     dnd_enabled = models.BooleanField("DND hours", default=False)
@@ -147,7 +159,9 @@ class Campaign(models.Model):
     ab_test_size = models.PositiveIntegerField(
         null=True, blank=True, help_text="A/B test population: percent or users (past); sends before a winner (live)."
     )
-    ab_test_hours = models.PositiveSmallIntegerField(null=True, blank=True, help_text="Wait before picking a winner.")
+    ab_test_minutes = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Minutes to wait before picking a winner."
+    )
     property_name = models.CharField(max_length=200, blank=True, help_text="One message per value of this property.")
 
     # Setup

@@ -33,7 +33,7 @@ def ab_run(clock, owner):
     """A started A/B run: 60 people, a test of 20 (10 per variant, 4 hours), 40 kept."""
     audience(60)
     campaign = make_campaign(
-        owner, message_type="ab", ab_mode="count", ab_test_size=20, ab_test_hours=4, variants=[{}, {}]
+        owner, message_type="ab", ab_mode="count", ab_test_size=20, ab_test_minutes=240, variants=[{}, {}]
     )
     campaign.status = "scheduled"
     campaign.save()

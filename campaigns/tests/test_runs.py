@@ -156,7 +156,7 @@ def test_a_capped_run_does_not_always_take_the_first_profiles(owner):
 def test_an_ab_test_sends_the_variants_in_equal_numbers_to_the_test_population_and_keeps_the_rest(owner):
     audience(100)
     campaign = make_campaign(
-        owner, message_type="ab", ab_mode="percent", ab_test_size=31, ab_test_hours=4, variants=[{}, {}, {}]
+        owner, message_type="ab", ab_mode="percent", ab_test_size=31, ab_test_minutes=240, variants=[{}, {}, {}]
     )
 
     run = started(campaign)

@@ -47,7 +47,7 @@ def make_test_profiles(service, count, name="Zoë Tester"):
 
 def ab_post(**more):
     data = {"message_type": "ab", "browsers": "all", "variants": ["0", "1"], "ab_split": "winner"}
-    data |= {"ab_mode": "percent", "ab_test_size": "10", "ab_test_hours": "2"}
+    data |= {"ab_mode": "percent", "ab_test_size": "10", "ab_test_minutes": "120"}
     for key, title in ((0, "Hi {{ profile.first_name }}"), (1, "Variant two")):
         data |= {f"v{key}-title": title, f"v{key}-body": "Sale", f"v{key}-url": "https://shop.example/"}
     return data | more

@@ -36,7 +36,7 @@ def message(key, title, **more):
 
 def ab(*titles, **settings):
     data = {"message_type": "ab", "browsers": "all", "variants": [str(i) for i in range(len(titles))]}
-    data |= {"ab_split": "winner", "ab_mode": "percent", "ab_test_size": "20", "ab_test_hours": "4"}
+    data |= {"ab_split": "winner", "ab_mode": "percent", "ab_test_size": "20", "ab_test_minutes": "240"}
     for key, title in enumerate(titles):
         data |= message(key, title)
     return data | settings
@@ -62,11 +62,11 @@ def test_an_ab_test_of_three_variants_is_saved_with_its_test_population(marketer
     response = marketer.post(step_url(campaign), ab("One", "Two", "Three"))
     assert response.status_code == 303
     campaign.refresh_from_db()
-    assert (campaign.message_type, campaign.ab_mode, campaign.ab_test_size, campaign.ab_test_hours) == (
+    assert (campaign.message_type, campaign.ab_mode, campaign.ab_test_size, campaign.ab_test_minutes) == (
         "ab",
         "percent",
         20,
-        4,
+        240,
     )
     saved = list(campaign.variants.values_list("position", "name", "share", "content__title"))
     assert saved == [(0, "A", None, "One"), (1, "B", None, "Two"), (2, "C", None, "Three")]
@@ -101,7 +101,7 @@ def test_four_posted_variants_are_refused(marketer, campaign):
         ({"ab_test_size": "100"}, "ab_test_size-error", "percentage from 1 to 99"),
         ({"ab_test_size": ""}, "ab_test_size-error", "percentage from 1 to 99"),
         ({"ab_mode": "count", "ab_test_size": "1"}, "ab_test_size-error", "at least 2 people"),
-        ({"ab_test_hours": ""}, "id_ab_test_hours_error", "how many hours"),
+        ({"ab_test_minutes": ""}, "id_ab_test_minutes_error", "how many minutes"),
     ],
 )
 def test_the_test_population_must_make_sense(marketer, campaign, settings, error_id, message):
@@ -119,10 +119,10 @@ def test_a_test_population_can_be_a_number_of_users(marketer, campaign):
 
 def test_a_live_ab_test_counts_sends_before_the_winner(marketer, make_user):
     live = make(make_user, kind=Campaign.Kind.SINGLE_ACTION)
-    data = ab("One", "Two", ab_mode="percent", ab_test_size="500", ab_test_hours="")
+    data = ab("One", "Two", ab_mode="percent", ab_test_size="500", ab_test_minutes="")
     assert marketer.post(step_url(live), data).status_code == 303
     live.refresh_from_db()
-    assert (live.ab_mode, live.ab_test_size, live.ab_test_hours) == ("count", 500, None)
+    assert (live.ab_mode, live.ab_test_size, live.ab_test_minutes) == ("count", 500, None)
     refused = marketer.post(step_url(live), ab("One", "Two", ab_test_size=""))
     assert refused.status_code == 422
     assert "how many sends" in error_at(refused, "ab_test_size-error")
@@ -148,7 +148,7 @@ def test_split_delivery_is_saved_with_its_shares_and_no_test_population(marketer
     assert marketer.post(step_url(campaign), data).status_code == 303
     campaign.refresh_from_db()
     assert list(campaign.variants.values_list("share", flat=True)) == [50, 30, 20]
-    assert (campaign.ab_test_size, campaign.ab_test_hours) == (None, None)
+    assert (campaign.ab_test_size, campaign.ab_test_minutes) == (None, None)
     page = marketer.get(step_url(campaign)).content.decode()
     assert 'name="ab_split" value="split" checked' in page
 

@@ -71,13 +71,13 @@ def test_a_marketer_personalises_an_ab_test_and_sees_the_preview(page, make_user
     page.locator("#id_v2-title").fill("Last chance, {{ profile.first_name }}")
     expect(preview.locator(".surface-chrome-windows .n-title")).to_have_text("Last chance, Tess")
     page.locator("#id_ab_test_size").fill("20")
-    page.locator("#id_ab_test_hours").fill("4")
+    page.locator("#id_ab_test_minutes").fill("240")
     page.screenshot(path=str(settings.VAR_DIR / "what-step.png"), full_page=True)
 
     page.get_by_role("button", name="Save and continue to Setup").click()
     expect(page).to_have_url(re.compile(rf"/campaigns/{campaign.pk}/setup/$"))
     campaign.refresh_from_db()
-    assert (campaign.message_type, campaign.ab_test_size, campaign.ab_test_hours) == ("ab", 20, 4)
+    assert (campaign.message_type, campaign.ab_test_size, campaign.ab_test_minutes) == ("ab", 20, 240)
     assert [v.content["title"] for v in campaign.variants.all()] == [
         'Hi {{ profile.first_name | default: "there" }}🎉',
         'Hi {{ profile.first_name | default: "there" }}🎉',

@@ -23,6 +23,10 @@ CONTENT_FORMS = {
     Channel.EXIT_INTENT: ExitIntentContentForm,
 }
 MAX_AB = 3  # 001: "test up to 3 variants"
+# The A/B wait: beat checks for ended tests every 60 s (config/celery.py), so 15 minutes
+# is picked within a minute of its end; a week is the longest test the seeds mention.
+MIN_AB_MINUTES = 15
+MAX_AB_MINUTES = 7 * 1440
 MAX_BY_PROPERTY = 20
 AB_NAMES = "ABC"
 PROPERTY_NAME = re.compile(r"[\w.$-][\w.$ -]{0,199}")
@@ -54,8 +58,16 @@ class SettingsForm(forms.Form):
     )
     ab_mode = forms.ChoiceField(label="Test population", choices=Campaign.AbMode.choices, required=False)
     ab_test_size = forms.IntegerField(label="Test size", required=False, min_value=1)
-    ab_test_hours = forms.IntegerField(
-        label="Hours to wait before picking the winner", required=False, min_value=1, max_value=168
+    ab_test_minutes = forms.IntegerField(
+        label="Minutes to wait before picking the winner",
+        required=False,
+        min_value=MIN_AB_MINUTES,
+        max_value=MAX_AB_MINUTES,
+        help_text="At least 15; e.g. 90, or 240 for 4 hours. The winner is picked within a minute after.",
+        error_messages={
+            "min_value": f"Wait at least {MIN_AB_MINUTES} minutes: fewer gives the test too few clicks to judge.",
+            "max_value": f"Wait at most 7 days ({MAX_AB_MINUTES} minutes).",
+        },
     )
     property_name = forms.CharField(label="User property", max_length=200, required=False)
     fallback = forms.CharField(required=False)
@@ -116,7 +128,7 @@ class WhatForm:
                 "ab_split": AbSplit.SPLIT if variants[0] and variants[0].share else AbSplit.WINNER,
                 "ab_mode": campaign.ab_mode,
                 "ab_test_size": campaign.ab_test_size,
-                "ab_test_hours": campaign.ab_test_hours,
+                "ab_test_minutes": campaign.ab_test_minutes,
                 "property_name": campaign.property_name,
                 "fallback": fallback,
                 "browsers": first.get("browsers", Browsers.ALL),
@@ -240,8 +252,8 @@ class WhatForm:
             settings.add_error("ab_test_size", "The test population is a percentage from 1 to 99.")
         if data.get("ab_mode") not in (Campaign.AbMode.PERCENT, Campaign.AbMode.COUNT):
             settings.add_error("ab_mode", "Choose a percentage or a number of users.")
-        if data.get("ab_test_hours") is None and "ab_test_hours" not in settings.errors:
-            settings.add_error("ab_test_hours", "Say how many hours the test runs before the winner is picked.")
+        if data.get("ab_test_minutes") is None and "ab_test_minutes" not in settings.errors:
+            settings.add_error("ab_test_minutes", "Say how many minutes the test runs before the winner is picked.")
 
     def _check_by_property(self, data, shown):
         settings = self.settings
@@ -279,10 +291,10 @@ class WhatForm:
             Campaign.AbMode.COUNT if winner and campaign.is_live else (data.get("ab_mode") or Campaign.AbMode.PERCENT)
         )
         campaign.ab_test_size = data.get("ab_test_size") if winner else None
-        campaign.ab_test_hours = data.get("ab_test_hours") if winner and not campaign.is_live else None
+        campaign.ab_test_minutes = data.get("ab_test_minutes") if winner and not campaign.is_live else None
         campaign.property_name = data["property_name"].strip() if kind == MessageType.BY_PROPERTY else ""
         campaign.save(
-            update_fields=["message_type", "ab_mode", "ab_test_size", "ab_test_hours", "property_name", "updated_at"]
+            update_fields=["message_type", "ab_mode", "ab_test_size", "ab_test_minutes", "property_name", "updated_at"]
         )
         variants = []
         for entry in self.entries:
