@@ -63,6 +63,14 @@ def parse_dates(values):
     return sorted(found)
 
 
+def passed(campaign, now):
+    """Whether a one-time campaign's chosen send time is no longer ahead of ``now`` (the
+    time slipped while the wizard was filled in). Send now never passes."""
+    if campaign.kind != "one_time" or campaign.send_now:
+        return False
+    return campaign.send_at is not None and campaign.send_at <= now
+
+
 def upcoming(campaign, *, after, count=5):
     """The next ``count`` planned times (aware, UTC) of a one-time, multi-date or
     recurring campaign, never before ``after`` (nor before the campaign's start or
@@ -73,7 +81,10 @@ def upcoming(campaign, *, after, count=5):
     April) falls on the month's last day."""
     kind = campaign.kind
     floor = max(moment for moment in (after, campaign.starts_at, campaign.scheduled_at) if moment)
-    if kind == "one_time":
+    if kind == "one_time" and campaign.send_now:
+        # "Send now": its one firing is the moment it was scheduled (none before that).
+        candidates = [campaign.scheduled_at] if campaign.scheduled_at else []
+    elif kind == "one_time":
         candidates = [campaign.send_at] if campaign.send_at else []
     elif kind == "multiple_dates":
         candidates = parse_dates(campaign.dates)
@@ -152,6 +163,10 @@ def describe(campaign):
     where = " in each person's own time zone" if campaign.user_timezone else f" {tz.key}"
     if campaign.channel == "exit_intent":
         return _exit_intent(campaign) + _window(campaign, tz)
+    if kind == "one_time" and campaign.send_now:
+        if campaign.scheduled_at:
+            return f"Once, the moment it was scheduled ({_when(campaign.scheduled_at, tz)}){where}."
+        return "Once, as soon as it is scheduled."
     if kind == "one_time":
         if not campaign.send_at:
             return "Once, at a date and time not chosen yet."

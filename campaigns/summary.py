@@ -95,7 +95,13 @@ def _when_rows(campaign, now):
         tz = schedule.zone(campaign.timezone)
         coming = schedule.upcoming(campaign, after=now, count=UPCOMING_SHOWN)
         text = ", ".join(f"{moment.astimezone(tz):%a %d %b %Y %H:%M}" for moment in coming)
-        rows.append(("Next runs", f"{text} ({tz.key})" if coming else "None ahead"))
+        if campaign.send_now and not campaign.scheduled_at:
+            text = "The moment it is scheduled"
+        elif schedule.passed(campaign, now):
+            text = f"None: {campaign.send_at.astimezone(tz):%a %d %b %Y %H:%M} ({tz.key}) has passed"
+        else:
+            text = f"{text} ({tz.key})" if coming else "None ahead"
+        rows.append(("Next runs", text))
     if campaign.dnd_enabled and campaign.dnd_start and campaign.dnd_end:
         action = "discarded" if campaign.dnd_action == Campaign.DndAction.DISCARD else "delayed until it ends"
         rows.append(

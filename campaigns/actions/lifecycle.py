@@ -117,10 +117,11 @@ def _when_problems(campaign, now):
     found = []
     kind = campaign.kind
     if kind == Kind.ONE_TIME:
-        if campaign.send_at is None:
+        if campaign.send_at is None and not campaign.send_now:
             found.append(Problem(Step.WHEN, "Choose when to send it."))
-        elif campaign.send_at <= now:
-            found.append(Problem(Step.WHEN, "Its send time has passed: choose a later one."))
+        elif schedule.passed(campaign, now):
+            # Overview offers the fix in place (campaigns/views/overview.py): send now or a new time.
+            found.append(Problem(Step.WHEN, "Its send time has passed: send it now or choose a later time."))
     elif kind == Kind.MULTIPLE_DATES:
         if not campaign.dates:
             found.append(Problem(Step.WHEN, "Add the dates and times to send it."))

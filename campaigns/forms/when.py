@@ -8,12 +8,13 @@ fields, so they work as a plain form: blank rows are ignored, and "add" / "remov
 buttons draw the rows again without saving.
 """
 
-from datetime import datetime
+from datetime import datetime, time
 from zoneinfo import available_timezones
 
 from django import forms
 from django.conf import settings
 from django.forms.utils import ErrorDict
+from django.http import QueryDict
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -34,6 +35,9 @@ MAX_INACTION_MINUTES = 90 * 1440
 MAX_OFFSET_MINUTES = 365 * 1440
 UNITS = (("minutes", "minutes"), ("hours", "hours"), ("days", "days"))
 UNIT_MINUTES = {"minutes": 1, "hours": 60, "days": 1440}
+SEND_WHEN = (("now", "Now, when I schedule it"), ("at", "At a date and time"))
+# What Overview's in-place fix may change (a one-time campaign whose time has passed).
+FIXES = ("send_when", "send_at")
 FILTER_OPS = (
     ("equals", "equals"),
     ("not_equals", "does not equal"),
@@ -182,6 +186,13 @@ class WhenForm(ErrorAria, forms.Form):
         help_text="Dates and times below are in this time zone.",
         widget=forms.TextInput(attrs={"list": "timezones", "autocomplete": "off"}),
     )
+    send_when = forms.ChoiceField(
+        label="Send",
+        choices=SEND_WHEN,
+        required=False,
+        widget=forms.RadioSelect,
+        help_text="Now: the moment you press Schedule on Overview, however long the other steps take.",
+    )
     send_at = LocalDateTimeField(label="Send on", required=False)
     # Drawn by hand as rows of repeated inputs; declared so errors can name them.
     dates = forms.Field(label="Dates and times", required=False)
@@ -270,6 +281,29 @@ class WhenForm(ErrorAria, forms.Form):
             self.date_rows = [text.strip() for text in data.getlist("dates")[:MAX_ROWS]] or [""]
             self.filters = filter_rows(data, "trigger_filter") or [dict(BLANK_FILTER)]
 
+    @classmethod
+    def correcting(cls, campaign, posted, *, now=None):
+        """The form bound to ``campaign``'s saved When choices with the posted ``FIXES`` on
+        top: Overview's in-place fix of a passed send time is judged by the step's own rules."""
+        saved = cls(campaign=campaign, now=now)
+        data = QueryDict(mutable=True)
+        for name in saved.fields:
+            value = saved[name].value()
+            if isinstance(value, bool):
+                value = "on" if value else None
+            elif isinstance(value, time):
+                value = f"{value:%H:%M}"
+            if isinstance(value, list):
+                data.setlist(name, [str(item) for item in value])
+            elif value is not None:
+                data[name] = str(value)
+        data.setlist("dates", saved.date_rows)
+        for part in ("name", "op", "value"):
+            data.setlist(f"trigger_filter_{part}", [row[part] for row in saved.filters])
+        for name in FIXES:
+            data[name] = str(posted.get(name, ""))[:100]
+        return cls(data, campaign=campaign, now=now)
+
     @property
     def date_items(self):
         """The multiple-dates rows to draw, each with its own error."""
@@ -288,7 +322,7 @@ class WhenForm(ErrorAria, forms.Form):
         kind, live = self.campaign.kind, self.campaign.is_live
         names = ["timezone"]
         if kind == Kind.ONE_TIME:
-            names.append("send_at")
+            names += ["send_when", "send_at"]
         if kind == Kind.MULTIPLE_DATES:
             names.append("dates")
         if kind == Kind.RECURRING or live:
@@ -315,6 +349,7 @@ class WhenForm(ErrorAria, forms.Form):
         offset_amount, offset_unit = minutes_parts(c.date_offset_minutes)
         initial = {
             "timezone": tz.key,
+            "send_when": "now" if c.send_now else "at",
             "send_at": local_text(c.send_at, tz),
             "starts_at": local_text(c.starts_at, tz),
             "ends_at": local_text(c.ends_at, tz),
@@ -379,10 +414,8 @@ class WhenForm(ErrorAria, forms.Form):
         if "timezone" not in data:
             return data  # every time below depends on it
         kind = self.campaign.kind
-        if "send_at" in self.fields:
-            data["send_at"] = self._utc("send_at")
-            if self.cleaned_data.get("send_at") is None and "send_at" not in self.errors:
-                self.add_error("send_at", "Choose the date and time to send.")
+        if "send_when" in self.fields:
+            self._clean_send_at(data)
         if "dates" in self.fields:
             data["dates"] = self._clean_dates()
         if "starts_at" in self.fields:
@@ -404,6 +437,19 @@ class WhenForm(ErrorAria, forms.Form):
                 self.add_error("dnd_action", "Choose whether to discard or delay messages during DND hours.")
         self._clean_cutoff(data)
         return data
+
+    def _clean_send_at(self, data):
+        """One time: now (the moment it is scheduled: no time to go stale while the other
+        steps are filled in) or a wall-clock time still ahead."""
+        data["send_now"] = data.get("send_when") == "now"
+        if data["send_now"]:
+            data["send_at"] = None
+            if data.get("user_timezone"):
+                self.add_error("user_timezone", "Send now goes to everyone at once: untick this or choose a time.")
+            return
+        data["send_at"] = self._utc("send_at")
+        if data["send_at"] is None and "send_at" not in self.errors:
+            self.add_error("send_at", "Choose the date and time to send, or send now.")
 
     def _clean_dates(self):
         tz = schedule.zone(self.cleaned_data.get("timezone"))
@@ -526,6 +572,9 @@ class WhenForm(ErrorAria, forms.Form):
         if "dates" in self.fields:
             campaign.dates = [moment.isoformat() for moment in data["dates"]]
             fields.append("dates")
+        if "send_when" in self.fields:
+            campaign.send_now = data["send_now"]
+            fields.append("send_now")
         simple = ["send_at", "starts_at", "ends_at", "repeat", "repeat_every", "month_day", "send_time"]
         simple += ["trigger_event", "inaction_event", "date_property", "user_timezone", "cutoff_time"]
         simple += ["dnd_enabled", "dnd_action", "skip_global_limits"]

@@ -77,7 +77,11 @@ def _runs(campaign):
         return {"summary": None, "runs": []}
     tz = schedule.zone(campaign.timezone)
     runs = schedule.upcoming(campaign, after=timezone.now(), count=NEXT_RUNS)
-    return {"summary": schedule.describe(campaign), "runs": [moment.astimezone(tz) for moment in runs]}
+    return {
+        "summary": schedule.describe(campaign),
+        "runs": [moment.astimezone(tz) for moment in runs],
+        "sends_now": campaign.send_now and not campaign.scheduled_at,
+    }
 
 
 urlpatterns = [
