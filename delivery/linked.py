@@ -179,6 +179,8 @@ class LinkedContent:
             except (OSError, HTTPError) as error:
                 connection.close()
                 failure = _failure(error)
+        if failure == "timed out":
+            failure = f"timed out, no answer within {self.timeout:g} s"
         raise LinkedContentError(f"{target.shown}: {failure}.")
 
     def _json(self, target, sock, response, deadline):

@@ -87,14 +87,15 @@ def _insert_unnest(dispatch, chunk):
     # The table name is ours and every value is a parameter.
     sql = (
         f"INSERT INTO {table} (dispatch_id, profile_id, device_id, variant, status, not_before, context,"  # noqa: S608
-        " code, attempts, payload_hash, created_at, updated_at)"
+        " hold_reason, code, attempts, payload_hash, created_at, updated_at)"
         " SELECT %s, u.profile_id, u.device_id, u.variant, u.status, u.not_before::timestamptz, u.context::jsonb,"
-        " '', 0, '', %s, %s"
+        " CASE WHEN u.not_before IS NULL THEN '' ELSE %s END, '', 0, '', %s, %s"
         " FROM unnest(%s::bigint[], %s::bigint[], %s::text[], %s::text[], %s::text[], %s::text[])"
         " AS u(profile_id, device_id, variant, status, not_before, context)"
         " ON CONFLICT DO NOTHING"
     )
-    params = [dispatch.pk, now, now, profiles, devices, variants, statuses, not_befores, contexts]
+    params = [dispatch.pk, _hold_reason(dispatch), now, now, profiles, devices, variants, statuses, not_befores]
+    params.append(contexts)
     connection.ensure_connection()
     # A cursor binding its parameters on the server: Django's own (client-side binding)
     # quotes every array element into the SQL text in Python, most of this insert's time.
@@ -127,8 +128,16 @@ def _message(dispatch, profile_id, device_id, variant="", not_before=None, conte
         variant=variant or "",
         status=status,
         not_before=not_before,
+        hold_reason=_hold_reason(dispatch) if not_before else "",
         context=context or None,
     )
+
+
+def _hold_reason(dispatch):
+    """Why a row enqueued with a ``not_before`` waits: a user-time-zone run's release in the
+    person's zone (``user_timezone_at``), otherwise a time the caller scheduled."""
+    rules = dispatch.rules or {}
+    return Message.HoldReason.USER_TIME_ZONE if rules.get("user_timezone_at") else Message.HoldReason.SCHEDULED
 
 
 def do_start(dispatch):

@@ -34,6 +34,7 @@ from delivery import content as liquid
 from delivery import vapid
 from delivery.actions import limits
 from delivery.actions.claims import ClaimKeeper, claim, new_token
+from delivery.codes import bounded
 from delivery.linked import LinkedContent, LinkedContentError
 from delivery.models import DeliverySettings, Dispatch, Message
 from delivery.payloads import AES128GCM_HEADER, AES128GCM_RECORD_OVERHEAD, MAX_PUSH_BYTES, build_payload, payload_bytes
@@ -49,10 +50,7 @@ RENDER_FAILED = "render_failed"
 LINKED_CONTENT_FAILED = "linked_content_failed"
 PAYLOAD_TOO_LARGE = "payload_too_large"
 SAFARI_EXCLUDED = "safari_excluded"  # the content says "All browsers but Safari"
-# Why a row waits (``code`` of a held row; cleared when it is sent).
-DND_DELAYED = "dnd_delayed"
-USER_TIMEZONE = "user_timezone"
-THROTTLED = "throttled"
+Hold = Message.HoldReason  # why a held row waits (cleared when it is sent)
 
 PENDING = (Message.Status.QUEUED, Message.Status.SENDING, Message.Status.HELD)
 ROW_FIELDS = (
@@ -211,13 +209,13 @@ class Batch:
         tz = rules.zone_for(row["profile__timezone"])
         release = rules.release_at(tz, self.dispatch.started_at or now)
         if release and now < release:
-            self.hold(row, release, USER_TIMEZONE)
+            self.hold(row, release, Hold.USER_TIME_ZONE)
             return False
         if rules.dnd and (dnd_ends := rules.dnd.ends_at(now, tz)):
             if rules.dnd.action == "discard":
                 self.outcomes.drop(row, limits.DND_DISCARDED)
             else:
-                self.hold(row, dnd_ends, DND_DELAYED)
+                self.hold(row, dnd_ends, Hold.DND)
             return False
         return True
 
@@ -225,11 +223,11 @@ class Batch:
         contents = self.dispatch.contents or {}
         return contents.get(variant) or next(iter(contents.values()), {})
 
-    def hold(self, row, until, code, *, tried=False):
+    def hold(self, row, until, reason, *, code="", detail="", tried=False):
         if self.rules.cutoff and until >= self.rules.cutoff and not self.dispatch.is_test:
             self.outcomes.drop(row, limits.CUTOFF_PASSED, tried=tried)
         else:
-            self.outcomes.hold(row, until, code, tried=tried)
+            self.outcomes.hold(row, until, reason, code=code, detail=detail, tried=tried)
 
     def apply_caps_and_throttle(self, candidates):
         if self.dispatch.is_test or not candidates:
@@ -245,7 +243,7 @@ class Batch:
         throttle = Throttle(self.settings.throttle_per_15_min)
         granted = throttle.take(len(candidates), self.now)
         for row in candidates[granted:]:
-            self.hold(row, throttle.next_interval(self.now), THROTTLED)
+            self.hold(row, throttle.next_interval(self.now), Hold.THROTTLE)
         return candidates[:granted]
 
     # -- rendering -----------------------------------------------------------------------
@@ -255,11 +253,12 @@ class Batch:
             content = renderer.content(row["profile_id"], row["variant"], row["context"])
         except liquid.ContentError as error:
             log.info("message %s: %s -> %s", row["id"], error, RENDER_FAILED)
-            self.outcomes.fail(row, RENDER_FAILED)
+            self.outcomes.fail(row, RENDER_FAILED, detail=f"render error in {error.field}: {error.message}")
             return None
         except LinkedContentError as error:
             log.info("message %s: linked content: %s -> %s", row["id"], error, LINKED_CONTENT_FAILED)
-            self.outcomes.fail(row, LINKED_CONTENT_FAILED)
+            # The message names the URL without its query, which may hold a key (delivery/linked.py).
+            self.outcomes.fail(row, LINKED_CONTENT_FAILED, detail=f"Linked Content {error.message}")
             return None
         platform = row["device__platform"]
         collapse_key = (
@@ -298,12 +297,23 @@ class Batch:
             self.outcomes.retire.add(row["device_id"])
         tries = row["attempts"] + 1
         allowed = limits.tries_allowed(row["device__platform"], row["device__browser"])
+        detail = answer_detail(result)
         if result.outcome == Outcome.RETRY and tries < allowed:
             delay = limits.retry_delay(tries, result.retry_after)
             # From the answer, not the batch's start: a Retry-After counts from when it was said.
-            self.hold(row, answered + timedelta(seconds=delay), result.code, tried=True)
+            until = answered + timedelta(seconds=delay)
+            self.hold(row, until, Hold.RETRY, code=result.code, detail=detail, tried=True)
         else:
-            self.outcomes.fail(row, result.code, tried=True)
+            self.outcomes.fail(row, result.code, detail=detail, tried=True)
+
+
+def answer_detail(result):
+    """What the push service said beyond our code, for ``Message.error_detail``: its HTTP
+    status, and the wait it asked for (Retry-After). Never its body."""
+    said = [f"HTTP {result.status}"] if result.status else []
+    if result.retry_after is not None:
+        said.append(f"the push service asked to wait {result.retry_after:g} s")
+    return ", ".join(said)
 
 
 def leaves_out_safari(content):
@@ -393,25 +403,35 @@ class Outcomes:
         self.now = now
         self.token = token  # record only rows this claim still holds (None: any)
         self.lock = lock or contextlib.nullcontext()
-        self.groups = defaultdict(list)  # (status, code, not_before, tried) -> [message id]
+        self.groups = defaultdict(list)  # (status, code, not_before, tried, hold reason) -> [message id]
+        # message id -> its error_detail: per row, outside the group key, so rows whose details
+        # differ (a Linked Content URL per person) still share their group's one UPDATE.
+        self.details = {}
         self.hashes = {}  # message id -> payload hash, for sent rows
         self.retire = set()
         self.saved = Counter()  # status -> rows saved
         self.holds = set()  # each distinct time saved rows are held until
 
     def sent(self, row):
-        self.groups[(Message.Status.SENT, "", None, True)].append(row["id"])
+        self.groups[(Message.Status.SENT, "", None, True, "")].append(row["id"])
 
-    def fail(self, row, code, *, tried=False):
-        self.groups[(Message.Status.FAILED, code, None, tried)].append(row["id"])
+    def fail(self, row, code, *, detail="", tried=False):
+        self._add((Message.Status.FAILED, code, None, tried, ""), row, detail)
 
     def drop(self, row, code, *, tried=False):
-        self.groups[(Message.Status.DROPPED, code, None, tried)].append(row["id"])
+        self._add((Message.Status.DROPPED, code, None, tried, ""), row)
 
-    def hold(self, row, until, code, *, tried=False):
+    def hold(self, row, until, reason, *, code="", detail="", tried=False):
+        """Held until ``until`` for ``reason`` (``Message.HoldReason``): recorded where the
+        pipeline decides it, saved in its group's UPDATE; ``code`` is a retry's provider code."""
         # Whole seconds: rows of one batch waiting for the same moment share one UPDATE.
         until = until.replace(microsecond=0) + (timedelta(seconds=1) if until.microsecond else timedelta())
-        self.groups[(Message.Status.HELD, code, until, tried)].append(row["id"])
+        self._add((Message.Status.HELD, code, until, tried, reason), row, detail)
+
+    def _add(self, key, row, detail=""):
+        self.groups[key].append(row["id"])
+        if detail:
+            self.details[row["id"]] = bounded(detail, Message.DETAIL_LENGTH)
 
     def fill(self, report):
         for status, count in self.saved.items():
@@ -423,7 +443,7 @@ class Outcomes:
             return
         with self.lock, transaction.atomic():
             at = timezone.now()
-            for (status, code, not_before, tried), ids in self.groups.items():
+            for (status, code, not_before, tried, reason), ids in self.groups.items():
                 self.saved[status] += len(ids)
                 if not_before:
                     self.holds.add(not_before)
@@ -432,15 +452,22 @@ class Outcomes:
                     for pk in ids:
                         del self.hashes[pk]  # the others' are still to come: set when rendered
                     continue
-                fields = {"status": status, "code": code, "not_before": not_before, "claimed_until": None}
-                fields["updated_at"] = at
+                fields = {"status": status, "code": code, "not_before": not_before, "hold_reason": reason}
+                fields |= {"claimed_until": None, "updated_at": at}
+                detailed = [pk for pk in ids if pk in self.details]
+                if detailed:
+                    self._save_detailed(detailed, fields, tried)
+                plain = [pk for pk in ids if pk not in self.details] if detailed else ids
+                fields["error_detail"] = ""
                 if tried:
                     fields["attempts"] = F("attempts") + 1
-                for start in range(0, len(ids), 1000):
-                    rows = Message.objects.filter(pk__in=ids[start : start + 1000])
+                for start in range(0, len(plain), 1000):
+                    rows = Message.objects.filter(pk__in=plain[start : start + 1000])
                     if self.token:
                         rows = rows.filter(claim_token=self.token)
                     rows.update(**fields)
+                for pk in detailed:
+                    del self.details[pk]
             if self.retire:
                 retire_devices(self.retire)
         self.groups.clear()
@@ -450,24 +477,40 @@ class Outcomes:
         """Sent rows and each one's payload hash in one UPDATE … FROM (VALUES …) per thousand
         rows (PostgreSQL, SQLite 3.33+). The ORM's way, a CASE with a WHEN per row, spent
         longer building the query than the database spent running it."""
-        table = Message._meta.db_table
         now = connection.ops.adapt_datetimefield_value(at)
+        sets = (
+            "status = %s, code = '', not_before = NULL, hold_reason = '', error_detail = '', claimed_until = NULL,"
+            " attempts = attempts + 1, sent_at = %s, updated_at = %s"
+        )
+        self._update_each(ids, "payload_hash", self.hashes, sets, [Message.Status.SENT, now, now])
+
+    def _save_detailed(self, ids, fields, tried):
+        """Rows of one outcome group with each one's ``error_detail``, the same way."""
+        adapt = connection.ops.adapt_datetimefield_value
+        names = ("status", "code", "not_before", "hold_reason", "claimed_until", "updated_at")
+        values = [adapt(fields[name]) if name in ("not_before", "updated_at") else fields[name] for name in names]
+        sets = ", ".join(f"{name} = %s" for name in names) + (", attempts = attempts + 1" if tried else "")
+        self._update_each(ids, "error_detail", self.details, sets, values)
+
+    def _update_each(self, ids, column, values_of, sets, params):
+        """UPDATE … SET ``sets`` (with ``params``) and ``column`` = each row's ``values_of[id]``,
+        a thousand rows a statement."""
+        table = Message._meta.db_table
         mine = f" AND {table}.claim_token = %s" if self.token else ""
         for start in range(0, len(ids), 1000):
             chunk = ids[start : start + 1000]
             values = ", ".join(["(%s, %s)"] * len(chunk))
             sql = (
-                f"UPDATE {table} SET status = %s, code = '', not_before = NULL, claimed_until = NULL,"  # noqa: S608
-                f" attempts = attempts + 1, sent_at = %s, updated_at = %s, payload_hash = v.column2"
+                f"UPDATE {table} SET {sets}, {column} = v.column2"  # noqa: S608 (our names; values are parameters)
                 f" FROM (VALUES {values}) AS v WHERE {table}.id = v.column1{mine}"
             )
-            params = [Message.Status.SENT, now, now]
+            chunk_params = list(params)
             for pk in chunk:
-                params += [pk, self.hashes[pk]]
+                chunk_params += [pk, values_of[pk]]
             if self.token:
-                params.append(self.token)
+                chunk_params.append(self.token)
             with connection.cursor() as cursor:
-                cursor.execute(sql, params)
+                cursor.execute(sql, chunk_params)
 
 
 def answers_in_groups(provider, items, *, size=RECORD_EVERY, wait=RECORD_WAIT, part=SEND_PART):

@@ -50,8 +50,20 @@ class Message(models.Model):
         SENDING = "sending", "Sending"  # claimed (claim_token) by a worker until claimed_until
         SENT = "sent", "Sent"  # accepted by the push service
         FAILED = "failed", "Failed"
-        HELD = "held", "Held"  # waiting for not_before (DND delay, user time zone, throttle, retry)
+        HELD = "held", "Held"  # waiting for not_before, for hold_reason
         DROPPED = "dropped", "Dropped"  # never sent on purpose (frequency cap, DND discard, cut-off, stop)
+
+    class HoldReason(models.TextChoices):
+        """Why a held row waits for its ``not_before`` (``delivery/holds.py`` explains them)."""
+
+        THROTTLE = "throttle", "Throttle"  # the global throttle's interval was full
+        DND = "dnd", "Do Not Disturb"  # the person's DND hours, set to delay
+        USER_TIME_ZONE = "user_time_zone", "User's time zone"  # the planned wall time in their zone
+        RETRY = "retry", "Retry"  # the push service refused for now; ``code`` says how
+        SCHEDULED = "scheduled", "Scheduled"  # enqueued to go at a given time
+
+    # Bounded: a Liquid or Linked Content message can quote a lot; what fits tells the cause.
+    DETAIL_LENGTH = 300
 
     dispatch = models.ForeignKey(Dispatch, on_delete=models.CASCADE, related_name="messages")
     profile = models.ForeignKey("segments.Profile", on_delete=models.CASCADE, related_name="+", db_index=False)
@@ -65,6 +77,11 @@ class Message(models.Model):
     attempts = models.PositiveSmallIntegerField(default=0)
     payload_hash = models.CharField(max_length=64, blank=True)
     not_before = models.DateTimeField(null=True, blank=True)
+    # Both defaults: raw INSERTs (``do_enqueue``'s unnest, the benchmarks) need not name them.
+    hold_reason = models.CharField(max_length=16, choices=HoldReason.choices, blank=True, default="", db_default="")
+    # A failure's own words where its code alone cannot say it: the render error and where,
+    # the Linked Content URL (without its query, which may hold a key) and what went wrong.
+    error_detail = models.CharField(max_length=DETAIL_LENGTH, blank=True, default="", db_default="")
     claimed_until = models.DateTimeField(null=True, blank=True)
     # Whose claim this is (``delivery/actions/claims.py``): a batch renews its lease and records
     # its outcomes only on rows that still carry its token.

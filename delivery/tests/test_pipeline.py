@@ -132,7 +132,7 @@ def test_dnd_hours_across_midnight_in_the_persons_time_zone(service, key, local_
     if status == "dropped":
         assert row.code == "dnd_discarded"
     if until:
-        assert (row.not_before, row.code) == (until.replace(tzinfo=paris), "dnd_delayed")
+        assert (row.not_before, row.hold_reason, row.code) == (until.replace(tzinfo=paris), "dnd", "")
     assert len(service.payloads(subscriber)) == (1 if status == "sent" else 0)
 
 
@@ -242,7 +242,7 @@ def test_the_throttle_holds_what_does_not_fit_until_the_next_interval(service, k
         dispatch = started_dispatch([d for d, _ in audience], {"title": "Hello"})
         report = sending.send_batch(dispatch.pk)
     assert (report.sent, report.held, report.holds) == (2, 3, [datetime(2026, 3, 10, 12, 15, tzinfo=UTC)])
-    assert set(Message.objects.filter(status="held").values_list("code", flat=True)) == {"throttled"}
+    assert set(Message.objects.filter(status="held").values_list("hold_reason", "code")) == {("throttle", "")}
     with time_machine.travel(datetime(2026, 3, 10, 12, 15, tzinfo=UTC), tick=False):
         report = sending.send_batch(dispatch.pk)
     assert (report.sent, report.held) == (2, 1)
