@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: run test bench lint format check-deploy clean
+.PHONY: run address test bench lint format check-deploy clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,9 +30,14 @@ run: $(VENV)/.run-deps
 	$(BIN)/python manage.py vapid_keys
 	$(BIN)/python manage.py seed_demo
 	@echo
-	@echo "Clarion is starting at http://127.0.0.1:8000/ (log in with a demo login above; Ctrl-C stops it)"
+	@$(MAKE) --no-print-directory address
 	@echo
 	$(BIN)/honcho start
+
+# Where `make run`'s web process listens: gunicorn's own bind (config/gunicorn.py, from
+# WEB_BIND), so what is printed is what is bound.
+address:
+	@echo "Clarion is starting at $$($(BIN)/python -m config.gunicorn) (log in with a demo login above; Ctrl-C stops it)"
 
 # Set up and run the whole test suite. Uses DATABASE_URL and CELERY_BROKER_URL when
 # set (CI: PostgreSQL and Redis), the embedded defaults when not.
