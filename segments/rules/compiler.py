@@ -213,6 +213,38 @@ def _reachability(c, now):
     return found if c.value else ~found
 
 
+def _field(c, now):
+    comparison, name = c.comparison, c.comparison.name
+    if c.type == "flag":
+        return Q(**{name: comparison.value})  # "is a test profile": segments_profile_test_idx
+    if c.type in ("date", "time"):
+        if comparison.op in t.SET_OPS:
+            found = Q(**{f"{name}__isnull": False})
+            return found if comparison.op == "is_set" else ~found
+        # Plain range lookups on the column: "last seen in the last 7 days" can use
+        # its index (segments_pr_last_se_8ceed7_idx); the others read the profile
+        # rows, as a reach count does anyway. The explicit IS NOT NULL keeps a
+        # missing date a "no" under "none of".
+        start, end = t.field_bounds(comparison, now, timestamps=c.type == "time")
+        found = Q(**{f"{name}__isnull": False})
+        if start is not None:
+            found &= Q(**{f"{name}__gte": start})
+        if end is not None:
+            found &= Q(**{f"{name}__lt": end})
+        return found
+    if c.type == "language" and comparison.op in ("equals", "not_equals", "in"):
+        wanted = comparison.value if comparison.op == "in" else (comparison.value,)
+        found = reduce(or_, [_language(value) for value in wanted])
+        return ~Q(**{name: ""}) & ~found if comparison.op == "not_equals" else found
+    return column_comparison(name, comparison)
+
+
+def _language(wanted):
+    """tree.language_matches in SQL; a range is letters, digits and "-", so no LIKE
+    wildcard can hide in it (and Django escapes them anyway)."""
+    return Q(language__iexact=wanted) | Q(language__istartswith=f"{wanted}-")
+
+
 def _app_field(c, now):
     comparison = c.comparison
     devices = Device.objects.filter(column_comparison(comparison.name, comparison), profile=OuterRef("pk"))
@@ -278,6 +310,7 @@ COMPILERS = {
     t.GeoCondition: _geo,
     t.RadiusCondition: _radius,
     t.ReachabilityCondition: _reachability,
+    t.FieldCondition: _field,
     t.AppFieldCondition: _app_field,
     t.EventCondition: _event,
     t.LiveEventCondition: _live_event,

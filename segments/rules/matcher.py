@@ -156,6 +156,23 @@ def _reachability(c, context):
     return found if c.value else not found
 
 
+def _field(c, context):
+    comparison, name = c.comparison, c.comparison.name
+    value = getattr(context["profile"], name)
+    if c.type == "flag":
+        return value is comparison.value
+    if c.type in ("date", "time"):
+        if comparison.op in t.SET_OPS:
+            return (value is not None) == (comparison.op == "is_set")
+        start, end = t.field_bounds(comparison, context["now"], timestamps=c.type == "time")
+        return value is not None and (start is None or value >= start) and (end is None or value < end)
+    if c.type == "language" and comparison.op in ("equals", "not_equals", "in"):
+        wanted = comparison.value if comparison.op == "in" else (comparison.value,)
+        found = any(t.language_matches(value, option) for option in wanted)
+        return value != "" and not found if comparison.op == "not_equals" else found
+    return column_comparison(value, comparison)
+
+
 def _app_field(c, context):
     comparison = c.comparison
     return any(column_comparison(getattr(device, comparison.name), comparison) for device in context["devices"])
@@ -202,6 +219,7 @@ MATCHERS = {
     t.GeoCondition: _geo,
     t.RadiusCondition: _radius,
     t.ReachabilityCondition: _reachability,
+    t.FieldCondition: _field,
     t.AppFieldCondition: _app_field,
     t.EventCondition: _event,
     t.LiveEventCondition: _live_event,

@@ -4,19 +4,39 @@ The JSON form (what the builder saves and the database stores)::
 
     {"match": "all", "conditions": [
         {"kind": "property", "name": "customer_type", "op": "equals", "value": "Gold"},
+        {"kind": "field", "field": "language", "op": "equals", "value": "en"},
+        {"kind": "field", "field": "last_seen_at", "op": "in_last_days", "value": 30},
         {"kind": "radius", "km": 50, "places": [{"label": "San Francisco", "lat": 37.77, "lon": -122.42}]},
         {"kind": "event", "event": "Added To Cart", "did": true,
          "count": {"op": "at_least", "value": 2}, "window": {"type": "last_days", "days": 30}},
         {"match": "any", "conditions": [...]}
     ]}
 
+A "field" condition compares one of the profile's own columns (``PROFILE_FIELDS``),
+with the operators of its type (``FIELD_OPS``):
+
+- text (name, email, phone, identity, time zone): as custom text properties do —
+  equals, not equals and "is one of" are exact, contains and starts with ignore
+  case; not equals leaves out people with no value (unknown, not different).
+- language: a BCP 47 language range, matched as RFC 4647 §3.3.1 basic filtering:
+  "en" selects en, en-GB and en-US (case ignored, as BCP 47 tags are), "en-GB"
+  only en-GB. The seed's "language is English" segment is "language equals en".
+- is_test: equals true or false.
+- dates (date_of_birth) and times (created_at "first seen", updated_at,
+  last_seen_at): greater ("after", the whole day), less ("before"), between (both
+  days included) — UTC days, as event windows — and, for times, in_last_days /
+  over_days_ago with ``value`` a number of days; is_set / is_not_set.
+
 ``parse`` returns a ``Group``; every problem found is reported at once as a
 ``RuleError`` whose ``errors`` map a condition's path ("0", "3.1") to a message,
 so the builder can show each message next to its condition.
 """
 
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from functools import cache
+from zoneinfo import available_timezones
 
 from segments import numbers
 
@@ -33,6 +53,46 @@ CHANNELS = ("web", "android", "ios", "any")
 COUNT_OPS = ("at_least", "at_most", "exactly")
 OCCURRENCES = ("any", "first", "last")
 GENDERS = ("female", "male", "other")
+DAY_OPS = ("in_last_days", "over_days_ago")
+# The profile's own columns a "field" condition may compare, by type. Country,
+# region and city are "geo" conditions, gender and age theirs, email and SMS
+# unsubscribes "reachability" checks.
+PROFILE_FIELDS = {
+    "name": "text",
+    "email": "text",
+    "phone": "text",
+    "identity": "text",
+    "language": "language",
+    "timezone": "text",
+    "is_test": "flag",
+    "date_of_birth": "date",
+    "created_at": "time",
+    "updated_at": "time",
+    "last_seen_at": "time",
+}
+# As the builder's menu and its messages name them.
+FIELD_LABELS = {
+    "name": "Name",
+    "email": "Email",
+    "phone": "Phone",
+    "identity": "Identity",
+    "language": "Language",
+    "timezone": "Time zone",
+    "is_test": "Test profile",
+    "date_of_birth": "Date of birth",
+    "created_at": "First seen",
+    "updated_at": "Last updated",
+    "last_seen_at": "Last seen",
+}
+FIELD_OPS = {
+    "text": TEXT_OPS + SET_OPS,
+    "language": TEXT_OPS + SET_OPS,
+    "flag": ("equals",),
+    "date": ("greater", "less", "between", *SET_OPS),
+    "time": (*DAY_OPS, "greater", "less", "between", *SET_OPS),
+}
+# RFC 5646 §2.1's shape, loosely: a language range is subtags of letters and digits.
+_LANGUAGE_RANGE = re.compile(r"^[A-Za-z]{1,8}(-[A-Za-z0-9]{1,8})*$")
 
 
 class RuleError(ValueError):
@@ -100,6 +160,17 @@ class AppFieldCondition:
     """On any of the person's devices."""
 
     comparison: Comparison
+
+
+@dataclass(frozen=True)
+class FieldCondition:
+    """On one of the profile's own columns; ``comparison.name`` is the column."""
+
+    comparison: Comparison
+
+    @property
+    def type(self):
+        return PROFILE_FIELDS[self.comparison.name]
 
 
 @dataclass(frozen=True)
@@ -247,6 +318,36 @@ class _Parser:
             raise _Invalid("app fields compare as text: use equals, not equals, contains, starts with or in")
         return AppFieldCondition(found)
 
+    def kind_field(self, data):
+        name = data.get("field")
+        if name not in PROFILE_FIELDS:
+            raise _Invalid(f"field must be one of {', '.join(PROFILE_FIELDS)}")
+        kind, op = PROFILE_FIELDS[name], data.get("op")
+        label = FIELD_LABELS[name]
+        if op not in FIELD_OPS[kind]:
+            raise _Invalid(f"{label} takes {', '.join(FIELD_OPS[kind])}")
+        if kind == "flag":
+            if not isinstance(data.get("value"), bool):
+                raise _Invalid(f"{label} is true or false")
+            return FieldCondition(Comparison(name, op, data["value"]))
+        if op in DAY_OPS:
+            days = _number(data, "value", whole=True)
+            if days is None or not 1 <= days <= 3650:
+                raise _Invalid(f"{label}: the number of days must be a whole number between 1 and 3650")
+            return FieldCondition(Comparison(name, op, int(days)))
+        if op in RANGE_OPS:
+            return FieldCondition(_day_comparison(data, name, op, label))
+        found = comparison(data, name)
+        if kind == "language" and op in ("equals", "not_equals", "in"):
+            for value in found.value if op == "in" else (found.value,):
+                if not isinstance(value, str) or not _LANGUAGE_RANGE.match(value):
+                    raise _Invalid(f"Language: {value!r} is not a language tag, e.g. en or pt-BR")
+        if name == "timezone" and op in ("equals", "not_equals", "in"):
+            for value in found.value if op == "in" else (found.value,):
+                if value not in _time_zones():
+                    raise _Invalid(f"Time zone: {value!r} is not an IANA time zone name, e.g. Europe/Paris")
+        return FieldCondition(found)
+
     def kind_event(self, data):
         event = _name(data, "event")
         did = data.get("did", True)
@@ -325,6 +426,24 @@ def comparison(data, name):
     if not _scalar(value):
         raise _Invalid(f"{op.replace('_', ' ')} needs a value: text, a number or true/false")
     return Comparison(name, op, value)
+
+
+def _day_comparison(data, name, op, label):
+    """before / after / between for a date or time column: dates only."""
+    if op == "between":
+        low, high = _date(data, "min"), _date(data, "max")
+        if low is None or high is None or high < low:
+            raise _Invalid(f"{label}: between needs two dates (YYYY-MM-DD), the earlier first")
+        return Comparison(name, op, (low, high))
+    day = _date(data, "value")
+    if day is None:
+        raise _Invalid(f"{label}: {'after' if op == 'greater' else 'before'} needs a date (YYYY-MM-DD)")
+    return Comparison(name, op, day)
+
+
+@cache
+def _time_zones():
+    return frozenset(available_timezones())
 
 
 def _name(data, key):
@@ -407,6 +526,35 @@ def window_bounds(window, now):
         end = datetime.combine(window.end, time.min, tzinfo=UTC) + timedelta(days=1)
         return start, end
     return None, None
+
+
+def field_bounds(c, now, *, timestamps):
+    """(start, end) of a date comparison on a profile column: start included, end
+    excluded, None where open. Days are whole UTC days, as event windows'; on a
+    time column (``timestamps``) the bounds are datetimes, on a date column dates."""
+
+    def day(value):
+        return datetime.combine(value, time.min, tzinfo=UTC) if timestamps else value
+
+    one = timedelta(days=1)
+    if c.op == "in_last_days":
+        return now - timedelta(days=c.value), None
+    if c.op == "over_days_ago":
+        return None, now - timedelta(days=c.value)
+    if c.op == "greater":
+        return day(c.value + one), None
+    if c.op == "less":
+        return None, day(c.value)
+    low, high = c.value
+    return day(low), day(high + one)
+
+
+def language_matches(tag, wanted):
+    """RFC 4647 §3.3.1 basic filtering: ``wanted`` ("en") matches ``tag`` when it is
+    the tag or a prefix of it ending at a subtag ("en-GB"); case is ignored (BCP 47
+    §2.1.1). The compiler writes the same test in SQL."""
+    tag, wanted = tag.lower(), wanted.lower()
+    return tag == wanted or tag.startswith(wanted + "-")
 
 
 def as_text(value):
