@@ -1,15 +1,17 @@
 """The When step's rules for one message: DND hours, the cut-off, the user's time zone,
 global frequency caps, and how often a failed push is tried again.
 
-Pure functions of a row, the rules and the clock (plus one query for the caps), so the
-pipeline can decide a whole batch in memory. Local times are read in the profile's own
+Pure functions of a row, the rules and the clock (plus a short transaction for the caps),
+so the pipeline can decide a whole batch in memory. Local times are read in the profile's own
 time zone when it has a valid one, else in the dispatch's ``timezone`` rule.
 """
 
+import contextlib
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from django.db import connection, transaction
 from django.db.models import Count, Q
 
 from delivery.models import Message
@@ -142,20 +144,78 @@ class Rules:
         return local_moment(wall.date(), wall.time(), tz)
 
 
+@dataclass
+class Slots:
+    """What ``cap_slots`` found: ``capped``, the profiles with no slot left; ``take(ids, now)``
+    marks the message rows that will be sent now as holding their person's slot."""
+
+    capped: set
+    take: object
+
+
+@contextlib.contextmanager
+def cap_slots(profile_ids, settings, *, dispatch_id, now):
+    """The global frequency caps of a batch, held exactly: inside, ``capped`` is read and the
+    rows that go are marked (``take``) under a lock on each of the batch's profiles, so two
+    dispatches deciding at the same moment cannot both take a person's last slot.
+
+    A row takes its slot when it is decided, not when the push service answers: its
+    ``sent_at`` is set while it is still ``sending`` (the count reads sent and sending rows
+    with a ``sent_at``), then kept when it is sent and cleared when it fails or waits
+    (``sending.Outcomes``). The locks are PostgreSQL advisory locks on the profile ids,
+    taken in id order (so two batches never wait on each other in a cycle) and released at
+    the commit, before any push is sent; they leave the profile rows free for ingestion.
+    SQLite (the embedded mode) needs none: its IMMEDIATE transactions take the one write
+    lock up front. Per batch: the lock, the count and the mark, three statements."""
+    daily, weekly = settings.daily_cap, settings.weekly_cap
+    if not profile_ids or (daily is None and weekly is None):
+        yield Slots(set(), lambda ids, now: None)
+        return
+    with transaction.atomic():
+        _lock_profiles(profile_ids)
+        yield Slots(capped_profiles(profile_ids, settings, dispatch_id=dispatch_id, now=now), _take)
+
+
+# Namespace of our advisory locks (the first of their two int4 keys): "caps".
+CAPS_LOCKS = 0x63617073
+
+
+def _lock_profiles(profile_ids):
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        # The sub-select's order is the order the locks are taken in; ids fold into int4.
+        cursor.execute(
+            "SELECT count(pg_advisory_xact_lock(%s, (id %% 2147483648)::int))"
+            " FROM (SELECT unnest(%s::bigint[]) AS id ORDER BY 1) AS batch",
+            [CAPS_LOCKS, sorted(profile_ids)],
+        )
+
+
+def _take(ids, now):
+    for start in range(0, len(ids), 1000):
+        Message.objects.filter(pk__in=ids[start : start + 1000]).update(sent_at=now)
+
+
 def capped_profiles(profile_ids, settings, *, dispatch_id, now):
     """Profiles that already got the most messages the global limits allow (``DeliverySettings``
-    daily/weekly caps), counted as dispatches with a sent message to the profile in the last 24
-    hours / 7 days, this dispatch not included (one campaign to a person's phone and laptop is
-    one message to them). One grouped query over the partial index on sent rows. Two dispatches
-    deciding at the same moment can both pass the last free slot: the caps are a courtesy limit
-    counted from what was sent, not a lock."""
+    daily/weekly caps), counted as dispatches with a message sent, or being sent
+    (``cap_slots``), to the profile in the last 24 hours / 7 days. Not counted: this dispatch
+    (one campaign to a person's phone and laptop is one message to them) and test sends (a
+    marketer checking a campaign on a test profile takes nothing from that person's day).
+    One grouped query over the index on (profile, sent_at)."""
     daily, weekly = settings.daily_cap, settings.weekly_cap
     if not profile_ids or (daily is None and weekly is None):
         return set()
     since = now - timedelta(days=7 if weekly is not None else 1)
     counts = (
-        Message.objects.filter(profile_id__in=profile_ids, status=Message.Status.SENT, sent_at__gte=since)
+        Message.objects.filter(
+            profile_id__in=profile_ids,
+            status__in=(Message.Status.SENT, Message.Status.SENDING),
+            sent_at__gte=since,
+        )
         .exclude(dispatch_id=dispatch_id)
+        .exclude(dispatch__is_test=True)
         .values("profile_id")
         .annotate(
             day=Count("dispatch_id", distinct=True, filter=Q(sent_at__gte=now - timedelta(days=1))),
