@@ -1,6 +1,6 @@
 from django.urls import path
 
-from campaigns.views import listing, overview, setup, start, what, when, who
+from campaigns.views import changes, listing, overview, setup, start, what, when, who
 
 app_name = "campaigns"
 urlpatterns = [
@@ -12,4 +12,5 @@ urlpatterns = [
     *what.urlpatterns,
     *setup.urlpatterns,
     *overview.urlpatterns,
+    *changes.urlpatterns,
 ]

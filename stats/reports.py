@@ -1,4 +1,7 @@
-"""What the stats pages and CSV exports show, read from the roll-ups (never from messages).
+"""What the stats pages and CSV exports show. The people and message counts (reachable, held
+out, capped, targeted, sent, failed, not sent on purpose, waiting) are the campaign page's,
+from ``campaigns.counts``; views, clicks, conversions, revenue and the trend come from the
+roll-ups (``stats.actions.rollup``), so a page does not count millions of engagements.
 
 Each function takes a campaign and, optionally, one of its runs (``None``: all runs).
 """
@@ -8,14 +11,25 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 
-from django.db.models import Count, Sum
+from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
+from campaigns import counts as run_counts
 from campaigns.models import Campaign, CampaignRun, ControlMember
+from delivery.models import Message
 from stats import errors as error_codes
 from stats.models import ControlConversion, DailyStat, ErrorStat, RollUp
 
-COUNTERS = ("sent", "delivered", "failed", "dropped", "viewed", "clicked", "conversions", "revenue")
+# What the roll-ups add up, by the names pages use. ``DailyStat.delivered`` counts messages
+# the push service accepted: what Clarion calls "sent" (campaigns/counts.py).
+# ``DailyStat.sent`` also counts refusals, so no page reads it.
+ROLLED = {
+    "sent": Sum("delivered"),
+    "viewed": Sum("viewed"),
+    "clicked": Sum("clicked"),
+    "conversions": Sum("conversions"),
+    "revenue": Sum("revenue"),
+}
 PERIODS = ("day", "week", "month")
 # Below these, a control-group comparison says it is too early to tell (see ``control``).
 MIN_GROUP = 100
@@ -31,11 +45,16 @@ def percent(part, whole):
 
 @dataclass
 class Numbers:
-    qualified: int | None = None
+    """A campaign's (or run's, or variant's) numbers in the words of ``campaigns.counts.TERMS``."""
+
+    reachable: int | None = None
+    held_out: int = 0
+    capped: int = 0
+    targeted: int = 0
     sent: int = 0
-    delivered: int = 0
     failed: int = 0
-    dropped: int = 0
+    not_sent: int = 0
+    waiting: int = 0
     viewed: int = 0
     clicked: int = 0
     conversions: int = 0
@@ -48,7 +67,7 @@ class Numbers:
 
     @property
     def conversion_rate(self):
-        return percent(self.conversions, self.delivered)
+        return percent(self.conversions, self.sent)
 
 
 def _daily(campaign, run):
@@ -57,13 +76,22 @@ def _daily(campaign, run):
 
 
 def _sums(rows):
-    return {name: value or 0 for name, value in rows.aggregate(**{n: Sum(n) for n in COUNTERS}).items()}
+    return {name: value or 0 for name, value in rows.aggregate(**ROLLED).items()}
 
 
 def totals(campaign, run=None):
-    runs = [run] if run else CampaignRun.objects.filter(campaign=campaign).only("qualified")
-    qualified = [r.qualified for r in runs if r.qualified is not None]
-    return Numbers(qualified=sum(qualified) if qualified else None, **_sums(_daily(campaign, run)))
+    """The people and message counts of the campaign page (exact, from the messages) with the
+    engagement of the roll-ups."""
+    counts = run_counts.for_runs([run])[run.pk] if run else run_counts.for_campaign(campaign)
+    engagement = _sums(_daily(campaign, run))
+    del engagement["sent"]  # the messages' own count, never a minute behind
+    return Numbers(**{name: getattr(counts, name) for name in run_counts.RUN_COUNTS}, **engagement)
+
+
+def by_campaign(campaigns):
+    """{campaign id: Numbers} of sent, viewed, clicked and conversions from the roll-ups (the Stats list)."""
+    rows = DailyStat.objects.filter(campaign__in=campaigns).values("campaign").annotate(**ROLLED).order_by()
+    return {row.pop("campaign"): Numbers(**row) for row in rows}
 
 
 def period_start(day, period):
@@ -95,7 +123,7 @@ def trend(campaign, run=None, period="day"):
     rows = (
         _daily(campaign, run)
         .values("day")
-        .annotate(sent=Sum("sent"), viewed=Sum("viewed"), clicked=Sum("clicked"))
+        .annotate(sent=ROLLED["sent"], viewed=Sum("viewed"), clicked=Sum("clicked"))
         .order_by("day")
     )
     buckets = {}
@@ -131,13 +159,13 @@ def variants(campaign, run=None):
         if variant.property_value or variant.is_fallback:
             label += f" ({variant.property_value or 'every other value'})"
         labels[variant.name] = label
-    rows = _daily(campaign, run).values("variant").annotate(**{n: Sum(n) for n in COUNTERS}).order_by("variant")
+    rows = _daily(campaign, run).values("variant").annotate(**ROLLED).order_by("variant")
     return [
         VariantRow(
             key=row["variant"],
             label=labels.get(row["variant"], row["variant"] or "—"),
             winner=row["variant"] in winners,
-            numbers=Numbers(**{n: row[n] or 0 for n in COUNTERS}),
+            numbers=Numbers(**{n: row[n] or 0 for n in ROLLED}),
         )
         for row in rows
     ]
@@ -240,8 +268,9 @@ def _compare(targeted, control_group):
 @dataclass
 class Dashboard:
     running: list
-    sent_today: int
+    sent_today: int  # "sent" (campaigns/counts.py) on today's date in the dashboard's time zone
     top_this_week: list  # [(campaign, Numbers)] by CTR, best first
+    zone: str = ""
 
 
 def dashboard(*, today=None, top=5):
@@ -249,14 +278,51 @@ def dashboard(*, today=None, top=5):
     (campaigns with at least MIN_VIEWS_FOR_TOP views in the last seven days, today included)."""
     today = today or timezone.localdate()
     running = list(Campaign.objects.filter(status=Campaign.Status.RUNNING).order_by("name")[:20])
-    sent_today = DailyStat.objects.filter(day=today).aggregate(n=Sum("sent"))["n"] or 0
+    sent_today = DailyStat.objects.filter(day=today).aggregate(n=ROLLED["sent"])["n"] or 0
     week = (
         DailyStat.objects.filter(day__gt=today - timedelta(days=7), day__lte=today)
         .values("campaign")
-        .annotate(viewed=Sum("viewed"), clicked=Sum("clicked"), sent=Sum("sent"))
+        .annotate(viewed=Sum("viewed"), clicked=Sum("clicked"), sent=ROLLED["sent"])
         .filter(viewed__gte=MIN_VIEWS_FOR_TOP)
     )
     numbers = {row.pop("campaign"): Numbers(**row) for row in week}
     best = sorted(numbers.items(), key=lambda item: (-item[1].ctr, -item[1].clicked))[:top]
     names = Campaign.objects.in_bulk([pk for pk, _ in best])
-    return Dashboard(running, sent_today, [(names[pk], found) for pk, found in best if pk in names])
+    top = [(names[pk], found) for pk, found in best if pk in names]
+    return Dashboard(running, sent_today, top, zone=timezone.get_current_timezone_name())
+
+
+@dataclass
+class VersionRow:
+    number: int
+    created_at: object  # when the version was made (None: before any change was kept)
+    note: str
+    sent: int = 0
+    viewed: int = 0
+    clicked: int = 0
+
+
+def versions(campaign):
+    """Sent, viewed and clicked per version of the campaign's messages (``campaigns.ContentVersion``,
+    each sent message records the one it was rendered with), oldest first; empty for a
+    campaign whose messages never changed after scheduling.
+
+    Read from the messages, in one GROUP BY over the campaign's dispatches: the roll-ups are
+    per variant and day, not per version, and only a changed campaign pays for this query."""
+    kept = list(campaign.versions.order_by("number"))
+    if len(kept) < 2:
+        return []
+    rows = {version.number: VersionRow(version.number, version.created_at, version.note) for version in kept}
+    messages = Message.objects.filter(
+        Q(dispatch__run__campaign=campaign) | Q(dispatch__remainder_of_run__campaign=campaign),
+        status=Message.Status.SENT,
+    )
+    counted = (
+        messages.values("version")
+        .annotate(sent=Count("pk"), viewed=Count("viewed_at"), clicked=Count("clicked_at"))
+        .order_by()
+    )
+    for row in counted:
+        found = rows.setdefault(row["version"], VersionRow(row["version"], None, ""))
+        found.sent, found.viewed, found.clicked = row["sent"], row["viewed"], row["clicked"]
+    return [rows[number] for number in sorted(rows)]

@@ -5,7 +5,6 @@ queries however many messages the campaign sent.
 """
 
 from django.contrib.auth.decorators import login_not_required
-from django.db.models import Sum
 from django.http import Http404, HttpResponseBadRequest, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
@@ -14,24 +13,26 @@ from django.views.decorators.cache import never_cache
 from accounts import roles
 from accounts.access import requires
 from accounts.params import positive_int
+from campaigns import counts, schedule
 from campaigns.models import Campaign
 from stats import charts, exports, reports
 from stats.actions.tracking import do_record_engagement
 from stats.links import BadLink, read_click_token
-from stats.models import DailyStat
 
 TABS = ("overview", "errors")
 
 
 @requires(roles.VIEW_STATS)
 def index(request):
-    sums = DailyStat.objects.values("campaign").annotate(
-        sent=Sum("sent"), viewed=Sum("viewed"), clicked=Sum("clicked"), conversions=Sum("conversions")
-    )
-    numbers = {row.pop("campaign"): reports.Numbers(**row) for row in sums}
-    campaigns = Campaign.objects.exclude(status=Campaign.Status.DRAFT).filter(archived_at__isnull=True)
-    rows = [(campaign, numbers.get(campaign.pk, reports.Numbers())) for campaign in campaigns[:200]]
+    campaigns = list(Campaign.objects.exclude(status=Campaign.Status.DRAFT).filter(archived_at__isnull=True)[:200])
+    numbers = reports.by_campaign(campaigns)
+    rows = [(campaign, numbers.get(campaign.pk, reports.Numbers())) for campaign in campaigns]
     return render(request, "stats/index.html", {"rows": rows})
+
+
+def glossary(request):
+    """What each count on every page means (campaigns/counts.py): any signed-in user, Viewers too."""
+    return render(request, "stats/glossary.html", {"terms": counts.TERMS.values(), "reasons": counts.NOT_SENT_REASONS})
 
 
 def _choices(request, campaign):
@@ -63,13 +64,16 @@ def campaign_stats(request, pk):
         "periods": reports.PERIODS,
         "tab": tab,
         "numbers": reports.totals(campaign, run),
+        "run_counts": counts.RUN_COUNTS,
         "points": points,
         "chart": charts.trend_chart(points, period) if points else None,
         "variants": reports.variants(campaign, run),
+        "versions": [] if run else reports.versions(campaign),
         "control": reports.control(campaign, run),
         "errors": reports.errors(campaign, run),
         "query": _query(run, period),
         "tz": timezone.get_current_timezone_name(),
+        "goal_window": schedule.duration(campaign.goal_window_minutes) if campaign.goal_window_minutes else "",
     }
     template = "stats/campaign.html#body" if request.htmx else "stats/campaign.html"
     return render(request, template, context)

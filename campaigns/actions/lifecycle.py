@@ -1,5 +1,6 @@
 """A campaign's life after the wizard: schedule (or publish), pause, resume, stop,
-unschedule, archive and duplicate.
+unschedule, archive, restore and duplicate (changes to a scheduled or running campaign's
+What, limits and schedule: ``campaigns/actions/changes.py``, allowed by ``TRANSITIONS["change"]``).
 
 Every state change is one function here; views, tasks, the admin and the API call
 them and show a refused one's ``LifecycleError`` message. Each records who made it
@@ -37,6 +38,11 @@ TRANSITIONS = {
     "complete": {Status.RUNNING},
     # A paused campaign still holds queued messages and can resume: stop it first.
     "archive": {Status.DRAFT, Status.COMPLETED, Status.STOPPED},
+    # Back from the archive to the list, in the status it was archived with (archiving
+    # never changes the status: only those three can be archived).
+    "restore": {Status.DRAFT, Status.COMPLETED, Status.STOPPED},
+    # A change of What, limits or schedule through its confirmation; a draft is simply edited.
+    "change": {Status.SCHEDULED, Status.RUNNING, Status.PAUSED},
     "duplicate": set(Status),
 }
 VERBS = {
@@ -47,6 +53,8 @@ VERBS = {
     "unschedule": "unscheduled",
     "complete": "completed",
     "archive": "archived",
+    "restore": "restored",
+    "change": "changed",
     "duplicate": "duplicated",
 }
 # Runs that are still doing something, and what pause / resume / stop make of them.
@@ -70,6 +78,8 @@ class Problem:
 def allowed(campaign, action):
     """Whether ``action`` may be applied to ``campaign`` as it is now (for showing buttons)."""
     if action == "archive" and campaign.archived_at:
+        return False
+    if action == "restore" and not campaign.archived_at:
         return False
     if action == "unschedule" and campaign.runs.exists():
         return False
@@ -186,6 +196,12 @@ def _parse(value):
         return parse_datetime(value) if isinstance(value, str) else None
     except ValueError:
         return None
+
+
+def lock(campaign, action):
+    """For actions kept elsewhere (``changes``): the campaign's row, locked, once ``action``
+    is allowed from the status found under the lock (``LifecycleError`` if not)."""
+    return _locked(campaign, action)
 
 
 def _locked(campaign, action):
@@ -312,6 +328,20 @@ def do_archive(campaign, *, user=None, now=None):
         fresh.archived_at = now
         fresh.save(update_fields=["archived_at", "updated_at"])
         audit.record(user, audit.Verb.ARCHIVED, fresh, f"hidden from the list (status {fresh.status})")
+    return _refresh(campaign, fresh)
+
+
+def do_restore(campaign, *, user=None, now=None):
+    """Bring an archived campaign back to the list, as it was: a draft can be edited again,
+    a completed or stopped one duplicated. Its status is the one it was archived with."""
+    with transaction.atomic():
+        fresh = _locked(campaign, "restore")
+        if not fresh.archived_at:
+            raise LifecycleError(f"“{fresh.name}” is not archived.")
+        fresh.archived_at = None
+        fresh.save(update_fields=["archived_at", "updated_at"])
+        # accounts' Verb has no "restored" (a new choice is an accounts migration): a change.
+        audit.record(user, audit.Verb.CHANGED, fresh, f"restored from the archive (status {fresh.status})")
     return _refresh(campaign, fresh)
 
 

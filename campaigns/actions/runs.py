@@ -28,6 +28,7 @@ from accounts import audit
 from campaigns import emails, schedule
 from campaigns.actions.plans import Plan, Sample
 from campaigns.models import Campaign, CampaignRun, ControlMember
+from campaigns.models.versions import current_version
 from delivery.actions import dispatches
 from delivery.actions.limits import Rules
 from delivery.actions.sending import safari_left_out
@@ -315,7 +316,7 @@ def _send(run, campaign, now):
             run,
             campaign,
             now,
-            f"Safety check: {run.qualified} people qualified, more than the limit of {campaign.safety_limit}. "
+            f"Safety check: {run.qualified} people were reachable, more than the limit of {campaign.safety_limit}. "
             "Nothing was sent, and the owner was emailed.",
         )
         transaction.on_commit(lambda: emails.send_safety_check(run.pk))
@@ -330,11 +331,14 @@ def _send(run, campaign, now):
     contents = {key: variant.content for key, variant in plan.variants.items()}
     rules = rules_for(campaign, run.planned_at)
     label = f"{campaign.name} — run of {_at(run.planned_at, schedule.zone(campaign.timezone))}"
-    dispatch = dispatches.do_create_dispatch(channel=campaign.channel, label=label, contents=contents, rules=rules)
+    version = current_version(campaign)
+    dispatch = dispatches.do_create_dispatch(
+        channel=campaign.channel, label=label, contents=contents, rules=rules, version=version
+    )
     remainder = None
     if plan.keeps_remainder:
         remainder = dispatches.do_create_dispatch(
-            channel=campaign.channel, label=f"{label} (A/B winner)", contents=contents, rules=rules
+            channel=campaign.channel, label=f"{label} (A/B winner)", contents=contents, rules=rules, version=version
         )
     writer = Writer(run, campaign, plan, remainder, Rules.parse(rules), now)
     dispatches.do_enqueue(dispatch, writer.rows(audience))

@@ -15,6 +15,7 @@ from campaigns import schedule
 from campaigns.actions import lifecycle
 from campaigns.live.variants import Picker
 from campaigns.models import Campaign, CampaignRun, ControlMember, LiveTrigger
+from campaigns.models.versions import current_version
 from delivery.actions.dispatches import do_create_dispatch, do_enqueue, do_start
 from delivery.actions.sending import safari_left_out
 from segments.models import Device, Event, Profile
@@ -176,6 +177,7 @@ def _run(campaign, sent, held_out, triggers, rows, picker, now):
             label=f"{campaign.name} · live {planned:%Y-%m-%d %H:%M:%S}"[:300],
             contents=picker.contents(),
             rules=rules_for(campaign),
+            version=current_version(campaign),
         )
         do_enqueue(dispatch, rows)
         run.dispatch = do_start(dispatch)

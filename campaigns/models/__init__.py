@@ -4,5 +4,16 @@ from campaigns.models.campaign import Campaign, Label, Variant
 from campaigns.models.live import LiveTrigger
 from campaigns.models.popups import PopupShow
 from campaigns.models.runs import CampaignRun, ControlMember, TestSend
+from campaigns.models.versions import ContentVersion
 
-__all__ = ["Campaign", "CampaignRun", "ControlMember", "Label", "LiveTrigger", "PopupShow", "TestSend", "Variant"]
+__all__ = [
+    "Campaign",
+    "CampaignRun",
+    "ContentVersion",
+    "ControlMember",
+    "Label",
+    "LiveTrigger",
+    "PopupShow",
+    "TestSend",
+    "Variant",
+]

@@ -127,7 +127,7 @@ def test_sent_so_far_counts_sent_messages_across_runs_in_one_query(marketer):
     send(other, ["sent"])
     make("Nothing yet")
     response = marketer.get("/campaigns/")
-    sent = {row["campaign"].name: row["sent"] for row in response.context["rows"]}
+    sent = {row["campaign"].name: row["counts"].sent for row in response.context["rows"]}
     assert sent == {"Spring": 3, "Other": 1, "Nothing yet": 0}
     with CaptureQueriesContext(connection) as queries:
         listing._rows(Campaign.objects.all(), can_manage=False)
@@ -141,10 +141,10 @@ def test_an_ab_winners_sends_to_the_rest_count_as_sent_on_the_list_and_the_page(
     run.save()
     add_messages(run.remainder, ["sent", "sent", "sent", "queued"])
     rows = marketer.get("/campaigns/").context["rows"]
-    assert {row["campaign"].name: row["sent"] for row in rows} == {"A/B": 5}
+    assert {row["campaign"].name: row["counts"].sent for row in rows} == {"A/B": 5}
     page = marketer.get(f"/campaigns/{ab.pk}/")
     [shown] = page.context["runs"]
-    assert (shown.counts["sent"], shown.counts["queued"]) == (5, 1)
+    assert (shown.counts.sent, shown.counts.waiting) == (5, 1)
 
 
 def test_next_run_is_the_next_planned_time_or_live(marketer):
@@ -196,7 +196,7 @@ def test_a_row_action_posts_and_comes_back_to_the_filtered_list(marketer):
 
 def test_an_outside_next_address_is_not_followed(marketer):
     campaign = make("Running", kind="single_action", status="running")
-    response = marketer.post(f"/campaigns/{campaign.pk}/stop/", {"next": "https://evil.example/"})
+    response = marketer.post(f"/campaigns/{campaign.pk}/stop/", {"next": "https://evil.example/", "confirmed": "yes"})
     assert response["Location"] == f"/campaigns/{campaign.pk}/"
 
 

@@ -59,14 +59,32 @@ def test_a_viewer_cannot_open_the_step(client_as):
     assert client_as(roles.VIEWER).post(url(campaign), {"send_at": "2026-07-01T09:00"}).status_code == 403
 
 
-def test_a_scheduled_campaign_is_not_edited_here(marketer):
-    campaign = draft(status=Campaign.Status.SCHEDULED)
+def test_a_completed_campaign_is_not_edited_here(marketer):
+    campaign = draft(status=Campaign.Status.COMPLETED)
 
     response = post(marketer, campaign, {"send_at": "2026-07-01T09:00"})
 
     assert response.status_code == 302
     assert response["Location"] == reverse("campaigns:detail", args=[campaign.pk])
     assert Campaign.objects.get(pk=campaign.pk).send_at is None
+
+
+def test_a_scheduled_campaigns_time_changes_only_after_a_confirmation(marketer):
+    campaign = draft(status=Campaign.Status.SCHEDULED, steps_done=["who", "when", "what", "setup"])
+    Campaign.objects.filter(pk=campaign.pk).update(send_at=datetime(2026, 6, 20, 9, tzinfo=UTC))
+
+    asked = post(marketer, campaign, {"send_at": "2026-07-01T09:00"})
+
+    assert asked.status_code == 200
+    assert 'name="confirmed" value="yes"' in asked.content.decode()
+    assert Campaign.objects.get(pk=campaign.pk).send_at == datetime(2026, 6, 20, 9, tzinfo=UTC)
+
+    done = post(marketer, campaign, {"send_at": "2026-07-01T09:00", "confirmed": "yes"})
+
+    assert done.status_code == 303
+    saved = Campaign.objects.get(pk=campaign.pk)
+    assert (saved.send_at, saved.next_run_at) == (datetime(2026, 7, 1, 9, tzinfo=UTC),) * 2
+    assert saved.status == Campaign.Status.SCHEDULED
 
 
 # One time.

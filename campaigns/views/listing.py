@@ -3,8 +3,6 @@ live counters, the audit history), and the lifecycle buttons' POST endpoints."""
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.db.models import Count, Q
-from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.utils import timezone
@@ -13,11 +11,12 @@ from django.views.decorators.http import require_POST
 
 from accounts import audit, roles
 from accounts.access import requires
+from campaigns import counts as run_counts
 from campaigns import schedule, summary
 from campaigns.actions import lifecycle
 from campaigns.forms.listing import ListFilterForm
 from campaigns.models import Campaign, CampaignRun
-from delivery.models import Message
+from campaigns.views import changes
 
 PER_PAGE = 25
 # The buttons, in the order shown: (action, label, on the list too).
@@ -27,6 +26,7 @@ BUTTONS = [
     ("unschedule", "Back to draft", False),
     ("stop", "Stop", True),
     ("archive", "Archive", True),
+    ("restore", "Restore", True),
     ("duplicate", "Duplicate", True),
 ]
 DO = {
@@ -35,11 +35,9 @@ DO = {
     "unschedule": lifecycle.do_unschedule,
     "stop": lifecycle.do_stop,
     "archive": lifecycle.do_archive,
+    "restore": lifecycle.do_restore,
 }
-# Message statuses that can still change: while a run has any, its counters refresh.
-MOVING = (Message.Status.QUEUED, Message.Status.SENDING, Message.Status.HELD)
 IN_PROGRESS = (CampaignRun.Status.RUNNING, CampaignRun.Status.PAUSED)
-COUNTED = ("queued", "sending", "sent", "failed", "held", "dropped")
 
 
 @requires(roles.VIEW_CAMPAIGNS)
@@ -68,22 +66,12 @@ def campaign_list(request):
 def _rows(campaigns, *, can_manage):
     campaigns = list(campaigns)
     now = timezone.now()
-    # One aggregate for the page: messages sent across each campaign's runs, the A/B
-    # winner's sends to the rest (a run's ``remainder`` dispatch) included.
-    campaign_of = Coalesce("dispatch__run__campaign", "dispatch__remainder_of_run__campaign")
-    sent = dict(
-        Message.objects.filter(
-            Q(dispatch__run__campaign__in=campaigns) | Q(dispatch__remainder_of_run__campaign__in=campaigns),
-            status=Message.Status.SENT,
-        )
-        .values_list(campaign_of)
-        .annotate(count=Count("pk"))
-    )
+    counts = run_counts.sent_by_campaign(campaigns)  # one query for the page
     return [
         {
             "campaign": campaign,
             "next_run": _next_run(campaign, now),
-            "sent": sent.get(campaign.pk, 0),
+            "counts": counts[campaign.pk],
             "actions": _buttons(campaign, on_list=True) if can_manage else [],
         }
         for campaign in campaigns
@@ -120,17 +108,21 @@ def campaign_detail(request, pk):
 def _detail_page(request, pk, *, error="", status=200):
     campaign = get_object_or_404(Campaign.objects.select_related("segment", "owner"), pk=pk)
     runs = list(campaign.runs.select_related("dispatch"))
-    counts = _run_counts(runs)
+    counts = run_counts.for_runs(runs)
+    total = run_counts.RunCounts()
     for run in runs:
         run.counts = counts[run.pk]
+        total = total + run.counts
     current = next((run for run in runs if run.status in IN_PROGRESS), None)
     can_manage = request.user.has_perm(roles.MANAGE_CAMPAIGNS)
     context = {
         "campaign": campaign,
         "sections": summary.sections(campaign),
         "runs": runs,
+        "counts": total if runs else None,
         "live": _live(campaign, current, counts[current.pk] if current else None),
         "actions": _buttons(campaign, on_list=False) if can_manage else [],
+        "changes": changes.links(campaign) if can_manage else [],
         "can_manage": can_manage,
         "error": error,
         "here": request.get_full_path(),
@@ -146,41 +138,16 @@ def live_counters(request, pk):
     current = campaign.runs.filter(status__in=[CampaignRun.Status.RUNNING, CampaignRun.Status.PAUSED]).first()
     context = {
         "campaign": campaign,
-        "live": _live(campaign, current, _run_counts([current])[current.pk] if current else None),
+        "live": _live(campaign, current, run_counts.for_runs([current])[current.pk] if current else None),
     }
     return render(request, "campaigns/_detail_live.html", context)
-
-
-def _run_counts(runs):
-    """{run id: {status: count}} over each run's dispatch and its A/B remainder, in one query."""
-    ids = {dispatch_id for run in runs for dispatch_id in (run.dispatch_id, run.remainder_id) if dispatch_id}
-    by_dispatch = _counts(ids)
-    zero = dict.fromkeys(COUNTED, 0)
-    return {
-        run.pk: {
-            status: sum(
-                by_dispatch.get(dispatch_id, zero)[status] for dispatch_id in (run.dispatch_id, run.remainder_id)
-            )
-            for status in COUNTED
-        }
-        for run in runs
-    }
-
-
-def _counts(dispatch_ids):
-    """{dispatch id: {status: count}} from one GROUP BY over the dispatches' messages."""
-    found = {dispatch_id: dict.fromkeys(COUNTED, 0) for dispatch_id in dispatch_ids}
-    rows = Message.objects.filter(dispatch__in=dispatch_ids).values_list("dispatch", "status").annotate(n=Count("pk"))
-    for dispatch_id, message_status, count in rows:
-        found[dispatch_id][message_status] = count
-    return found
 
 
 def _live(campaign, run, counts):
     if run is None:
         return None
-    counts = counts or dict.fromkeys(COUNTED, 0)
-    moving = run.status == CampaignRun.Status.RUNNING and any(counts[status] for status in MOVING)
+    # Polling stops once nothing of the run can move any more.
+    moving = run.status == CampaignRun.Status.RUNNING and counts.waiting > 0
     return {"run": run, "counts": counts, "polling": moving, "url": reverse("campaigns:live", args=[campaign.pk])}
 
 
@@ -192,6 +159,8 @@ def lifecycle_action(request, pk, action):
         copy = lifecycle.do_duplicate(campaign, user=request.user)
         messages.success(request, f"Made “{copy.name}”, a draft: check it and schedule it when ready.")
         return _see_other(reverse("campaigns:overview", args=[copy.pk]))
+    if action == "stop" and not changes.confirmed(request):
+        return changes.confirm_stop(request, campaign)  # nothing changes until its button
     try:
         DO[action](campaign, user=request.user)
     except lifecycle.LifecycleError as refusal:

@@ -15,12 +15,14 @@ from django.urls import path, reverse
 
 from accounts.params import positive_int
 from campaigns import preview as previews
+from campaigns.actions.changes import what_problem
 from campaigns.actions.drafts import do_save_step
 from campaigns.actions.test_sends import TestSendError, do_send_test, recent_tests
 from campaigns.forms.what import Browsers, WhatForm, edit
 from campaigns.forms.what.fields import form_field_for
 from campaigns.forms.what.test_send import TestSendForm
 from campaigns.models import Campaign
+from campaigns.views.changes import confirm_or_change
 from campaigns.views.wizard import Step, editable, go_next, invalid, render_step, step_url
 from delivery.content import PROFILE_FIELDS
 from segments.models import Profile, PropertyDefinition
@@ -33,18 +35,23 @@ DEFAULTS = {"first_name": "there", "name": "there", "city": "your city", "countr
 IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
-@editable
+@editable(step=STEP)
 def step(request, campaign):
     if request.method == "POST":
         form = WhatForm(campaign, request.POST)
         if not form.is_valid():
             return invalid(request, campaign, STEP, _context(campaign, form))
+        if not campaign.is_draft:  # already out: its messages change after a confirmation
+            if problem := what_problem(campaign, form):
+                form.settings.add_error("message_type", problem)
+                return invalid(request, campaign, STEP, _context(campaign, form))
+            return confirm_or_change(request, campaign, STEP, form)
         do_save_step(campaign, STEP, form, user=request.user)
         return go_next(request, campaign, STEP)
     return render_step(request, campaign, STEP, _context(campaign, WhatForm(campaign)))
 
 
-@editable
+@editable(step=STEP)
 def variants(request, campaign):
     """Add, copy or remove a variant, or fit them to a new message type; saves nothing."""
     if request.method != "POST":
@@ -53,7 +60,7 @@ def variants(request, campaign):
     return _draw(request, campaign, form)
 
 
-@editable
+@editable(step=STEP)
 def preview(request, campaign):
     form = WhatForm(campaign, request.POST if request.method == "POST" else None)
     params = request.POST if request.method == "POST" else request.GET
@@ -101,7 +108,7 @@ def send_test(request, campaign):
     return response
 
 
-@editable
+@editable(step=STEP)
 def personalise(request, campaign):
     """The @ menu: profile properties, and the trigger event's for a live campaign, each
     with the Liquid tag it inserts. ``q`` filters by name."""

@@ -11,6 +11,7 @@ from django.utils import timezone
 from campaigns import schedule
 from campaigns.actions.drafts import do_save_step
 from campaigns.forms.when import BLANK_FILTER, TIMEZONES, WhenForm, edit_rows
+from campaigns.views.changes import confirm_or_change
 from campaigns.views.wizard import Step, editable, go_next, invalid, render_step
 from segments.builder import Types, known_events
 
@@ -20,7 +21,7 @@ NEXT_RUNS = 5
 ROW_ACTIONS = {"add-date": "dates", "remove-date": "dates", "add-filter": "filters", "remove-filter": "filters"}
 
 
-@editable
+@editable(step=STEP)
 def step(request, campaign):
     if request.method != "POST":
         return render_step(request, campaign, STEP, _context(campaign, WhenForm(campaign=campaign)))
@@ -36,12 +37,14 @@ def step(request, campaign):
         return render_step(request, campaign, STEP, context)
     form = WhenForm(request.POST, campaign=campaign)
     if form.is_valid():
+        if not campaign.is_draft:  # already out: the schedule changes after a confirmation
+            return confirm_or_change(request, campaign, STEP, form)
         do_save_step(campaign, STEP, form, user=request.user)
         return go_next(request, campaign, STEP)
     return invalid(request, campaign, STEP, _context(campaign, form))
 
 
-@editable
+@editable(step=STEP)
 def preview(request, campaign):
     """The next runs and the schedule in words for what the form holds now, unsaved."""
     form = WhenForm(request.POST or None, campaign=campaign)

@@ -18,6 +18,7 @@ from django.urls import reverse
 
 from accounts import roles
 from accounts.access import requires
+from campaigns.actions import lifecycle
 from campaigns.models import Campaign
 
 Step = Campaign.Step
@@ -34,16 +35,27 @@ def next_step(step):
     return STEPS[STEPS.index(step) + 1] if step != STEPS[-1] else step
 
 
-def editable(view):
+# Steps a scheduled, running or paused campaign may still change (lifecycle.TRANSITIONS
+# ["change"]), each through a confirmation that says what happens to its queued messages
+# (campaigns/views/changes.py): the messages' text and the schedule. Who's limits have their
+# own page there; the audience, the channel and Setup stay as scheduled. A draft: every step.
+CHANGEABLE = {Step.WHAT, Step.WHEN}
+
+
+def editable(view=None, *, step=None):
     """A wizard view: MANAGE_CAMPAIGNS, the campaign by ``pk``, and only while it is a
-    draft (a scheduled or running campaign is changed through its lifecycle actions,
-    not by editing it under the dispatcher's feet)."""
+    draft, or, for a view of a ``step`` in CHANGEABLE, while it is scheduled, running or
+    paused (its POST then asks for a confirmation, ``campaigns/views/changes.py``). Any
+    other change of a campaign already out goes through its lifecycle actions, not by
+    editing it under the dispatcher's feet. Use as ``@editable`` or ``@editable(step=…)``."""
+    if view is None:
+        return lambda view: editable(view, step=step)
 
     @requires(roles.MANAGE_CAMPAIGNS)
     @wraps(view)
     def wrapper(request, pk, *args, **kwargs):
         campaign = get_object_or_404(Campaign.objects.select_related("segment"), pk=pk, archived_at__isnull=True)
-        if not campaign.is_draft:
+        if not (campaign.is_draft or (step in CHANGEABLE and lifecycle.allowed(campaign, "change"))):
             messages.info(
                 request, f"“{campaign.name}” is {campaign.get_status_display().lower()}; it can no longer be edited."
             )

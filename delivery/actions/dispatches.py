@@ -46,10 +46,13 @@ FANOUT = 4  # send tasks started at once per dispatch; each queues the next whil
 STOPPED = "stopped"
 
 
-def do_create_dispatch(*, channel, label, contents, rules=None, is_test=False):
+def do_create_dispatch(*, channel, label, contents, rules=None, is_test=False, version=1):
+    """``version``: the campaign's content version ``contents`` is (``Dispatch.version``)."""
     rules = rules or {}
     Rules.parse(rules)  # a malformed rule fails here, at the caller, not in a worker later
-    return Dispatch.objects.create(channel=channel, label=label, contents=contents, rules=rules, is_test=is_test)
+    return Dispatch.objects.create(
+        channel=channel, label=label, contents=contents, rules=rules, is_test=is_test, version=version
+    )
 
 
 def do_enqueue(dispatch, rows):
@@ -183,6 +186,40 @@ def do_stop(dispatch, reason=STOPPED):
     )
     dispatch.refresh_from_db(fields=["status", "finished_at"])
     return dispatch
+
+
+def do_replace_contents(dispatch_ids, contents, version):
+    """Give unfinished dispatches new ``contents`` (only the variant keys each already has)
+    as ``version``. Rows are rendered when a batch sends them, so the rows no batch has
+    claimed yet go out with these; a batch in flight sends and records its rows with the
+    contents and version it read. Returns {status: count} of the rows still to go."""
+    changing = Dispatch.objects.select_for_update().filter(
+        pk__in=dispatch_ids, status__in=[Dispatch.Status.OPEN, Dispatch.Status.SENDING, Dispatch.Status.PAUSED]
+    )
+    for dispatch in changing:
+        dispatch.contents = {key: contents.get(key, old) for key, old in dispatch.contents.items()}
+        dispatch.version = version
+        dispatch.save(update_fields=["contents", "version"])
+    return pending_counts(dispatch_ids)
+
+
+def pending_counts(dispatch_ids):
+    """{queued, held, sending} of the unfinished dispatches among ``dispatch_ids``: what a
+    change of their contents would (queued, held) and would not (sending: claimed) reach."""
+    pending = [Message.Status.QUEUED, Message.Status.HELD, Message.Status.SENDING]
+    result = dict.fromkeys(pending, 0)
+    rows = (
+        Message.objects.filter(
+            dispatch__in=dispatch_ids,
+            dispatch__status__in=[Dispatch.Status.OPEN, Dispatch.Status.SENDING, Dispatch.Status.PAUSED],
+            status__in=pending,
+        )
+        .values_list("status")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    result.update(dict(rows))
+    return result
 
 
 def counts(dispatch):

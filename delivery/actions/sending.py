@@ -152,7 +152,9 @@ class Batch:
         self.now = now
         self.rules = limits.Rules.parse(dispatch.rules)
         self.settings = DeliverySettings.load()
-        self.outcomes = Outcomes(now, token=token, lock=lock)
+        # Sent rows record the version of the contents they were rendered with: this
+        # batch's copy of the dispatch (a change of the campaign's What may replace it meanwhile).
+        self.outcomes = Outcomes(now, token=token, lock=lock, version=dispatch.version)
 
     def decide_and_send(self, rows):
         candidates = [row for row in rows if self.may_go_now(row)]
@@ -232,14 +234,22 @@ class Batch:
     def apply_caps_and_throttle(self, candidates):
         if self.dispatch.is_test or not candidates:
             return candidates
-        if not self.rules.skip_global_limits:
-            capped = limits.capped_profiles(
-                {row["profile_id"] for row in candidates}, self.settings, dispatch_id=self.dispatch.pk, now=self.now
-            )
+        if self.rules.skip_global_limits:
+            return self.throttled(candidates)
+        profiles = {row["profile_id"] for row in candidates}
+        # The rows that go take their people's slots before the profile locks are let go, so a
+        # batch deciding at the same moment counts them (limits.cap_slots); ``outcomes.lock``
+        # keeps the claim keeper's renewal of these rows out of the way meanwhile.
+        caps = limits.cap_slots(profiles, self.settings, dispatch_id=self.dispatch.pk, now=self.now)
+        with self.outcomes.lock, caps as slots:
             for row in candidates:
-                if row["profile_id"] in capped:
+                if row["profile_id"] in slots.capped:
                     self.outcomes.drop(row, limits.FREQUENCY_CAP)
-            candidates = [row for row in candidates if row["profile_id"] not in capped]
+            going = self.throttled([row for row in candidates if row["profile_id"] not in slots.capped])
+            slots.take([row["id"] for row in going], self.now)
+        return going
+
+    def throttled(self, candidates):
         throttle = Throttle(self.settings.throttle_per_15_min)
         granted = throttle.take(len(candidates), self.now)
         for row in candidates[granted:]:
@@ -399,8 +409,9 @@ class Outcomes:
     """Outcomes of a batch, grouped so each group is one UPDATE; ``save`` writes what is
     recorded so far and may be called again as more answers come back."""
 
-    def __init__(self, now, *, token=None, lock=None):
+    def __init__(self, now, *, token=None, lock=None, version=1):
         self.now = now
+        self.version = version  # of the contents the sent rows were rendered with
         self.token = token  # record only rows this claim still holds (None: any)
         self.lock = lock or contextlib.nullcontext()
         self.groups = defaultdict(list)  # (status, code, not_before, tried, hold reason) -> [message id]
@@ -452,7 +463,9 @@ class Outcomes:
                     for pk in ids:
                         del self.hashes[pk]  # the others' are still to come: set when rendered
                     continue
+                # sent_at: a slot taken for a push that did not go is given back (limits.cap_slots).
                 fields = {"status": status, "code": code, "not_before": not_before, "hold_reason": reason}
+                fields["sent_at"] = None
                 fields |= {"claimed_until": None, "updated_at": at}
                 detailed = [pk for pk in ids if pk in self.details]
                 if detailed:
@@ -480,14 +493,14 @@ class Outcomes:
         now = connection.ops.adapt_datetimefield_value(at)
         sets = (
             "status = %s, code = '', not_before = NULL, hold_reason = '', error_detail = '', claimed_until = NULL,"
-            " attempts = attempts + 1, sent_at = %s, updated_at = %s"
+            " attempts = attempts + 1, sent_at = %s, updated_at = %s, version = %s"
         )
-        self._update_each(ids, "payload_hash", self.hashes, sets, [Message.Status.SENT, now, now])
+        self._update_each(ids, "payload_hash", self.hashes, sets, [Message.Status.SENT, now, now, self.version])
 
     def _save_detailed(self, ids, fields, tried):
         """Rows of one outcome group with each one's ``error_detail``, the same way."""
         adapt = connection.ops.adapt_datetimefield_value
-        names = ("status", "code", "not_before", "hold_reason", "claimed_until", "updated_at")
+        names = ("status", "code", "not_before", "hold_reason", "claimed_until", "sent_at", "updated_at")
         values = [adapt(fields[name]) if name in ("not_before", "updated_at") else fields[name] for name in names]
         sets = ", ".join(f"{name} = %s" for name in names) + (", attempts = attempts + 1" if tried else "")
         self._update_each(ids, "error_detail", self.details, sets, values)
@@ -592,7 +605,7 @@ def sweep(now=None):
     Returns the ids of sending dispatches with rows ready now, to be given a send task."""
     now = now or timezone.now()
     expired = Message.objects.filter(status=Message.Status.SENDING, claimed_until__lt=now)
-    requeued = expired.update(status=Message.Status.QUEUED, claimed_until=None, updated_at=now)
+    requeued = expired.update(status=Message.Status.QUEUED, claimed_until=None, sent_at=None, updated_at=now)
     if requeued:
         log.warning("sweep: %s messages outlived their claim and are queued again", requeued)
     Message.objects.filter(

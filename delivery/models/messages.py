@@ -8,10 +8,11 @@ class Dispatch(models.Model):
     never imports campaigns.
 
     ``contents`` maps a variant key to that variant's content (keys documented in
-    ``delivery/content.py``), frozen when the dispatch is made so an edit to a running
-    campaign cannot change what its queued messages say. ``rules`` holds what the When
-    step decided (DND, cut-off, time zone, global limits opt-out, TTL); its keys are
-    documented where the pipeline reads them (``delivery/actions``)."""
+    ``delivery/content.py``), frozen when the dispatch is made: a draft's later edits do
+    not reach it, and a confirmed change of a running campaign's What replaces it as a
+    new ``version`` (rows are rendered at send time, so the unsent ones take it).
+    ``rules`` holds what the When step decided (DND, cut-off, time zone, global limits
+    opt-out, TTL); its keys are documented where the pipeline reads them (``delivery/actions``)."""
 
     class Channel(models.TextChoices):
         WEB_PUSH = "web_push", "Web Push"
@@ -29,6 +30,10 @@ class Dispatch(models.Model):
     contents = models.JSONField(default=dict)
     rules = models.JSONField(default=dict, blank=True)
     is_test = models.BooleanField(default=False)
+    # The campaign's content version ``contents`` holds (campaigns.ContentVersion): a change
+    # of a scheduled or running campaign's What replaces the contents of its unfinished
+    # dispatches and this number, so rows not yet claimed go out with the new text.
+    version = models.PositiveIntegerField(default=1, db_default=1)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
@@ -72,6 +77,9 @@ class Message(models.Model):
     # Liquid variables of this message only, beside ``profile`` and ``linked``: a live
     # campaign's {"event": {trigger event's properties}} (``delivery/content.py``).
     context = models.JSONField(null=True, blank=True)
+    # The dispatch's content version it was rendered with, set when it is sent (stats per
+    # version). A database default: the enqueue's INSERT … unnest names its columns.
+    version = models.PositiveIntegerField(default=1, db_default=1)
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.QUEUED)
     code = models.CharField(max_length=40, blank=True, help_text="Error or drop code (seed 003, DESIGN.md).")
     attempts = models.PositiveSmallIntegerField(default=0)
@@ -87,6 +95,8 @@ class Message(models.Model):
     # its outcomes only on rows that still carry its token.
     claim_token = models.BigIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # When the push service accepted it; while it is ``sending``, when it took its person's
+    # frequency-cap slot (``delivery/actions/limits.py``, ``cap_slots``): cleared if it is not sent.
     sent_at = models.DateTimeField(null=True, blank=True)
     # Reported by the service worker or the app (stats, issue 8); push amplification
     # resends a web push accepted but not viewed within an hour.

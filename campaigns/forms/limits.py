@@ -1,0 +1,35 @@
+"""Who's reach limits on their own, for a campaign already scheduled, running or paused
+(``campaigns/views/changes.py``): the audience stays as it was scheduled."""
+
+from django import forms
+
+from campaigns.forms.who import limit_field
+from campaigns.models import Campaign
+
+FIELDS = ("reach_mode", "target_cap", "run_limit", "daily_limit", "safety_limit")
+
+
+class LimitsForm(forms.Form):
+    reach_mode = forms.ChoiceField(label="Campaign reach", choices=Campaign.ReachMode.choices, widget=forms.RadioSelect)
+    target_cap = limit_field("How many", "Chosen at random from those who qualify (a live campaign: sends in total).")
+    run_limit = limit_field("Run limit", "Most people one run sends to; empty: no limit.")
+    daily_limit = limit_field("Daily limit", "Most people it sends to in a day; empty: no limit.")
+    safety_limit = limit_field(
+        "Safety check", "Do not run if more than this many qualify, and tell the owner; empty: no check."
+    )
+
+    def __init__(self, data=None, *, campaign):
+        super().__init__(data, initial={name: getattr(campaign, name) for name in FIELDS})
+
+    def clean(self):
+        data = super().clean()
+        if data.get("reach_mode") == Campaign.ReachMode.CAP and not data.get("target_cap"):
+            self.add_error("target_cap", "Say how many people to send to at random.")
+        return data
+
+    def save(self, campaign):
+        for name in FIELDS:
+            setattr(campaign, name, self.cleaned_data[name])
+        if campaign.reach_mode != Campaign.ReachMode.CAP:  # as the Who step saves it
+            campaign.target_cap = None
+        campaign.save(update_fields=[*FIELDS, "updated_at"])
