@@ -7,6 +7,7 @@ from django.db import transaction
 from campaigns.models import Campaign, TestSend
 from delivery.actions.dispatches import counts
 from delivery.actions.test_sends import do_send_test as do_deliver_test
+from delivery.actions.test_sends import recipients
 from delivery.models import Message
 
 # pytest collects files named test_*.py: this one is an actions module, not tests.
@@ -49,7 +50,8 @@ def do_send_test(campaign, variant, profiles, user):
 
 
 def recent_tests(campaign, limit):
-    """The latest test sends as (test, {message status: count} or None, what to call its state now)."""
+    """The latest test sends as (test, {message status: count, "waiting", "recipients": each
+    device's outcome with its reason in words} or None, what to call its state now)."""
     tests = campaign.test_sends.select_related("variant", "dispatch").prefetch_related("profiles")[:limit]
     return [_with_outcome(test) for test in tests]
 
@@ -67,4 +69,4 @@ def _with_outcome(test):
         state = "Sent"
     else:
         state = "Failed" if not outcome["sent"] else "Partly sent"
-    return test, outcome | {"waiting": waiting}, state
+    return test, outcome | {"waiting": waiting, "recipients": recipients(test.dispatch)}, state

@@ -2,6 +2,12 @@
 profiles' devices through the delivery engine's pipeline (here to the local Web Push
 service), and the step lists the test with what became of it."""
 
+import contextlib
+import html
+import re
+import socket
+import threading
+
 import pytest
 from django.urls import reverse
 
@@ -144,3 +150,84 @@ def test_an_exit_intent_campaign_has_no_test_send(marketer, make_user):
     page = marketer.get(reverse("campaigns:what", args=[popup.pk])).content.decode()
     assert "has no test send" in page
     assert "Save and send a test" not in page
+
+
+class Silent:
+    """A listener that takes connections and never answers (Linked Content that hangs)."""
+
+    def __enter__(self):
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        self.held = []
+        threading.Thread(target=self._accept, daemon=True).start()
+        return self
+
+    def _accept(self):
+        with contextlib.suppress(OSError):
+            while True:
+                self.held.append(self.sock.accept()[0])
+
+    def __exit__(self, *exc):
+        self.sock.close()
+        for conn in self.held:
+            conn.close()
+
+
+def recipients_listed(marketer, campaign):
+    page = marketer.get(reverse("campaigns:what", args=[campaign.pk])).content.decode()
+    listed = page.split('<ul class="test-recipients small">', 1)[1].split("</ul>", 1)[0]
+    return [html.unescape(" ".join(re.sub(r"<[^>]+>", "", item).split())) for item in listed.split("</li>")[:-1]]
+
+
+def test_a_test_whose_linked_content_does_not_answer_shows_each_recipient_failed_with_the_reason(
+    marketer, campaign, service, queued, settings, make_user
+):
+    settings.LINKED_CONTENT_ALLOWED_NETWORKS = ["127.0.0.0/8"]
+    vapid_key()
+    ann = make_test_profiles(service, 1, name="Ann Tester")
+    bob = make_test_profiles(service, 1, name="Bob Tester")
+    variant = campaign.variants.get()
+    with Silent() as silent:
+        url = f"https://127.0.0.1:{silent.port}/deal?key=s3cret"
+        variant.content = {"title": "Today: {{ linked.deal.name }}", "linked": [{"name": "deal", "url": url}]}
+        variant.save()
+        profiles = Profile.objects.filter(pk__in=[ann[0][0].profile_id, bob[0][0].profile_id])
+        test = do_send_test(campaign, variant, profiles, make_user())
+        sending.send_batch(test.dispatch_id)  # what the queued task does
+
+    reason = "Not sent: Linked Content https://127.0.0.1/deal: timed out, no answer within 3 s."
+    assert recipients_listed(marketer, campaign) == [
+        f"Ann Tester · Chrome (web push): Failed — {reason}",
+        f"Bob Tester · Chrome (web push): Failed — {reason}",
+    ]
+    assert not Message.objects.filter(error_detail__contains="s3cret").exists()  # the query may hold a key
+
+
+def test_a_test_shows_who_got_it_and_whose_subscription_has_expired(marketer, campaign, service, queued, make_user):
+    vapid_key()
+    [(ann, _)] = make_test_profiles(service, 1, name="Ann Tester")
+    [(bob, bobs_browser)] = make_test_profiles(service, 1, name="Bob Tester")
+    service.answer(bobs_browser, 410)
+    profiles = Profile.objects.filter(pk__in=[ann.profile_id, bob.profile_id])
+    test = do_send_test(campaign, campaign.variants.get(), profiles, make_user())
+    sending.send_batch(test.dispatch_id)
+
+    assert recipients_listed(marketer, campaign) == [
+        "Ann Tester · Chrome (web push): Sent — Accepted by the push service.",
+        "Bob Tester · Chrome (web push): Failed — The device's push subscription has expired or the person"
+        " unsubscribed (HTTP 410).",
+    ]
+
+
+def test_a_render_error_names_the_field_for_that_recipient(marketer, campaign, service, queued, make_user):
+    vapid_key()
+    [(ann, _)] = make_test_profiles(service, 1, name="Ann Tester")
+    variant = campaign.variants.get()
+    variant.content = {"title": "Hi {{ profile.name | nosuchfilter }}"}
+    variant.save()
+    test = do_send_test(campaign, variant, Profile.objects.filter(pk=ann.profile_id), make_user())
+    sending.send_batch(test.dispatch_id)
+
+    [listed] = recipients_listed(marketer, campaign)
+    assert listed.startswith("Ann Tester · Chrome (web push): Failed — Not sent: render error in title: ")
+    assert "nosuchfilter" in listed
