@@ -23,6 +23,13 @@ PUSH_CHANNELS = (Campaign.Channel.WEB_PUSH, Campaign.Channel.MOBILE_PUSH)
 PAST_DATE = "Its {name} plus the offset had already passed when the event arrived."
 NOT_A_DATE = "Its {name} is missing or not a date."
 WINDOW_OPEN = "A window for this person was already open."
+# An event triggers a live campaign only while it is news (README, "Live campaigns"): it
+# happened after the campaign went live (and after its start), and at most FRESH_FOR before
+# it is evaluated. A backfill (a CSV import or an API upload of last month) or an app's queue
+# flushed days late is stored for segments and stats but sends nothing; an hour covers
+# an app that was offline for a while. What passes is then timed by when it happened: an
+# inaction window ends ``inaction_minutes`` after the event's occurred_at, not its arrival.
+FRESH_FOR = timedelta(hours=1)
 
 
 def do_evaluate_events(event_ids, *, now=None):
@@ -47,9 +54,19 @@ def do_evaluate_events(event_ids, *, now=None):
     for campaign in campaigns:
         filters = _filters(campaign)
         triggering = [e for e in events if e.name == campaign.trigger_event and _passes(e, filters)]
+        triggering = news(campaign, triggering, now)
         if triggering:
             _evaluate(campaign, triggering, now)
     _cancel_windows(events, names, now)
+
+
+def news(campaign, events, now):
+    """The events recent enough to trigger ``campaign`` (``FRESH_FOR``); the others are logged."""
+    since = max(moment for moment in (campaign.started_at, campaign.starts_at, now - FRESH_FOR) if moment)
+    fresh = [event for event in events if event.occurred_at >= since]
+    if len(fresh) < len(events):
+        log.info("campaign %s: %d events from before %s trigger nothing", campaign.pk, len(events) - len(fresh), since)
+    return fresh
 
 
 def _filters(campaign):
@@ -124,7 +141,11 @@ def _plan_date_sends(campaign, triggers, now):
 def event_date(event, campaign):
     """The moment in the event's ``date_property``: an ISO 8601 date or datetime. A date, or
     a time without an offset, is on the person's wall clock (their time zone, else the
-    campaign's): "the day before the trip" is the day before where they are."""
+    campaign's): "the day before the trip" is the day before where they are.
+
+    The property's type is the one declared in the When step (it may be declared before
+    any event brought it): a "date" property is its day only, so "2026-06-10T15:00+02:00"
+    counts from midnight of 10 June where the person is, as "2026-06-10" would."""
     value = event.properties.get(campaign.date_property)
     if not isinstance(value, str):
         return None
@@ -136,6 +157,8 @@ def event_date(event, campaign):
         return None
     if moment is None:
         return None
+    if campaign.date_property_type == Campaign.DatePropertyType.DATE:
+        moment = datetime.combine(moment.date(), time())
     if timezone.is_aware(moment):
         return moment
     zone = schedule.zone(event.profile.timezone or campaign.timezone)
