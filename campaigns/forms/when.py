@@ -19,17 +19,24 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from campaigns import schedule
+from campaigns.forms.event_filters import (  # who.py imports some of these from here
+    BLANK_FILTER,
+    FILTER_OPS,
+    MAX_ROWS,
+    check_filters,
+    event_property_types,
+    filter_rows,
+    rows_for,
+    show_value,  # noqa: F401 (forms/who.py's import)
+)
 from campaigns.models import Campaign
 from delivery.models import DeliverySettings
 from segments.models import PropertyDefinition
-from segments.numbers import number_hint, parse_number
-from segments.rules import RuleError, parse
 
 Kind = Campaign.Kind
 PAST_KINDS = (Kind.ONE_TIME, Kind.MULTIPLE_DATES, Kind.RECURRING)
 LOCAL_FORMAT = "%Y-%m-%dT%H:%M"  # what <input type="datetime-local"> sends and shows
 MIN_DATE_ROWS = 3
-MAX_ROWS = 50
 MAX_EVERY = 99
 MAX_INACTION_MINUTES = 90 * 1440
 MAX_OFFSET_MINUTES = 365 * 1440
@@ -38,15 +45,6 @@ UNIT_MINUTES = {"minutes": 1, "hours": 60, "days": 1440}
 SEND_WHEN = (("now", "Now, when I schedule it"), ("at", "At a date and time"))
 # What Overview's in-place fix may change (a one-time campaign whose time has passed).
 FIXES = ("send_when", "send_at")
-FILTER_OPS = (
-    ("equals", "equals"),
-    ("not_equals", "does not equal"),
-    ("contains", "contains"),
-    ("starts_with", "starts with"),
-    ("greater", "is more than"),
-    ("less", "is less than"),
-)
-BLANK_FILTER = {"name": "", "op": "equals", "value": ""}
 WEEKDAYS = [(str(i), name) for i, name in enumerate(schedule.WEEKDAY_NAMES)]
 TIMEZONES = sorted(available_timezones())
 
@@ -86,76 +84,6 @@ class LocalDateTimeField(forms.DateTimeField):
 
 def local_text(moment, tz):
     return schedule.local(moment, tz).strftime(LOCAL_FORMAT) if moment else ""
-
-
-def typed_value(text, kind):
-    """A filter value as the JSON an event property of type ``kind`` holds: numbers
-    compare as numbers (segments compare by type; "10" never equals 10), read by the
-    segment builder's parser, so "inf", "nan" and numbers beyond ±1e15 are not numbers."""
-    if kind == PropertyDefinition.Type.NUMBER:
-        number = parse_number(text)
-        if number is None:
-            return text
-        return int(number) if isinstance(number, float) and number.is_integer() else number
-    if kind == PropertyDefinition.Type.BOOLEAN and text.lower() in ("true", "false"):
-        return text.lower() == "true"
-    return text
-
-
-def event_property_types(event):
-    return dict(
-        PropertyDefinition.objects.filter(scope=PropertyDefinition.Scope.EVENT, event_name=event).values_list(
-            "name", "type"
-        )
-    )
-
-
-def filter_rows(data, prefix):
-    """Posted filter rows ``<prefix>_name`` / ``_op`` / ``_value`` as dicts."""
-    names, ops, values = (data.getlist(f"{prefix}_{part}") for part in ("name", "op", "value"))
-    rows = []
-    for index, name in enumerate(names[:MAX_ROWS]):
-        op = ops[index] if index < len(ops) else "equals"
-        value = values[index] if index < len(values) else ""
-        rows.append({"name": name.strip(), "op": op, "value": value.strip()})
-    return rows
-
-
-def check_filters(event, rows):
-    """(filters, error) of an event's property filter rows: the filters as the rule
-    tree stores them (segments/rules/tree.py), checked by the rule parser itself so
-    the live matcher can apply them later."""
-    types = event_property_types(event)
-    filters = []
-    for row in rows:
-        if not row["name"]:
-            if row["value"]:
-                return [], "A filter needs the property it is about."
-            continue
-        kind = types.get(row["name"])
-        value = typed_value(row["value"], kind)
-        if kind == PropertyDefinition.Type.NUMBER and isinstance(value, str) and value:
-            return [], f"Filter: {row['name']!r} holds numbers: {number_hint(value)}."
-        filters.append({"name": row["name"], "op": row["op"], "value": value})
-    try:
-        parse({"match": "all", "conditions": [{"kind": "live_event", "event": event or "-", "filters": filters}]})
-    except RuleError as problem:
-        return [], f"Filter: {next(iter(problem.errors.values()))}."
-    return filters, None
-
-
-def show_value(value):
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return "" if value is None else str(value)
-
-
-def rows_for(filters):
-    return [
-        {"name": item.get("name", ""), "op": item.get("op", "equals"), "value": show_value(item.get("value"))}
-        for item in filters or []
-        if isinstance(item, dict)
-    ]
 
 
 def edit_rows(rows, action, verb, blank):
@@ -229,6 +157,14 @@ class WhenForm(ErrorAria, forms.Form):
         max_length=200,
         required=False,
         widget=forms.TextInput(attrs={"list": "date-properties", "autocomplete": "off"}),
+        help_text="One the event already carries, or one it will carry: events need not have arrived yet.",
+    )
+    date_property_type = forms.ChoiceField(
+        label="It holds",
+        choices=Campaign.DatePropertyType.choices,
+        required=False,
+        widget=forms.RadioSelect,
+        help_text="ISO 8601 text. A date, or a time without an offset, is read on the person's own clock.",
     )
     offset_side = forms.ChoiceField(
         label="Send",
@@ -335,7 +271,7 @@ class WhenForm(ErrorAria, forms.Form):
             if kind == Kind.INACTION:
                 names += ["inaction_event", "inaction_amount", "inaction_unit"]
             if kind == Kind.DATE_PROPERTY:
-                names += ["date_property", "offset_side", "offset_amount", "offset_unit"]
+                names += ["date_property", "date_property_type", "offset_side", "offset_amount", "offset_unit"]
         if kind in PAST_KINDS:
             names += ["user_timezone", "cutoff_time"]
         if self.campaign.channel != Campaign.Channel.EXIT_INTENT:
@@ -363,6 +299,7 @@ class WhenForm(ErrorAria, forms.Form):
             "inaction_amount": inaction_amount or None,
             "inaction_unit": inaction_unit,
             "date_property": c.date_property,
+            "date_property_type": c.date_property_type,
             "offset_side": "before" if c.date_offset_minutes < 0 else "after" if c.date_offset_minutes > 0 else "at",
             "offset_amount": offset_amount,
             "offset_unit": offset_unit,
@@ -528,12 +465,19 @@ class WhenForm(ErrorAria, forms.Form):
 
     def _clean_date_property(self, data, event):
         name = data.get("date_property", "").strip()
-        dates = self.date_properties(event)
+        recorded = event_property_types(event).get(name) if event and name else None
         if not name:
             self.add_error("date_property", "Choose the event's date property, e.g. travel_date.")
-        elif event and name not in dates:
-            known = f" Its date properties: {', '.join(dates)}." if dates else " It has none on record yet."
-            self.add_error("date_property", f"{event} has no date property called {name}.{known}")
+        elif recorded is not None and recorded != PropertyDefinition.Type.DATE:
+            # A property not on record yet is declared here (its type below) and read as such
+            # when events bring it; one on record as text or a number can never be a date.
+            dates = self.date_properties(event)
+            known = f" Its date properties: {', '.join(dates)}." if dates else ""
+            kind = PropertyDefinition.Type(recorded).label.lower()
+            self.add_error("date_property", f"{event} records {name} as {kind}, not a date.{known}")
+        if not data.get("date_property_type"):
+            # Posted without the choice (an older page): what the trigger has always read.
+            data["date_property_type"] = Campaign.DatePropertyType.DATETIME
         side, amount = data.get("offset_side") or "at", data.get("offset_amount") or 0
         minutes = amount * UNIT_MINUTES[data.get("offset_unit") or "minutes"]
         if side != "at" and not minutes and "offset_amount" not in self.errors:
@@ -576,7 +520,8 @@ class WhenForm(ErrorAria, forms.Form):
             campaign.send_now = data["send_now"]
             fields.append("send_now")
         simple = ["send_at", "starts_at", "ends_at", "repeat", "repeat_every", "month_day", "send_time"]
-        simple += ["trigger_event", "inaction_event", "date_property", "user_timezone", "cutoff_time"]
+        simple += ["trigger_event", "inaction_event", "date_property", "date_property_type"]
+        simple += ["user_timezone", "cutoff_time"]
         simple += ["dnd_enabled", "dnd_action", "skip_global_limits"]
         for name in simple:
             if name in self.fields:
