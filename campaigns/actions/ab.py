@@ -7,6 +7,7 @@ from django.db import transaction
 from django.db.models import Count
 from django.utils import timezone
 
+from campaigns import schedule
 from campaigns.models import Campaign, CampaignRun
 from delivery.actions import dispatches
 from delivery.models import Message
@@ -67,3 +68,20 @@ def do_finish_ab_test(run_id, *, now=None):
         if campaign.status == Campaign.Status.RUNNING:
             dispatches.do_start(run.remainder)
     return run
+
+
+def winner_pick(run, *, now=None):
+    """While ``run``'s A/B test goes on, the sentence that says when its winner is picked
+    ("The winner is picked at 14:00 (after 4 hours) and then sent to the 900 messages waiting
+    for it."); None when the run has no test going on."""
+    if run is None or run.ab_ends_at is None or run.winner_picked_at or run.status != CampaignRun.Status.RUNNING:
+        return None
+    now = now or timezone.now()
+    at, started = timezone.localtime(run.ab_ends_at), run.started_at or run.planned_at
+    when = f"{at:%H:%M}" if at.date() == timezone.localtime(now).date() else f"{at:%H:%M} on {at:%-d %b}"
+    wait = schedule.duration(round((run.ab_ends_at - started).total_seconds() / 60))
+    sentence = f"The winner is picked at {when} (after {wait})"
+    waiting = Message.objects.filter(dispatch_id=run.remainder_id).count() if run.remainder_id else 0
+    if waiting:
+        sentence += f" and then sent to the {waiting} message{'s' if waiting != 1 else ''} waiting for it"
+    return sentence + "."

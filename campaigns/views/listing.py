@@ -13,10 +13,11 @@ from accounts import audit, roles
 from accounts.access import requires
 from campaigns import counts as run_counts
 from campaigns import schedule, summary
-from campaigns.actions import lifecycle
+from campaigns.actions import ab, lifecycle
 from campaigns.forms.listing import ListFilterForm
 from campaigns.models import Campaign, CampaignRun
 from campaigns.views import changes
+from delivery import holds
 
 PER_PAGE = 25
 # The buttons, in the order shown: (action, label, on the list too).
@@ -121,6 +122,7 @@ def _detail_page(request, pk, *, error="", status=200):
         "runs": runs,
         "counts": total if runs else None,
         "live": _live(campaign, current, counts[current.pk] if current else None),
+        "waiting": _waiting(campaign, runs),
         "actions": _buttons(campaign, on_list=False) if can_manage else [],
         "changes": changes.links(campaign) if can_manage else [],
         "can_manage": can_manage,
@@ -141,6 +143,25 @@ def live_counters(request, pk):
         "live": _live(campaign, current, run_counts.for_runs([current])[current.pk] if current else None),
     }
     return render(request, "campaigns/_detail_live.html", context)
+
+
+@requires(roles.VIEW_CAMPAIGNS)
+def waiting(request, pk):
+    """Why the runs in progress wait, for htmx polling (every 15 s while anything does)."""
+    campaign = get_object_or_404(Campaign, pk=pk)
+    runs = campaign.runs.filter(status__in=IN_PROGRESS)
+    return render(request, "campaigns/_detail_waiting.html", {"waiting": _waiting(campaign, runs)})
+
+
+def _waiting(campaign, runs):
+    """Why the messages of the runs in progress wait (delivery/holds.py) and when a running
+    A/B test picks its winner; None when nothing waits."""
+    going = [run for run in runs if run.status in IN_PROGRESS]
+    groups = holds.waiting([pk for run in going for pk in (run.dispatch_id, run.remainder_id)])
+    picks = [sentence for run in going if (sentence := ab.winner_pick(run))]
+    if not groups and not picks:
+        return None
+    return {"groups": groups, "picks": picks, "url": reverse("campaigns:waiting", args=[campaign.pk])}
 
 
 def _live(campaign, run, counts):
@@ -181,6 +202,7 @@ def _see_other(url):
 urlpatterns = [
     path("<int:pk>/", campaign_detail, name="detail"),
     path("<int:pk>/live/", live_counters, name="live"),
+    path("<int:pk>/waiting/", waiting, name="waiting"),
     *(
         path(f"<int:pk>/{action}/", lifecycle_action, {"action": action}, name=action)
         for action, _label, _listed in BUTTONS
