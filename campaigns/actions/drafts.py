@@ -20,6 +20,24 @@ def do_create_draft(*, name, channel, kind, owner):
     return campaign
 
 
+def do_restart_draft(campaign, *, name, channel, kind, user=None):
+    """Start submitted again for the draft it made (the marketer went Back to Start and on):
+    the same draft with these choices, not a second one. A different channel or type asks
+    again for every step (each step's choices depend on them: the audience's devices, the
+    schedule's form, the message's fields); what they saved stays, to be checked."""
+    with transaction.atomic():
+        before = _snapshot(campaign.pk)
+        if (channel, kind) != (campaign.channel, campaign.kind):
+            campaign.steps_done = []
+        campaign.name, campaign.channel, campaign.kind = name, channel, kind
+        campaign.save(update_fields=["name", "channel", "kind", "steps_done", "updated_at"])
+        after = _snapshot(campaign.pk)
+        changed = [label for label in after if before.get(label) != after[label]]
+        if changed:
+            audit.record(user, audit.Verb.CHANGED, campaign, "Start: " + ", ".join(changed))
+    return campaign
+
+
 def do_mark_step_done(campaign, step):
     """Remember that ``step`` validated, so Overview can tell what is still missing."""
     if step not in campaign.steps_done:

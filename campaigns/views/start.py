@@ -1,10 +1,20 @@
-"""Start: pick the name, the channel and the type; makes the draft."""
+"""Start: pick the name, the channel and the type; makes the draft.
+
+Each visit to Start has its own URL (``/campaigns/new/?start=<key>``; the "New campaign"
+link's ``/campaigns/new/`` redirects to a new one) and the session remembers which draft
+each key made. So the browser's Back from Who lands on this Start again, showing the
+draft's choices, and Continue updates that draft instead of making a second one.
+"""
+
+import re
+import secrets
 
 from django.shortcuts import redirect, render
+from django.urls import reverse
 
 from accounts import roles
 from accounts.access import requires
-from campaigns.actions.drafts import do_create_draft
+from campaigns.actions.drafts import do_create_draft, do_restart_draft
 from campaigns.forms.start import StartForm
 from campaigns.models import Campaign
 
@@ -25,15 +35,32 @@ CHANNEL_HELP = {
 }
 
 
+SESSION_KEY = "campaigns:start"
+KEY = re.compile(r"[A-Za-z0-9_-]{8,32}")
+REMEMBERED = 20  # the latest Start visits whose drafts the session remembers
+
+
 @requires(roles.MANAGE_CAMPAIGNS)
 def start(request):
-    form = StartForm(
-        request.POST or None, initial={"channel": Campaign.Channel.WEB_PUSH, "kind": Campaign.Kind.ONE_TIME}
-    )
+    key = request.GET.get("start", "")
+    if not KEY.fullmatch(key):
+        if request.method == "POST":
+            key = ""  # a form posted without a key (an old page) still makes its draft
+        else:
+            return redirect(f"{reverse('campaigns:new')}?start={secrets.token_urlsafe(9)}")
+    draft = _draft_of(request, key)
+    initial = {"channel": Campaign.Channel.WEB_PUSH, "kind": Campaign.Kind.ONE_TIME}
+    if draft is not None:
+        initial = {"name": draft.name, "channel": draft.channel, "kind": draft.kind}
+    form = StartForm(request.POST or None, initial=initial)
     status = 200
     if request.method == "POST":
         if form.is_valid():
-            campaign = do_create_draft(owner=request.user, **form.cleaned_data)
+            if draft is not None:
+                campaign = do_restart_draft(draft, user=request.user, **form.cleaned_data)
+            else:
+                campaign = do_create_draft(owner=request.user, **form.cleaned_data)
+                _remember(request, key, campaign)
             response = redirect("campaigns:who", campaign.pk)
             response.status_code = 303
             return response
@@ -44,4 +71,24 @@ def start(request):
         "past_kinds": [(k.value, k.label, KIND_HELP[k]) for k in PAST_KINDS],
         "live_kinds": [(k.value, k.label, KIND_HELP[k]) for k in LIVE_KINDS],
     }
-    return render(request, "campaigns/start.html", context, status=status)
+    context["post_url"] = f"{reverse('campaigns:new')}?start={key}" if key else reverse("campaigns:new")
+    response = render(request, "campaigns/start.html", context, status=status)
+    if request.htmx:
+        response["HX-Push-Url"] = context["post_url"]  # Back must find this visit's key
+    return response
+
+
+def _draft_of(request, key):
+    """The draft this Start visit made, while it is still a draft."""
+    pk = request.session.get(SESSION_KEY, {}).get(key) if key else None
+    if pk is None:
+        return None
+    return Campaign.objects.filter(pk=pk, status=Campaign.Status.DRAFT, archived_at__isnull=True).first()
+
+
+def _remember(request, key, campaign):
+    if not key:
+        return
+    made = dict(list(request.session.get(SESSION_KEY, {}).items())[-(REMEMBERED - 1) :])
+    made[key] = campaign.pk
+    request.session[SESSION_KEY] = made
