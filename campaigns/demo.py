@@ -186,12 +186,18 @@ def _completed_run(campaign, now):
             )
         )
     Message.objects.bulk_create(messages, batch_size=1000)
+    # Dated when the run ended, not when the seed ran: a refused push has no sent_at, and the
+    # roll-up dates it by updated_at (auto_now, so set after the insert). Otherwise the home
+    # page's "Sent today" and the trend would show a campaign that ended days ago.
+    Message.objects.filter(dispatch=dispatch).update(updated_at=campaign.ended_at)
+    people = len({profile_id for _, profile_id in devices})
     CampaignRun.objects.create(
         campaign=campaign,
         planned_at=campaign.send_at,
         status=CampaignRun.Status.COMPLETED,
         dispatch=dispatch,
-        qualified=len(devices),
+        qualified=people,
+        targeted=people,
         started_at=started,
         finished_at=campaign.ended_at,
     )

@@ -8,7 +8,7 @@ from django.core.mail import send_mail
 from django.template.loader import render_to_string
 from django.urls import reverse
 
-from campaigns import schedule
+from campaigns import counts, schedule
 from campaigns.models import CampaignRun
 
 log = logging.getLogger(__name__)
@@ -37,6 +37,9 @@ def _tell_owner(run_id, template):
     tz = schedule.zone(campaign.timezone)
     context = {
         "run": run,
+        # The run's numbers as its row on the campaign page shows them (campaigns/counts.py).
+        "counts": counts.for_runs([run])[run.pk],
+        "terms": counts.TERMS,
         "campaign": campaign,
         "owner": owner,
         "planned": f"{run.planned_at.astimezone(tz):%d %b %Y %H:%M} {tz.key}",

@@ -5,6 +5,7 @@ import csv
 from django.http import HttpResponse
 from django.utils.text import slugify
 
+from campaigns import counts as run_counts
 from stats import reports
 
 TABLES = ("summary", "trend", "variants", "errors", "control")
@@ -17,29 +18,27 @@ def _number(value, places=2):
 def rows(campaign, run, period, table):
     """The header and rows of ``table``, as the page shows them."""
     if table == "summary":
+        # The names of campaigns/counts.py, so a column means what the page's hover says.
         numbers = reports.totals(campaign, run)
         yield ["metric", "value"]
-        yield ["qualified", "" if numbers.qualified is None else numbers.qualified]
-        for name in ("sent", "delivered", "viewed", "clicked"):
-            yield [name, getattr(numbers, name)]
+        for name in (*run_counts.RUN_COUNTS, "viewed", "clicked"):
+            value = getattr(numbers, name)
+            yield [name, "" if value is None else value]
         yield ["ctr_percent", _number(numbers.ctr)]
         yield ["conversions", numbers.conversions]
         yield ["revenue", _number(numbers.revenue)]
-        yield ["failed", numbers.failed]
-        yield ["dropped", numbers.dropped]
     elif table == "trend":
         yield [f"{period}_starting", "sent", "viewed", "clicked"]
         for point in reports.trend(campaign, run, period):
             yield [point.start.isoformat(), point.sent, point.viewed, point.clicked]
     elif table == "variants":
-        yield ["variant", "winner", "sent", "delivered", "viewed", "clicked", "ctr_percent", "conversions", "revenue"]
+        yield ["variant", "winner", "sent", "viewed", "clicked", "ctr_percent", "conversions", "revenue"]
         for row in reports.variants(campaign, run):
             n = row.numbers
             yield [
                 row.label,
                 "yes" if row.winner else "",
                 n.sent,
-                n.delivered,
                 n.viewed,
                 n.clicked,
                 _number(n.ctr),

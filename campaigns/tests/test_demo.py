@@ -32,7 +32,7 @@ def test_the_demo_campaigns_open_in_the_list_and_on_their_pages(db, marketer):
     call_command("seed_demo", profiles=60, stdout=io.StringIO())
     response = marketer.get("/campaigns/")
     assert len(response.context["rows"]) == 4
-    sent = {row["campaign"].status: row["sent"] for row in response.context["rows"]}
+    sent = {row["campaign"].status: row["counts"].sent for row in response.context["rows"]}
     assert sent["completed"] > 0
     for campaign in Campaign.objects.all():
         assert marketer.get(f"/campaigns/{campaign.pk}/").status_code == 200

@@ -93,12 +93,12 @@ def test_the_safety_check_stops_the_run_before_anything_is_sent_and_emails_the_o
         run = started(campaign)
 
     assert (run.status, run.qualified, run.dispatch) == ("stopped", 6, None)
-    assert "6 people qualified, more than the limit of 5" in run.skipped_reason
+    assert "6 people were reachable, more than the limit of 5" in run.skipped_reason
     assert not Message.objects.exists()
     [email] = mailoutbox
     assert email.to == ["owner@example.com"]
     assert "Spring sale" in email.subject
-    assert "6 people qualified, more than the safety limit of 5" in email.body
+    assert "6 people were reachable, more than the safety limit of 5" in email.body
     assert f"/campaigns/{campaign.pk}/" in email.body
     campaign.refresh_from_db()
     assert campaign.status == "stopped"  # its only run was stopped

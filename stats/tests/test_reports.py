@@ -14,7 +14,7 @@ pytestmark = pytest.mark.django_db
 
 
 def test_ctr_is_clicks_over_views_times_a_hundred():
-    assert reports.Numbers(viewed=80, clicked=6, delivered=200).ctr == pytest.approx(7.5)
+    assert reports.Numbers(viewed=80, clicked=6, sent=200).ctr == pytest.approx(7.5)
     assert reports.Numbers(viewed=0, clicked=0).ctr is None
 
 
@@ -26,10 +26,10 @@ def test_totals_add_up_every_run_and_one_run_alone():
     f.message(second, sent_at=f.T0 + timedelta(days=7), viewed_at=f.T0 + timedelta(days=7))
     do_roll_up()
     every = reports.totals(campaign)
-    assert (every.qualified, every.sent, every.delivered, every.viewed, every.clicked) == (15, 3, 3, 3, 1)
+    assert (every.reachable, every.sent, every.viewed, every.clicked) == (15, 3, 3, 1)
     assert every.ctr == pytest.approx(100 / 3)
     alone = reports.totals(campaign, second)
-    assert (alone.qualified, alone.sent, alone.clicked) == (5, 1, 0)
+    assert (alone.reachable, alone.sent, alone.clicked) == (5, 1, 0)
 
 
 def test_the_trend_fills_gaps_and_groups_by_week_from_monday_and_by_month():

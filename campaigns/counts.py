@@ -1,0 +1,195 @@
+"""The counts a marketer reads, defined once: each term's label and definition (``TERMS``, shown
+on hover and on the glossary page, /stats/glossary/) and the functions that compute them for
+runs and campaigns. The campaign list, the campaign page and its run rows, the stats page and
+its CSV, the safety-check email and the home page all read these (issue 14).
+
+People, then messages: a run's segment is evaluated (reachable people), some are held out
+(control group) or capped, and the rest are targeted, one message per reachable device. Each
+message then ends sent, failed or not sent on purpose, or is still waiting, so
+
+    reachable = held out + capped + targeted people
+    targeted  = sent + failed + not sent on purpose + waiting   (messages)
+
+The message outcomes come from ``delivery.counts`` (one GROUP BY over the messages); views,
+clicks and conversions from the stats roll-ups (``stats.reports``).
+"""
+
+from dataclasses import dataclass, field
+
+from django.db.models import Count, Q
+from django.db.models.functions import Coalesce
+
+from campaigns.models import CampaignRun, ControlMember
+from delivery import counts as delivery_counts
+from delivery.codes import meaning
+from delivery.models import Message
+
+
+@dataclass(frozen=True)
+class Term:
+    name: str
+    label: str
+    definition: str
+
+
+TERMS = {
+    term.name: term
+    for term in (
+        Term(
+            "qualified",
+            "Qualified",
+            "People who matched the segment's rules when it was counted (the Who step and the segment "
+            "builder estimate it), whether or not they can be reached.",
+        ),
+        Term(
+            "reachable",
+            "Reachable",
+            "Qualified people with at least one device the campaign's channel can reach (push allowed); "
+            "a run counts them when it starts, and its safety check compares them with the limit.",
+        ),
+        Term(
+            "held_out",
+            "Held out",
+            "Reachable people set aside as the control group: deliberately sent nothing, so their "
+            "conversions can be compared with the targeted people's.",
+        ),
+        Term(
+            "capped",
+            "Capped",
+            "Reachable people left out by the campaign's target cap, run limit or daily limit.",
+        ),
+        Term(
+            "targeted",
+            "Targeted",
+            "Messages created for the people chosen to receive the campaign: one per reachable device. "
+            "Each ends sent, failed or not sent on purpose, or is still waiting.",
+        ),
+        Term(
+            "sent",
+            "Sent",
+            "Messages handed to the push service (Web Push, FCM or APNs) and accepted by it.",
+        ),
+        Term(
+            "viewed",
+            "Viewed",
+            "Messages the device reported as shown: the service worker or the app tells Clarion when it "
+            "displays the notification. Push services report no delivery, so this is the nearest to "
+            "\u201cdelivered\u201d Clarion can know.",
+        ),
+        Term("clicked", "Clicked", "Messages whose notification or link was clicked (counted once per message)."),
+        Term(
+            "failed",
+            "Failed",
+            "Messages that could not be sent for a technical reason: the push service refused them or "
+            "kept failing, or the message could not be built. The Errors tab gives each reason.",
+        ),
+        Term(
+            "not_sent",
+            "Not sent on purpose",
+            "Messages Clarion decided not to send: the person's frequency cap, DND hours set to discard, "
+            "the cut-off time, a Safari device excluded, the campaign stopped. A run stopped by its "
+            "safety check creates no messages at all; its row says so.",
+        ),
+        Term(
+            "waiting",
+            "Waiting",
+            "Messages created but not sent yet: queued, being sent, or held until a time (the throttle, "
+            "DND hours, the person's time zone, a retry).",
+        ),
+        Term(
+            "conversions",
+            "Conversions",
+            "Goal events by a person within the funnel window after a message they were sent.",
+        ),
+    )
+}
+# Why messages were not sent on purpose, in a word or two (the full meaning: delivery/codes.py).
+NOT_SENT_REASONS = {
+    "frequency_cap": "frequency cap",
+    "dnd_discarded": "DND hours (discard)",
+    "cutoff_passed": "cut-off passed",
+    "safari_excluded": "Safari excluded",
+    "stopped": "campaign stopped",
+    "unreachable": "device no longer reachable",
+    "safety_check": "safety check",
+}
+RUN_COUNTS = ("reachable", "held_out", "capped", "targeted", "sent", "failed", "not_sent", "waiting")
+
+
+@dataclass
+class RunCounts:
+    """The counts of one run, or of several added up (a campaign's)."""
+
+    reachable: int | None = None
+    held_out: int = 0
+    capped: int = 0
+    outcomes: delivery_counts.Outcomes = field(default_factory=delivery_counts.Outcomes)
+
+    targeted = property(lambda self: self.outcomes.targeted)
+    sent = property(lambda self: self.outcomes.sent)
+    failed = property(lambda self: self.outcomes.failed)
+    not_sent = property(lambda self: self.outcomes.not_sent)
+    waiting = property(lambda self: self.outcomes.waiting)
+    held = property(lambda self: self.outcomes.held)
+
+    @property
+    def not_sent_reasons(self):
+        """[(reason in words, messages, meaning)] most first: why messages were not sent on purpose."""
+        found = sorted(self.outcomes.not_sent_codes.items(), key=lambda item: (-item[1], item[0]))
+        return [(NOT_SENT_REASONS.get(code, code or "no reason recorded"), n, meaning(code)) for code, n in found]
+
+    def __add__(self, other):
+        known = [n for n in (self.reachable, other.reachable) if n is not None]
+        return RunCounts(
+            reachable=sum(known) if known else None,
+            held_out=self.held_out + other.held_out,
+            capped=self.capped + other.capped,
+            outcomes=self.outcomes + other.outcomes,
+        )
+
+
+def for_runs(runs):
+    """{run id: RunCounts} for ``runs`` (CampaignRun objects), in three queries: the messages
+    of each run's dispatch and A/B remainder, and the control group sizes."""
+    runs = list(runs)
+    by_dispatch = delivery_counts.of_dispatches(
+        {pk for run in runs for pk in (run.dispatch_id, run.remainder_id) if pk}
+    )
+    held_out = dict(ControlMember.objects.filter(run__in=runs).values_list("run").annotate(n=Count("pk")).order_by())
+    found = {}
+    for run in runs:
+        outcomes = delivery_counts.Outcomes()
+        for pk in (run.dispatch_id, run.remainder_id):
+            if pk:
+                outcomes = outcomes + by_dispatch[pk]
+        found[run.pk] = _counts(run.qualified, run.targeted, held_out.get(run.pk, 0), outcomes)
+    return found
+
+
+def _counts(reachable, targeted_people, held_out, outcomes):
+    # A run stores how many people it targeted; whoever was reachable and neither held out
+    # nor targeted was capped (the target cap, run limit, or a live campaign's daily limit).
+    capped = 0
+    if reachable is not None and targeted_people is not None:
+        capped = max(0, reachable - held_out - targeted_people)
+    return RunCounts(reachable=reachable, held_out=held_out, capped=capped, outcomes=outcomes)
+
+
+def for_campaign(campaign):
+    """The counts of every run of ``campaign``, added up."""
+    total = RunCounts()
+    for counts in for_runs(CampaignRun.objects.filter(campaign=campaign)).values():
+        total = total + counts
+    return total
+
+
+def sent_by_campaign(campaigns):
+    """{campaign id: RunCounts with the message outcomes only} for a page of the list, in one
+    query over the messages of each campaign's runs, the A/B winner's sends included."""
+    campaign_of = Coalesce("dispatch__run__campaign", "dispatch__remainder_of_run__campaign")
+    messages = Message.objects.filter(
+        Q(dispatch__run__campaign__in=campaigns) | Q(dispatch__remainder_of_run__campaign__in=campaigns)
+    )
+    found = delivery_counts.tally(messages, campaign_of)
+    empty = delivery_counts.Outcomes
+    return {campaign.pk: RunCounts(outcomes=found.get(campaign.pk) or empty()) for campaign in campaigns}

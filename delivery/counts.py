@@ -1,0 +1,72 @@
+"""What became of a dispatch's messages, in the words every page uses (``campaigns/counts.py``
+defines them for people): targeted, sent, failed, not sent on purpose (by reason), waiting.
+
+One GROUP BY over the messages (the ``(dispatch, status)`` index), so a page reads the same
+numbers the workers just wrote, whichever page it is.
+"""
+
+from dataclasses import dataclass, field
+
+from django.db.models import Count
+
+from delivery.models import Message
+
+S = Message.Status
+WAITING = (S.QUEUED, S.SENDING, S.HELD)
+
+
+@dataclass
+class Outcomes:
+    """Messages of one dispatch (or several, added up). ``not_sent`` and ``failed_codes`` are
+    {code: messages}; ``held`` is the part of ``waiting`` held until a time."""
+
+    targeted: int = 0
+    sent: int = 0
+    failed: int = 0
+    not_sent: int = 0
+    waiting: int = 0
+    held: int = 0
+    not_sent_codes: dict = field(default_factory=dict)
+    failed_codes: dict = field(default_factory=dict)
+
+    def add(self, status, code, n):
+        self.targeted += n
+        if status == S.SENT:
+            self.sent += n
+        elif status == S.FAILED:
+            self.failed += n
+            self.failed_codes[code] = self.failed_codes.get(code, 0) + n
+        elif status == S.DROPPED:
+            self.not_sent += n
+            self.not_sent_codes[code] = self.not_sent_codes.get(code, 0) + n
+        elif status in WAITING:
+            self.waiting += n
+            self.held += n if status == S.HELD else 0
+
+    def __add__(self, other):
+        total = Outcomes()
+        for part in (self, other):
+            for name in ("targeted", "sent", "failed", "not_sent", "waiting", "held"):
+                setattr(total, name, getattr(total, name) + getattr(part, name))
+            for name in ("not_sent_codes", "failed_codes"):
+                merged = getattr(total, name)
+                for code, n in getattr(part, name).items():
+                    merged[code] = merged.get(code, 0) + n
+        return total
+
+
+def tally(messages, key="dispatch"):
+    """{key value: Outcomes} of ``messages`` (a Message queryset), grouped by ``key`` (a field
+    name or an expression; campaigns groups by campaign). One query."""
+    found = {}
+    rows = messages.values_list(key, "status", "code").annotate(n=Count("pk")).order_by()
+    for group, status, code, n in rows:
+        found.setdefault(group, Outcomes()).add(status, code, n)
+    return found
+
+
+def of_dispatches(dispatch_ids):
+    """{dispatch id: Outcomes} for each id (zeros for one without messages)."""
+    ids = {pk for pk in dispatch_ids if pk}
+    found = tally(Message.objects.filter(dispatch__in=ids)) if ids else {}
+    return {pk: found.get(pk, Outcomes()) for pk in ids}
