@@ -68,6 +68,9 @@ class RollUp(models.Model):
     rolled_changes = models.PositiveBigIntegerField(default=0)
     rolled_at = models.DateTimeField(null=True, blank=True)
 
+    class Meta:
+        verbose_name = "roll-up"
+
     def __str__(self):
         return f"roll-up of dispatch {self.dispatch_id}"
 
@@ -92,6 +95,7 @@ class DailyStat(models.Model):
     revenue = models.DecimalField(max_digits=16, decimal_places=2, default=0)
 
     class Meta:
+        verbose_name = "daily count"
         constraints = [
             models.UniqueConstraint(fields=["dispatch", "variant", "day"], name="stats_daily_once"),
         ]
@@ -108,11 +112,14 @@ class ErrorStat(models.Model):
     run = models.ForeignKey("campaigns.CampaignRun", null=True, on_delete=models.CASCADE, related_name="+")
     dispatch = models.ForeignKey("delivery.Dispatch", on_delete=models.CASCADE, related_name="+", db_index=False)
     variant = models.CharField(max_length=40, blank=True)
-    status = models.CharField(max_length=8, help_text="failed or dropped")
+    status = models.CharField(
+        max_length=8, help_text="Failed (the push service refused it) or dropped (not sent on purpose)."
+    )
     code = models.CharField(max_length=40, blank=True)
     count = models.PositiveIntegerField(default=0)
 
     class Meta:
+        verbose_name = "error count"
         constraints = [
             models.UniqueConstraint(fields=["dispatch", "variant", "status", "code"], name="stats_error_once"),
         ]

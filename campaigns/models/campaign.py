@@ -114,7 +114,11 @@ class Campaign(models.Model):
         default=dict, blank=True, help_text="Web Exit Intent targeting: single action, page visit, referral, count."
     )
     reach_mode = models.CharField(max_length=4, choices=ReachMode.choices, default=ReachMode.ALL)
-    target_cap = models.PositiveIntegerField(null=True, blank=True, help_text="Random N (past) or total (live).")
+    target_cap = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="Scheduled: send to a random this many of those who qualify. Live: at most this many sends in all.",
+    )
     run_limit = models.PositiveIntegerField(null=True, blank=True, help_text="Most profiles per run.")
     daily_limit = models.PositiveIntegerField(null=True, blank=True, help_text="Most profiles per day.")
     safety_limit = models.PositiveIntegerField(
@@ -127,7 +131,7 @@ class Campaign(models.Model):
     ends_at = models.DateTimeField(null=True, blank=True)
     send_at = models.DateTimeField(null=True, blank=True, help_text="One time: when.")
     send_now = models.BooleanField(default=False, help_text="One time: at the moment it is scheduled (no send_at).")
-    dates = models.JSONField(default=list, blank=True, help_text="Multiple dates: ISO 8601 datetimes in UTC.")
+    dates = models.JSONField(default=list, blank=True, help_text="Multiple dates: each send time, in UTC.")
     repeat = models.CharField(max_length=8, choices=Repeat.choices, blank=True)
     repeat_every = models.PositiveSmallIntegerField(default=1)
     weekdays = models.JSONField(default=list, blank=True, help_text="Weekly: 0 = Monday … 6 = Sunday.")
@@ -157,7 +161,9 @@ class Campaign(models.Model):
     message_type = models.CharField(max_length=12, choices=MessageType.choices, default=MessageType.SINGLE)
     ab_mode = models.CharField(max_length=8, choices=AbMode.choices, default=AbMode.PERCENT)
     ab_test_size = models.PositiveIntegerField(
-        null=True, blank=True, help_text="A/B test population: percent or users (past); sends before a winner (live)."
+        null=True,
+        blank=True,
+        help_text="Scheduled: the A/B test's share (percent or people). Live: the sends before a winner is picked.",
     )
     ab_test_minutes = models.PositiveIntegerField(
         null=True, blank=True, help_text="Minutes to wait before picking a winner."
@@ -168,7 +174,9 @@ class Campaign(models.Model):
     control_group_percent = models.PositiveSmallIntegerField(default=0)
     goal_event = models.CharField(max_length=200, blank=True)
     goal_filters = models.JSONField(default=list, blank=True)
-    goal_window_minutes = models.PositiveIntegerField(null=True, blank=True, help_text="Funnel conversion time.")
+    goal_window_minutes = models.PositiveIntegerField(
+        null=True, blank=True, help_text="How long after the message a goal event counts as a conversion."
+    )
     goal_after = models.CharField(max_length=8, choices=GoalAfter.choices, default=GoalAfter.SENT)
     revenue_property = models.CharField(max_length=200, blank=True)
 

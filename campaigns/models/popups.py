@@ -14,6 +14,8 @@ class PopupShow(models.Model):
     shown_at = models.DateTimeField()
 
     class Meta:
+        verbose_name = "pop-up shown"
+        verbose_name_plural = "pop-ups shown"
         constraints = [
             models.UniqueConstraint(fields=["campaign", "profile", "day"], name="campaigns_popup_once_a_day"),
         ]

@@ -66,6 +66,7 @@ class ControlMember(models.Model):
     profile = models.ForeignKey("segments.Profile", on_delete=models.CASCADE, related_name="+")
 
     class Meta:
+        verbose_name = "control group member"
         constraints = [
             models.UniqueConstraint(fields=["run", "profile"], name="campaigns_control_member_uniq"),
         ]

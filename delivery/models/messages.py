@@ -41,6 +41,7 @@ class Dispatch(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        verbose_name_plural = "dispatches"
 
     def __str__(self):
         return self.label
@@ -81,7 +82,11 @@ class Message(models.Model):
     # version). A database default: the enqueue's INSERT … unnest names its columns.
     version = models.PositiveIntegerField(default=1, db_default=1)
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.QUEUED)
-    code = models.CharField(max_length=40, blank=True, help_text="Error or drop code (seed 003, DESIGN.md).")
+    code = models.CharField(
+        max_length=40,
+        blank=True,
+        help_text="Why the push service refused it (e.g. token_invalid) or why it was not sent (e.g. frequency cap).",
+    )
     attempts = models.PositiveSmallIntegerField(default=0)
     payload_hash = models.CharField(max_length=64, blank=True)
     not_before = models.DateTimeField(null=True, blank=True)

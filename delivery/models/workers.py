@@ -16,6 +16,7 @@ class Heartbeat(models.Model):
 
     class Meta:
         ordering = ["-seen_at"]
+        verbose_name = "worker heartbeat"
 
     def __str__(self):
         return self.worker
@@ -30,10 +31,12 @@ class VapidKey(models.Model):
     table holds it encrypted (``delivery/encryption.py``)."""
 
     public_key = models.CharField(
-        max_length=100, help_text="base64url, uncompressed P-256 point (applicationServerKey)"
+        max_length=100, help_text="The public key browsers subscribe with (the SDK gives it to them)."
     )
-    private_key = EncryptedTextField(help_text="base64url, raw P-256 private scalar")
-    subject = models.CharField(max_length=200, help_text="mailto: or https: contact for push services")
+    private_key = EncryptedTextField(help_text="The private key that signs each push; stored encrypted, never shown.")
+    subject = models.CharField(
+        max_length=200, help_text="A mailto: or https: address the push services can contact about your pushes."
+    )
     active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -18,7 +18,9 @@ class ProfileImport(models.Model):
     processed_rows = models.PositiveIntegerField(default=0)
     created_profiles = models.PositiveIntegerField(default=0)
     updated_profiles = models.PositiveIntegerField(default=0)
-    errors = models.JSONField(default=list, blank=True, help_text="[{row, field, reason}] for rows not imported.")
+    errors = models.JSONField(
+        default=list, blank=True, help_text="The rows that were not imported, each with the field and the reason."
+    )
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL)
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)

@@ -16,8 +16,12 @@ class Segment(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     # The latest estimate, kept so lists show reach without recounting every segment.
-    last_reach = models.PositiveIntegerField(null=True, blank=True, help_text="Profiles qualified")
-    last_reachable = models.JSONField(default=dict, blank=True, help_text="Push-reachable profiles per channel")
+    last_reach = models.PositiveIntegerField(
+        null=True, blank=True, help_text="How many profiles qualified when it was last counted."
+    )
+    last_reachable = models.JSONField(
+        default=dict, blank=True, help_text="How many of them push could reach then, per channel."
+    )
     last_computed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
