@@ -9,8 +9,11 @@ from django.urls import reverse
 from django.utils import timezone
 
 from campaigns import schedule
+from campaigns.forms.what import Browsers
+from campaigns.forms.what.content import ExitIntentContentForm
 from campaigns.models import Campaign
 from segments.builder import OP_LABELS
+from segments.rules.tree import FIELD_LABELS
 
 MATCH_WORDS = {"all": " and ", "any": " or "}
 CHECK_WORDS = {
@@ -21,8 +24,51 @@ CHECK_WORDS = {
     "sms_unsubscribed": "unsubscribed from SMS",
 }
 COUNT_WORDS = {"at_least": "at least", "at_most": "at most", "exactly": "exactly"}
+DATE_WORDS = {"greater": "is after", "less": "is before"}  # a profile field's dates
+DAY_WORDS = {"in_last_days": "in the last {days} days", "over_days_ago": "more than {days} days ago"}
 # What-step content keys shown as the message itself rather than among the options.
 MAIN_KEYS = ("title", "subtitle", "body")
+# Every other content key (delivery/content.py lists them per channel) in a marketer's
+# words. A key missing here would be shown raw ("Ttl"): campaigns/tests/test_summary_labels.py
+# fills every field of every channel's form and checks each key it saves is here.
+OPTION_LABELS = {
+    "url": "Deep link",
+    "image": "Image",
+    "icon": "Icon",
+    "no_icon": "Without an icon",
+    "ttl": "Time to live",
+    "require_interaction": "Stays on screen until clicked or closed",
+    "buttons": "Buttons",
+    "kv": "Key-value pairs",
+    "linked": "Linked Content",
+    "browsers": "Browsers",
+    "ios_media_url": "iOS media URL",
+    "ios_media_type": "iOS media type",
+    "sound": "Sound",
+    "badge": "Badge count",
+    "category": "iOS category",
+    "mutable_content": "iOS notification service extension (mutable-content)",
+    "content_available": "Silent push that wakes the app (content-available)",
+    "collapse_key": "Collapse key",
+    "android_priority": "Android priority",
+    "android_channel_id": "Android notification channel",
+    "carousel": "Carousel",
+    "button_text": "Button text",
+    "click_action": "On click",
+    "click_url": "Link",
+    "js_function": "JavaScript function",
+}
+# Option values that are codes, in words (the What step's own choices).
+OPTION_VALUES = {
+    "browsers": dict(Browsers.CHOICES),
+    "click_action": {
+        ExitIntentContentForm.Click.NONE: "close the pop-up",
+        ExitIntentContentForm.Click.LINK: "open the link",
+        ExitIntentContentForm.Click.JS: "run a JavaScript function",
+    },
+    "ios_media_type": {"image": "image", "video": "video"},
+    "android_priority": {"high": "high", "max": "maximum"},
+}
 UPCOMING_SHOWN = 3
 
 
@@ -134,7 +180,7 @@ def _variants(campaign):
             name = f"{variant.name} ({campaign.property_name} = {variant.property_value})"
         elif variant.is_fallback:
             name = f"{variant.name} (everyone else)"
-        options = [(key.replace("_", " "), _option(value)) for key, value in content.items() if key not in MAIN_KEYS]
+        options = [(option_label(k), option_text(k, value)) for k, value in content.items() if k not in MAIN_KEYS]
         found.append(
             {
                 "name": name,
@@ -147,11 +193,30 @@ def _variants(campaign):
     return found
 
 
+def option_label(key):
+    return OPTION_LABELS.get(key) or key.replace("_", " ").capitalize()
+
+
+def option_text(key, value):
+    """A content option's value in words; None for one that is off (a false flag)."""
+    if key in OPTION_VALUES:
+        return OPTION_VALUES[key].get(value, value)
+    if key == "ttl" and isinstance(value, int):
+        return f"{value:,} seconds" + (f" ({schedule.duration(value // 60)})" if value >= 60 else "")
+    if key == "kv" and isinstance(value, dict):
+        return ", ".join(f"{k} = {v}" for k, v in value.items())
+    return _option(value)
+
+
 def _option(value):
     if isinstance(value, bool):
         return "yes" if value else None
     if isinstance(value, dict):
-        return ", ".join(f"{k}: {v}" for k, v in value.items())
+        # A list item (a button, a carousel card, a Linked Content source): its words and
+        # then its address, e.g. "Buy now → https://shop.example.com/sale".
+        words = [str(v) for k, v in value.items() if k not in ("url", "image") and v not in ("", None)]
+        links = [str(value[k]) for k in ("image", "url") if value.get(k)]
+        return " → ".join(part for part in (" · ".join(words), " · ".join(links)) if part)
     if isinstance(value, list):
         return "; ".join(_option(item) or "" for item in value)
     return value
@@ -215,6 +280,13 @@ def _condition(rule):
     kind = rule.get("kind") if isinstance(rule, dict) else None
     if kind in ("property", "app_field"):
         return _comparison(rule.get("name") or rule.get("field", ""), rule)
+    if kind == "field":  # a profile field: its label, and day operators as words
+        label = FIELD_LABELS.get(rule.get("field"), rule.get("field"))
+        if rule.get("field") == "is_test":
+            return "is a test profile" if rule.get("value") else "is not a test profile"
+        if rule.get("op") in DAY_WORDS:
+            return f"{label} {DAY_WORDS[rule['op']].format(days=rule.get('value'))}"
+        return _comparison(label, rule | {"op": DATE_WORDS.get(rule.get("op"), rule.get("op"))})
     if kind == "age":
         return f"aged {rule.get('min')} to {rule.get('max')}"
     if kind == "gender":

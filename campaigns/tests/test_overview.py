@@ -65,7 +65,7 @@ def test_the_summary_shows_every_step_with_an_edit_link(marketer, make_campaign)
     assert "1,234 qualified, 800 reachable by web push" in page
     assert "Once on 5 May 2026 at 11:00 Europe/Paris." in page  # campaigns.schedule.describe
     assert "Sale starts" in page and "20% off" in page
-    assert "Ttl" in page and "3600" in page
+    assert "Time to live</dt><dd>3,600 seconds (1 hour)" in page
     assert "5 % held out" in page
     assert "Spring" in page
     assert "Charged, within 2 hours after the message is sent" in page
