@@ -11,6 +11,9 @@ rule path ("2.1", what RuleError reports) is the prefix without its "r". So:
     r.0.value = Gold
     r.1.match = any                  {"match": "any", "conditions": [...]}]}
 
+A profile field's condition posts its field in its kind ("r.2.kind = field:language",
+{"kind": "field", "field": "language", …}): the menu offers each field by name.
+
 Event filters are "<prefix>.f.<i>.<field>" and radius places
 "<prefix>.place.<i>.<label|lat|lon>". The browser keeps no state of its own: every
 edit posts the whole form, ``read_form`` rebuilds the rules (applying the button
@@ -29,18 +32,33 @@ from segments.rules import tree as t
 ROOT = "r"
 MAX_DEPTH = 3  # groups inside groups inside the root: deeper is hard to read, and to draw on a phone
 
-KINDS = (
-    ("property", "User property"),
-    ("age", "Age"),
-    ("gender", "Gender"),
-    ("geo", "Country, region or city"),
-    ("radius", "Near a place"),
-    ("reachability", "Reachability"),
-    ("app_field", "App field"),
-    ("event", "Past behaviour (event)"),
-    ("live_event", "Live behaviour (event)"),
-)
 MATCHES = (("all", "all of"), ("any", "any of"), ("none", "none of"))
+# A profile field's condition is chosen by the field itself ("field:language"), so the
+# menu reads "Language", "Time zone"… as the person's own fields, next to age and gender.
+FIELD_KIND = "field"
+
+
+def _field_choice(name):
+    return f"{FIELD_KIND}:{name}", t.FIELD_LABELS[name]
+
+
+KIND_MENU = (
+    (
+        "Profile",
+        (
+            *map(_field_choice, ("name", "email", "phone", "language", "timezone")),
+            ("age", "Age"),
+            _field_choice("date_of_birth"),
+            ("gender", "Gender"),
+            ("geo", "Country, region or city"),
+            ("radius", "Near a place"),
+            *map(_field_choice, ("created_at", "last_seen_at", "updated_at", "identity", "is_test")),
+            ("property", "User property"),
+        ),
+    ),
+    ("Devices", (("reachability", "Reachability"), ("app_field", "App field"))),
+    ("Behaviour", (("event", "Past behaviour (event)"), ("live_event", "Live behaviour (event)"))),
+)
 
 Type = PropertyDefinition.Type
 TEXT_OPS = ("equals", "not_equals", "contains", "starts_with", "in", "is_set", "is_not_set")
@@ -67,12 +85,15 @@ OP_LABELS = {
     "is_set": "is set",
     "is_not_set": "is not set",
 }
-DATE_OP_LABELS = OP_LABELS | {"greater": "is after", "less": "is before"}
+# The type a profile field's value is read as from the form (tree.PROFILE_FIELDS' kinds).
+FIELD_TYPES = {"flag": Type.BOOLEAN, "date": Type.DATE, "time": Type.DATE}
+# Fields whose values are few and worth suggesting; names, emails and phones are one per person.
+SUGGESTED_FIELDS = ("language", "timezone")
 TYPE_LABELS = dict(Type.choices)
 
 # The choices each select offers, for the templates.
 CHOICES = {
-    "kinds": KINDS,
+    "kind_menu": KIND_MENU,
     "matches": MATCHES,
     "geo_fields": (("country", "Country"), ("region", "Region"), ("city", "City")),
     "geo_ops": (("in", "is one of"), ("not_in", "is not one of")),
@@ -116,6 +137,15 @@ NEW = {
         "filters": [],
     },
     "live_event": {"kind": "live_event", "event": "", "filters": []},
+    FIELD_KIND: {"kind": FIELD_KIND, "field": "language", "op": "equals", "value": ""},
+}
+# What a new profile field condition holds, by the field's type.
+NEW_FIELD = {
+    "text": {"op": "equals", "value": ""},
+    "language": {"op": "equals", "value": ""},
+    "flag": {"op": "equals", "value": True},
+    "date": {"op": "less", "value": ""},
+    "time": {"op": "in_last_days", "value": 30},
 }
 # Event names are offered from the newest events only: a bounded read on a table of millions.
 EVENT_SAMPLE = 50_000
@@ -271,14 +301,18 @@ class _Reader:
         return {"match": match, "conditions": conditions}
 
     def condition(self, prefix, path):
-        kind = self.fields.get(f"{prefix}.kind")
-        if kind not in NEW:
-            self.fail(path, f"unknown kind of condition: {kind!r}")
-            return {"kind": kind}
-        if self.fields.get(f"{prefix}.was", kind) != kind:
-            # A new kind starts afresh: the old kind's fields mean something else.
-            return _copy(NEW[kind])
-        rule = getattr(self, f"read_{kind}")(prefix, path)
+        chosen = self.fields.get(f"{prefix}.kind")
+        kind, field_name = menu_kind(chosen)
+        if kind is None:
+            self.fail(path, f"unknown kind of condition: {chosen!r}")
+            return {"kind": chosen}
+        if self.fields.get(f"{prefix}.was", chosen) != chosen:
+            # A new kind (or field) starts afresh: the old one's fields mean something else.
+            return new_condition(chosen)
+        if kind == FIELD_KIND:
+            rule = self.read_field(prefix, path, field_name)
+        else:
+            rule = getattr(self, f"read_{kind}")(prefix, path)
         mine = self.target == prefix
         if mine and self.verb == "add-filter" and "filters" in rule:
             rule["filters"].append(dict(NEW_FILTER))
@@ -388,6 +422,15 @@ class _Reader:
             rule["channel"] = self.fields.get(f"{prefix}.channel", "any")
         return rule
 
+    def read_field(self, prefix, path, name):
+        kind = t.PROFILE_FIELDS[name]
+        op = _allowed(self.fields.get(f"{prefix}.op"), t.FIELD_OPS[kind])
+        rule = {"kind": FIELD_KIND, "field": name, "op": op}
+        if op in t.DAY_OPS:
+            return rule | {"value": _number_or_text(self.text(prefix, "value"))}
+        label = t.FIELD_LABELS[name]
+        return rule | self.operands(prefix, path, op, FIELD_TYPES.get(kind, Type.STRING), label)
+
     def read_app_field(self, prefix, path):
         name = self.fields.get(f"{prefix}.field", "app_version")
         op = _allowed(self.fields.get(f"{prefix}.op"), TEXT_OPS)
@@ -430,6 +473,23 @@ class _Reader:
         return found
 
 
+def menu_kind(chosen):
+    """(kind, profile field) of a condition menu's value: ("geo", None), ("field",
+    "language"); (None, None) when it is no kind we know."""
+    kind, _, name = (chosen or "").partition(":")
+    if kind == FIELD_KIND:
+        return (kind, name) if name in t.PROFILE_FIELDS else (None, None)
+    return (kind, None) if kind in NEW and not name else (None, None)
+
+
+def new_condition(chosen):
+    """What a condition chosen from the menu holds when it is first added."""
+    kind, name = menu_kind(chosen)
+    if kind == FIELD_KIND:
+        return {"kind": kind, "field": name, **NEW_FIELD[t.PROFILE_FIELDS[name]]}
+    return _copy(NEW[kind])
+
+
 def ops_for(kind):
     return OPS_BY_TYPE.get(kind, ANY_OPS)
 
@@ -461,110 +521,6 @@ def _copy(value):
     if isinstance(value, list):
         return [_copy(item) for item in value]
     return value
-
-
-# Rules → form fields (what the builder draws, and the inverse of read_form).
-
-
-def form_from_rules(rules):
-    """{field name: text or list of texts}: the fields ``read_form`` turns back into ``rules``."""
-    fields = {}
-    _group_fields(rules if isinstance(rules, dict) else {}, ROOT, fields)
-    return fields
-
-
-def _group_fields(group, prefix, fields):
-    fields[f"{prefix}.match"] = str(group.get("match", "all"))
-    for index, child in enumerate(_children(group)):
-        at = f"{prefix}.{index}"
-        if _is_group(child):
-            _group_fields(child, at, fields)
-        else:
-            fields.update({f"{at}.{name}": value for name, value in condition_fields(child).items()})
-
-
-def _children(group):
-    conditions = group.get("conditions", [])
-    return [child for child in conditions if isinstance(child, dict)] if isinstance(conditions, list) else []
-
-
-def _is_group(node):
-    return isinstance(node, dict) and "conditions" in node
-
-
-def condition_fields(rule):
-    """One condition's fields, without its prefix."""
-    kind = rule.get("kind")
-    fields = {"kind": str(kind), "was": str(kind)}
-    if kind in ("property", "app_field"):
-        fields["name" if kind == "property" else "field"] = _show(rule.get("name" if kind == "property" else "field"))
-        fields.update(_comparison_fields(rule))
-    elif kind == "age":
-        fields.update(min=_show(rule.get("min")), max=_show(rule.get("max")))
-    elif kind == "gender":
-        fields["values"] = [str(value) for value in _list(rule.get("values"))]
-    elif kind == "geo":
-        fields.update(
-            field=_show(rule.get("field")), op=_show(rule.get("op", "in")), values=_joined(rule.get("values"))
-        )
-    elif kind == "radius":
-        fields["km"] = _show(rule.get("km"))
-        for index, place in enumerate(_list(rule.get("places"))):
-            place = place if isinstance(place, dict) else {}
-            for name in ("label", "lat", "lon"):
-                fields[f"place.{index}.{name}"] = _show(place.get(name))
-    elif kind == "reachability":
-        fields.update(check=_show(rule.get("check")), value=_show(rule.get("value", True)))
-        if "channel" in rule:
-            fields["channel"] = _show(rule["channel"])
-    elif kind in ("event", "live_event"):
-        fields["event"] = _show(rule.get("event"))
-        if kind == "event":
-            count = rule.get("count") if isinstance(rule.get("count"), dict) else {"op": "at_least", "value": 1}
-            window = rule.get("window") if isinstance(rule.get("window"), dict) else {"type": "ever"}
-            fields.update(
-                did=_show(rule.get("did", True)),
-                count_op=_show(count.get("op")),
-                count=_show(count.get("value")),
-                window=_show(window.get("type")),
-                days=_show(window.get("days")),
-                start=_show(window.get("start")),
-                end=_show(window.get("end")),
-                occurrence=_show(rule.get("occurrence", "any")),
-            )
-        for index, item in enumerate(_list(rule.get("filters"))):
-            item = item if isinstance(item, dict) else {}
-            fields[f"f.{index}.name"] = _show(item.get("name"))
-            fields.update({f"f.{index}.{name}": value for name, value in _comparison_fields(item).items()})
-    return fields
-
-
-def _comparison_fields(rule):
-    op = rule.get("op")
-    fields = {"op": _show(op)}
-    if op == "in":
-        fields["values"] = _joined(rule.get("values"))
-    elif op == "between":
-        fields.update(min=_show(rule.get("min")), max=_show(rule.get("max")))
-    elif op not in t.SET_OPS:
-        fields["value"] = _show(rule.get("value"))
-    return fields
-
-
-def _show(value):
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
-
-
-def _joined(values):
-    return ", ".join(_show(value) for value in _list(values))
-
-
-def _list(value):
-    return value if isinstance(value, list) else []
 
 
 def find_place_with(suggest_places):

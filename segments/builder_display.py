@@ -1,26 +1,37 @@
 """The segment builder's page: the rule JSON as nested dicts that
-segments/_builder.html draws (the form side is segments/builder.py)."""
+segments/_builder.html draws, and as the form fields it posts back (reading
+them is segments/builder.py)."""
 
 import json
 
 from segments.builder import (
-    DATE_OP_LABELS,
     EMPTY_RULES,
+    FIELD_KIND,
+    FIELD_TYPES,
     MAX_DEPTH,
     NEW,
     OP_LABELS,
+    ROOT,
+    SUGGESTED_FIELDS,
     TYPE_LABELS,
     Type,
     Types,
     _allowed,
-    _children,
-    _is_group,
-    _list,
-    condition_fields,
     dom_id,
     ops_for,
     prefix_of,
 )
+from segments.rules import tree as t
+
+DATE_OP_LABELS = OP_LABELS | {
+    "greater": "is after",
+    "less": "is before",
+    "in_last_days": "in the last … days",
+    "over_days_ago": "more than … days ago",
+}
+FLAG_OP_LABELS = {"equals": "is"}
+# tree.language_matches, in the marketer's words.
+LANGUAGE_HINT = "en also selects regional tags: en-GB, en-US…"
 
 
 def display(rules, *, types=None, errors=None, notes=None, focus=""):
@@ -60,6 +71,8 @@ def _display_condition(rule, path, context):
     prefix = prefix_of(path)
     kind = rule.get("kind") if rule.get("kind") in NEW else "property"
     fields = condition_fields(rule)
+    # The menu's value: the kind, or "field:<name>" for a profile field.
+    menu = fields["kind"] if kind == FIELD_KIND else kind
     node = {
         "is_group": False,
         "prefix": prefix,
@@ -67,13 +80,16 @@ def _display_condition(rule, path, context):
         "path": path,
         "number": _number_label(path),
         "kind": kind,
+        "menu": menu,
         "fields": fields,
         "error": context["errors"].get(path, ""),
         "note": context["notes"].get(path, ""),
         "focus": _focus(prefix, context),
     }
     types = context["types"]
-    if kind == "property":
+    if kind == FIELD_KIND:
+        node.update(_field(rule, fields, prefix))
+    elif kind == "property":
         node.update(_comparison(fields, "", types.profile.get(fields.get("name"))))
         node["suggest"] = _suggest("values", f"{prefix}.", name=fields.get("name", ""))
     elif kind == "app_field":
@@ -104,10 +120,23 @@ def _display_condition(rule, path, context):
     return node
 
 
-def _comparison(fields, head, kind):
+def _field(rule, fields, prefix):
+    """A profile field's row: the operators of its type (tree.FIELD_OPS), its operands."""
+    name = rule.get("field") if rule.get("field") in t.PROFILE_FIELDS else NEW[FIELD_KIND]["field"]
+    kind = t.PROFILE_FIELDS[name]
+    shown = _comparison(fields, "", FIELD_TYPES.get(kind, Type.STRING), ops=t.FIELD_OPS[kind])
+    if kind == "flag":
+        shown["ops"] = list(FLAG_OP_LABELS.items())
+    shown["type_label"] = ""
+    shown["hint"] = LANGUAGE_HINT if kind == "language" and shown["op"] in ("equals", "not_equals", "in") else ""
+    shown["suggest"] = _suggest("column", f"{prefix}.", field=name if name in SUGGESTED_FIELDS else "")
+    return shown
+
+
+def _comparison(fields, head, kind, ops=None):
     """What a comparison's row draws: operators offered for the type, and the operands."""
     labels = DATE_OP_LABELS if kind == Type.DATE else OP_LABELS
-    ops = ops_for(kind)
+    ops = ops or ops_for(kind)
     return {
         "type": kind,
         "type_label": TYPE_LABELS.get(kind, ""),
@@ -142,3 +171,110 @@ def _focus(prefix, context):
 
 def _number_label(path):
     return ".".join(str(int(part) + 1) for part in path.split(".")) if path else ""
+
+
+# Rules → form fields (what the builder draws, and the inverse of read_form).
+
+
+def form_from_rules(rules):
+    """{field name: text or list of texts}: the fields ``read_form`` turns back into ``rules``."""
+    fields = {}
+    _group_fields(rules if isinstance(rules, dict) else {}, ROOT, fields)
+    return fields
+
+
+def _group_fields(group, prefix, fields):
+    fields[f"{prefix}.match"] = str(group.get("match", "all"))
+    for index, child in enumerate(_children(group)):
+        at = f"{prefix}.{index}"
+        if _is_group(child):
+            _group_fields(child, at, fields)
+        else:
+            fields.update({f"{at}.{name}": value for name, value in condition_fields(child).items()})
+
+
+def _children(group):
+    conditions = group.get("conditions", [])
+    return [child for child in conditions if isinstance(child, dict)] if isinstance(conditions, list) else []
+
+
+def _is_group(node):
+    return isinstance(node, dict) and "conditions" in node
+
+
+def condition_fields(rule):
+    """One condition's fields, without its prefix."""
+    kind = rule.get("kind")
+    chosen = f"{kind}:{rule.get('field')}" if kind == FIELD_KIND else str(kind)
+    fields = {"kind": chosen, "was": chosen}
+    if kind == FIELD_KIND:
+        fields.update(_comparison_fields(rule))
+    elif kind in ("property", "app_field"):
+        fields["name" if kind == "property" else "field"] = _show(rule.get("name" if kind == "property" else "field"))
+        fields.update(_comparison_fields(rule))
+    elif kind == "age":
+        fields.update(min=_show(rule.get("min")), max=_show(rule.get("max")))
+    elif kind == "gender":
+        fields["values"] = [str(value) for value in _list(rule.get("values"))]
+    elif kind == "geo":
+        fields.update(
+            field=_show(rule.get("field")), op=_show(rule.get("op", "in")), values=_joined(rule.get("values"))
+        )
+    elif kind == "radius":
+        fields["km"] = _show(rule.get("km"))
+        for index, place in enumerate(_list(rule.get("places"))):
+            place = place if isinstance(place, dict) else {}
+            for name in ("label", "lat", "lon"):
+                fields[f"place.{index}.{name}"] = _show(place.get(name))
+    elif kind == "reachability":
+        fields.update(check=_show(rule.get("check")), value=_show(rule.get("value", True)))
+        if "channel" in rule:
+            fields["channel"] = _show(rule["channel"])
+    elif kind in ("event", "live_event"):
+        fields["event"] = _show(rule.get("event"))
+        if kind == "event":
+            count = rule.get("count") if isinstance(rule.get("count"), dict) else {"op": "at_least", "value": 1}
+            window = rule.get("window") if isinstance(rule.get("window"), dict) else {"type": "ever"}
+            fields.update(
+                did=_show(rule.get("did", True)),
+                count_op=_show(count.get("op")),
+                count=_show(count.get("value")),
+                window=_show(window.get("type")),
+                days=_show(window.get("days")),
+                start=_show(window.get("start")),
+                end=_show(window.get("end")),
+                occurrence=_show(rule.get("occurrence", "any")),
+            )
+        for index, item in enumerate(_list(rule.get("filters"))):
+            item = item if isinstance(item, dict) else {}
+            fields[f"f.{index}.name"] = _show(item.get("name"))
+            fields.update({f"f.{index}.{name}": value for name, value in _comparison_fields(item).items()})
+    return fields
+
+
+def _comparison_fields(rule):
+    op = rule.get("op")
+    fields = {"op": _show(op)}
+    if op == "in":
+        fields["values"] = _joined(rule.get("values"))
+    elif op == "between":
+        fields.update(min=_show(rule.get("min")), max=_show(rule.get("max")))
+    elif op not in t.SET_OPS:
+        fields["value"] = _show(rule.get("value"))
+    return fields
+
+
+def _show(value):
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _joined(values):
+    return ", ".join(_show(value) for value in _list(values))
+
+
+def _list(value):
+    return value if isinstance(value, list) else []

@@ -164,7 +164,7 @@ def suggest(request):
     prefix = last.strip()
     if what == "values" and params.get("name"):
         found = suggest_values(params["name"], event=params.get("event") or None, prefix=prefix)
-    elif what == "column" and params.get("field") in (*t.GEO_FIELDS, *t.APP_FIELDS):
+    elif what == "column" and params.get("field") in (*t.GEO_FIELDS, *t.APP_FIELDS, *builder.SUGGESTED_FIELDS):
         found = suggest_column(params["field"], prefix=prefix)
     elif what in ("values", "column"):
         found = []

@@ -68,6 +68,17 @@ def refresh_reach(segment, *, now=None):
     return reach
 
 
+# A custom property named like a profile field (the marketer who types "language"
+# means the field): {the name, lower case, "_" as a space: the menu's entry}.
+_BUILT_IN = {
+    **{label.lower(): label for label in t.FIELD_LABELS.values()},
+    **{name.replace("_", " "): label for name, label in t.FIELD_LABELS.items()},
+    **dict.fromkeys(t.GEO_FIELDS, "Country, region or city"),
+    "age": "Age",
+    "gender": "Gender",
+}
+
+
 def rule_notes(tree, path=""):
     """{path: note} for conditions that are valid but may surprise: a property,
     event or event property nobody has yet (allowed, so a segment can be ready
@@ -89,6 +100,9 @@ def _notes(group, path, known_profile, notes):
             notes[where] = (
                 f"No profile has {node.comparison.name!r} yet; the condition is kept and will apply once one does."
             )
+            built_in = _BUILT_IN.get(node.comparison.name.strip().lower().replace("_", " "))
+            if built_in:
+                notes[where] += f" {built_in} is a profile field of its own: choose {built_in} in the condition menu."
         elif isinstance(node, t.EventCondition | t.LiveEventCondition):
             if not Event.objects.filter(name=node.event).exists():
                 notes[where] = f"No {node.event!r} event has been recorded yet."
@@ -129,13 +143,17 @@ def suggest_places(prefix, *, limit=10):
 
 
 def suggest_column(field, *, prefix="", limit=20):
-    """Common values of a plain column: country, region, city (profiles) or an app
-    field (devices)."""
-    model = Profile if field in t.GEO_FIELDS else Device
-    return list(
+    """Common values of a plain column: country, region, city, language, time zone
+    (profiles) or an app field (devices)."""
+    model = Device if field in t.APP_FIELDS else Profile
+    found = list(
         model.objects.filter(**{f"{field}__istartswith": prefix})
         .exclude(**{field: ""})
         .values_list(field, flat=True)
         .annotate(n=Count("pk"))
         .order_by("-n")[:limit]
     )
+    if field == "language":
+        # "en" selects en-GB and en-US too (tree.language_matches): offer it first.
+        found = list(dict.fromkeys([*(tag.split("-")[0].lower() for tag in found), *found]))[:limit]
+    return found

@@ -10,8 +10,8 @@ import time_machine
 
 from accounts import roles
 from segments.actions.properties import forget_cache, note_properties
-from segments.builder import Types, form_from_rules, read_form
-from segments.builder_display import display, walk
+from segments.builder import Types, read_form
+from segments.builder_display import display, form_from_rules, walk
 from segments.models import Device, Event, Profile, Segment
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)

@@ -1,0 +1,218 @@
+"""The profile's own fields in the segment builder: offered in the condition menu,
+read from the form and drawn back, counted by the builder's reach, suggested."""
+
+import html
+import re
+from datetime import UTC, datetime, timedelta
+from io import StringIO
+
+import pytest
+import time_machine
+from django.core.management import call_command
+
+from segments.actions.properties import forget_cache, note_properties
+from segments.builder import Types, read_form
+from segments.builder_display import form_from_rules
+from segments.models import Profile, Segment
+from segments.rules import parse
+from segments.rules.compiler import profiles
+from segments.rules.tree import PROFILE_FIELDS
+
+NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
+
+# One condition per profile field, each with an operator of its type.
+EACH_FIELD = {
+    "name": {"op": "contains", "value": "smith"},
+    "email": {"op": "is_set"},
+    "phone": {"op": "starts_with", "value": "+44"},
+    "identity": {"op": "starts_with", "value": "anon:"},
+    "language": {"op": "equals", "value": "en"},
+    "timezone": {"op": "in", "values": ["Europe/London", "Europe/Paris"]},
+    "is_test": {"op": "equals", "value": True},
+    "date_of_birth": {"op": "between", "min": "1980-01-01", "max": "1999-12-31"},
+    "created_at": {"op": "in_last_days", "value": 30},
+    "updated_at": {"op": "greater", "value": "2026-11-01"},
+    "last_seen_at": {"op": "over_days_ago", "value": 7},
+}
+
+
+def field(name, **rest):
+    return {"kind": "field", "field": name, **(rest or EACH_FIELD[name])}
+
+
+def rules(*conditions, match="all"):
+    return {"match": match, "conditions": list(conditions)}
+
+
+def post(client, url, rules_, action="apply", **extra):
+    data = form_from_rules(rules_) | {"action": action, "name": "", "description": ""} | extra
+    return client.post(url, data, headers={"HX-Request": "true"})
+
+
+def message_of(response, node_id):
+    found = re.search(rf'id="{node_id}-msg"[^>]*>(.*?)</div>', response.content.decode(), re.S)
+    return html.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", found.group(1))).strip()) if found else ""
+
+
+@pytest.fixture(autouse=True)
+def clock():
+    with time_machine.travel(NOW, tick=False):
+        yield
+
+
+@pytest.fixture
+def audience(db):
+    forget_cache()
+    rows = [
+        {"identity": "ann", "name": "Ann Smith", "email": "ann@example.com", "language": "en-GB"},
+        {"identity": "bo", "name": "Bo", "phone": "+447700900123", "language": "en", "timezone": "Europe/London"},
+        {"identity": "anon:1", "language": "fr-FR", "timezone": "Europe/Paris", "is_test": True},
+        {"identity": "cy", "language": "pt-BR", "last_seen_at": NOW - timedelta(days=30)},
+    ]
+    for row in rows:
+        Profile.objects.create(**row)
+    Profile.objects.filter(identity="cy").update(created_at=NOW - timedelta(days=90))
+
+
+@pytest.mark.parametrize("name", list(EACH_FIELD))
+def test_a_field_condition_survives_the_round_trip_through_the_form(name):
+    edit = read_form(form_from_rules(rules(field(name))), types=Types())
+    assert edit.rules == rules(field(name))
+    assert edit.errors == {}
+    parse(edit.rules)
+
+
+def test_every_profile_field_has_a_test_here():
+    assert set(EACH_FIELD) == set(PROFILE_FIELDS)
+
+
+def test_the_menu_posts_the_field_as_the_kind():
+    fields = form_from_rules(rules(field("language")))
+    assert (fields["r.0.kind"], fields["r.0.was"], fields["r.0.op"], fields["r.0.value"]) == (
+        "field:language",
+        "field:language",
+        "equals",
+        "en",
+    )
+
+
+def test_choosing_another_field_starts_the_condition_afresh():
+    fields = form_from_rules(rules(field("language"))) | {"r.0.kind": "field:last_seen_at"}
+    assert read_form(fields).rules == rules(field("last_seen_at", op="in_last_days", value=30))
+    fields = form_from_rules(rules(field("language"))) | {"r.0.kind": "field:is_test"}
+    assert read_form(fields).rules == rules(field("is_test", op="equals", value=True))
+
+
+def test_an_unknown_field_in_the_menu_is_reported_at_its_condition():
+    fields = form_from_rules(rules(field("language"))) | {"r.0.kind": "field:password", "r.0.was": "field:password"}
+    assert "unknown kind of condition" in read_form(fields).errors["0"]
+
+
+def test_the_condition_menu_lists_every_built_in_field(marketer, audience):
+    response = post(marketer, "/segments/new/", rules(), "add-condition r")
+    page = response.content.decode()
+    menu = re.search(r'<select name="r.0.kind".*?</select>', page, re.S).group(0)
+    for value, label in [
+        ("field:name", "Name"),
+        ("field:email", "Email"),
+        ("field:phone", "Phone"),
+        ("field:language", "Language"),
+        ("field:timezone", "Time zone"),
+        ("field:date_of_birth", "Date of birth"),
+        ("field:created_at", "First seen"),
+        ("field:last_seen_at", "Last seen"),
+        ("field:updated_at", "Last updated"),
+        ("field:identity", "Identity"),
+        ("field:is_test", "Test profile"),
+        ("age", "Age"),
+        ("gender", "Gender"),
+        ("geo", "Country, region or city"),
+    ]:
+        assert f'<option value="{value}">{label}</option>' in menu
+    assert '<optgroup label="Profile">' in menu
+
+
+@pytest.mark.parametrize("name", list(EACH_FIELD))
+def test_the_builder_counts_each_field_condition_as_the_query_does(marketer, audience, name):
+    response = post(marketer, "/segments/new/", rules(field(name)), "estimate")
+    assert response.status_code == 200
+    assert response.context["reach"] is not None, message_of(response, "r-0")
+    expected = profiles(parse(rules(field(name))), now=NOW).count()
+    assert response.context["reach"].qualified == expected
+    assert message_of(response, "r-0") == ""
+
+
+def test_the_builder_draws_each_field_with_its_operators(marketer, audience):
+    page = post(marketer, "/segments/new/", rules(*(field(name) for name in EACH_FIELD))).content.decode()
+    assert 'name="r.0.kind" id="r-0-kind"' in page
+    assert '<option value="field:language" selected>Language</option>' in page
+    assert '<option value="in_last_days" selected>in the last … days</option>' in page  # first seen
+    assert '<option value="over_days_ago" selected>more than … days ago</option>' in page  # last seen
+    assert 'name="r.8.value" id="r-8-value" value="30"' in page
+    assert '<option value="equals" selected>is</option>' in page  # test profile is…
+    assert 'type="date" name="r.7.min" id="r-7-min" value="1980-01-01"' in page
+    assert "en also selects regional tags" in page
+
+
+def test_saving_a_field_condition_keeps_it(marketer, audience):
+    response = post(marketer, "/segments/new/", rules(field("language")), "save", name="English")
+    assert response.status_code == 200
+    assert Segment.objects.get(name="English").rules == rules(field("language"))
+
+
+def test_a_bad_language_or_time_zone_is_shown_at_its_condition(marketer, audience):
+    response = post(
+        marketer,
+        "/segments/new/",
+        rules(field("language", op="equals", value="en_GB"), field("timezone", op="equals", value="London")),
+    )
+    assert "'en_GB' is not a language tag" in message_of(response, "r-0")
+    assert "'London' is not an IANA time zone name" in message_of(response, "r-1")
+
+
+def test_a_property_named_like_a_profile_field_points_to_the_field(marketer, audience):
+    note_properties("profile", [{"customer_type": "Gold"}])
+    condition = {"kind": "property", "name": "language", "op": "equals", "value": "en"}
+    response = post(marketer, "/segments/new/", rules(condition))
+    assert "Language is a profile field of its own: choose Language in the condition menu." in message_of(
+        response, "r-0"
+    )
+
+
+def test_languages_are_suggested_with_their_primary_language_first(marketer, audience):
+    response = marketer.get(
+        "/segments/suggest/",
+        {"what": "column", "field": "language", "field_prefix": "r.0.", "r.0.value": "en"},
+    )
+    options = re.findall(r'value="([^"]+)"', response.content.decode())
+    assert options[0] == "en"
+    assert set(options) == {"en", "en-GB"}
+
+
+def test_time_zones_are_suggested_from_the_data(marketer, audience):
+    response = marketer.get(
+        "/segments/suggest/",
+        {"what": "column", "field": "timezone", "field_prefix": "r.0.", "r.0.values": "Europe/London, Europe/P"},
+    )
+    assert re.findall(r'value="([^"]+)"', response.content.decode()) == ["Europe/London, Europe/Paris"]
+
+
+@pytest.fixture
+def demo(db, settings, tmp_path):
+    settings.VAR_DIR = tmp_path  # the demo logins keep their password here
+    forget_cache()
+    call_command("seed_demo", profiles=120, stdout=StringIO())
+
+
+def test_the_seeds_language_segment_counts_every_english_speaker_of_the_demo(marketer, demo):
+    """Issue 14: "language equals en" said "No profile has 'language' yet" although
+    every demo profile has a language."""
+    languages = list(Profile.objects.values_list("language", flat=True))
+    assert all(languages)  # the demo gives everyone a language
+    english = sum(1 for tag in languages if tag.lower() == "en" or tag.lower().startswith("en-"))
+    assert 0 < english < len(languages)
+
+    response = post(marketer, "/segments/new/", rules(field("language", op="equals", value="en")), "estimate")
+
+    assert response.context["reach"].qualified == english
+    assert message_of(response, "r-0") == ""
