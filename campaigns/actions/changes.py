@@ -15,6 +15,7 @@ safety check, its DND hours and cut-off) or when a live trigger is decided (the 
 and total cap): messages already queued keep the rules of the run that queued them.
 """
 
+from copy import copy
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -91,6 +92,27 @@ def what_problem(campaign, form):
     )
 
 
+def when_problem(campaign, form, *, now=None):
+    """Why a valid When form cannot be applied to a campaign already out ("" when it can):
+    a one-time campaign that has run has nothing left to reschedule, and the new schedule
+    must pass the checks scheduling made (a time ahead, an end after the start …)."""
+    if not campaign.is_live and campaign.kind == Campaign.Kind.ONE_TIME and campaign.runs.exists():
+        return f"“{campaign.name}” has already run: its one send time cannot change."
+    probe = copy(campaign)
+    form.apply(probe)
+    found = [problem.message for problem in lifecycle.problems(probe, now=now) if problem.step == Step.WHEN]
+    return "The schedule cannot change like this: " + " ".join(found) if found else ""
+
+
+def problem(campaign, step, form, *, now=None):
+    """Why ``form`` of ``step`` cannot be applied to ``campaign`` as it is ("" when it can)."""
+    if step == Step.WHAT:
+        return what_problem(campaign, form)
+    if step == Step.WHEN:
+        return when_problem(campaign, form, now=now)
+    return ""
+
+
 def do_change(campaign, step, form, *, user, now=None):
     """Apply a valid form of ``step`` (What, When or ``LIMITS``) to a scheduled, running
     or paused campaign, in one transaction under the campaign's lock; audited as ``user``'s
@@ -98,10 +120,8 @@ def do_change(campaign, step, form, *, user, now=None):
     now = now or timezone.now()
     with transaction.atomic():
         fresh = lifecycle.lock(campaign, "change")
-        if step == Step.WHAT and (problem := what_problem(fresh, form)):
-            raise ChangeError(problem)
-        if step == Step.WHEN and not fresh.is_live and fresh.kind == Campaign.Kind.ONE_TIME and fresh.runs.exists():
-            raise ChangeError(f"“{fresh.name}” has already run: its one send time cannot change.")
+        if found := problem(fresh, step, form, now=now):
+            raise ChangeError(found)  # checked again under the lock: a run may have started meanwhile
         before = _contents(fresh)
         # The limits are Who's fields: audited as a change of Who.
         do_save_step(fresh, Step.WHO if step == LIMITS else step, form, user=user)
@@ -139,11 +159,7 @@ def _new_version(campaign, before, after, user, now):
 
 def _reschedule(campaign, now):
     """A past-behaviour campaign's next firing from its new schedule, after its latest run
-    (a changed schedule never fires a time it already fired); refused with the When
-    problems when the schedule has nothing ahead or does not hold together."""
-    found = [problem.message for problem in lifecycle.problems(campaign, now=now) if problem.step == Step.WHEN]
-    if found:
-        raise ChangeError("The schedule cannot change like this: " + " ".join(found))
+    (a changed schedule never fires a time it already fired)."""
     if campaign.is_live or campaign.channel == Campaign.Channel.EXIT_INTENT:
         return
     latest = campaign.runs.aggregate(latest=Max("planned_at"))["latest"]

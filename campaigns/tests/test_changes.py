@@ -14,8 +14,9 @@ from campaigns.actions import lifecycle, runs
 from campaigns.models import Campaign, CampaignRun, ContentVersion
 from campaigns.tests.scheduled import make_campaign
 from delivery.actions.sending import send_batch
-from delivery.models import Message
+from delivery.models import Dispatch, Message
 from delivery.tests.engine import vapid_key, web_audience
+from segments.models import Profile
 from stats import reports
 from stats.actions.tracking import do_record_engagement
 from tests.pushservices.webpush import WebPushService
@@ -223,3 +224,42 @@ def test_restore_is_refused_for_a_campaign_that_is_not_archived(owner):
         lifecycle.do_restore(campaign, user=owner)
     assert not lifecycle.allowed(campaign, "restore")
     assert Campaign.objects.get(pk=campaign.pk).archived_at is None
+
+
+def test_a_test_send_of_a_running_campaign_sends_the_typed_text_and_changes_nothing(marketer, owner, service):
+    campaign, run, _ = running_campaign(owner, service, 1)
+    tester = web_audience(service, 1, name="Tess Tester")
+    Profile.objects.filter(pk=tester[0][0].profile_id).update(is_test=True)
+    data = {**new_what("Spring sale (fixed)"), "test_profiles": [str(tester[0][0].profile_id)]}
+
+    response = marketer.post(reverse("campaigns:what_test", args=[campaign.pk]), data)
+
+    assert response.status_code == 200
+    assert 'value="Spring sale (fixed)"' in response.content.decode()  # still typed, not confirmed
+    send_batch(campaign.test_sends.get().dispatch_id)
+    assert service.payloads(tester[0][1])[0]["title"] == "Spring sale (fixed)"
+    assert campaign.variants.get().content["title"] == "Spring sael"
+    assert Dispatch.objects.get(pk=run.dispatch_id).contents["A"]["title"] == "Spring sael"
+    assert not ContentVersion.objects.filter(campaign=campaign).exists()
+
+
+def test_a_one_time_campaign_that_has_run_cannot_change_its_send_time(marketer, owner, service):
+    campaign, _, _ = running_campaign(owner, service, 1)
+
+    response = marketer.post(
+        reverse("campaigns:when", args=[campaign.pk]), {"timezone": "UTC", "send_at": "2026-06-01T09:00"}
+    )
+
+    assert response.status_code == 422
+    assert "has already run: its one send time cannot change" in response.content.decode()
+    assert 'name="confirmed"' not in response.content.decode()
+
+
+def test_the_campaign_page_offers_the_changes_while_it_is_out_and_the_wizard_says_they_are_confirmed(marketer, owner):
+    campaign = make_campaign(owner, status="paused", send_at=NOW + timedelta(days=1))
+    page = marketer.get(reverse("campaigns:detail", args=[campaign.pk])).content.decode()
+    for name in ("what", "when", "limits"):
+        assert f'href="{reverse(f"campaigns:{name}", args=[campaign.pk])}"' in page
+    what = marketer.get(what_url(campaign))
+    assert what.status_code == 200
+    assert 'id="changing-note"' in what.content.decode()

@@ -82,30 +82,48 @@ def preview(request, campaign):
     return render(request, "campaigns/wizard/_what_preview.html", context)
 
 
-@editable
+@editable(step=STEP)
 def send_test(request, campaign):
-    """Save the step (a test sends what is saved), then send the chosen variant to test profiles."""
+    """Save the step (a test sends what is saved), then send the chosen variant to test
+    profiles. A campaign already out is not changed by a test: it sends the text as typed,
+    so a fix can be tried before it is confirmed."""
     if request.method != "POST":
         return redirect("campaigns:what", campaign.pk)
     form = WhatForm(campaign, request.POST)
     tests = TestSendForm(request.POST, entries=form.entries)
     valid = form.is_valid()
+    if valid and not campaign.is_draft and (problem := what_problem(campaign, form)):
+        form.settings.add_error("message_type", problem)
+        valid = False
     if not (tests.is_valid() and valid):
         return _draw(request, campaign, form, tests=tests, status=422)
-    do_save_step(campaign, STEP, form, user=request.user)
-    variant = campaign.variants.get(position=tests.position())
+    if campaign.is_draft:
+        do_save_step(campaign, STEP, form, user=request.user)
+        variant, shown = campaign.variants.get(position=tests.position()), WhatForm(campaign)
+    else:
+        variant, shown = _as_typed(campaign, form, tests.position()), form
     try:
         sent = do_send_test(campaign, variant, tests.cleaned_data["test_profiles"], request.user)
     except TestSendError as error:
         tests.add_error("test_profiles", str(error))
-        return _draw(request, campaign, WhatForm(campaign), tests=tests, status=422)
-    if request.htmx:
-        # The form comes back with the test at the top of its list of recent tests.
-        return _draw(request, campaign, WhatForm(campaign))
+        return _draw(request, campaign, shown, tests=tests, status=422)
+    if request.htmx or not campaign.is_draft:
+        # The form comes back with the test at the top of its list of recent tests (and,
+        # for a campaign already out, with the unconfirmed text still in it).
+        return _draw(request, campaign, shown)
     messages.info(request, f"Test of “{variant.name}”: {sent.get_status_display()}. {sent.note}".strip())
     response = redirect("campaigns:what", campaign.pk)
     response.status_code = 303
     return response
+
+
+def _as_typed(campaign, form, position):
+    """The saved variant at ``position`` with the content of the valid ``form`` (unsaved)."""
+    variant = campaign.variants.get(position=position)
+    variant.content = dict(form.entries[position].form.content)
+    if campaign.channel == Campaign.Channel.WEB_PUSH and form.value("browsers") == Browsers.NOT_SAFARI:
+        variant.content["browsers"] = Browsers.NOT_SAFARI
+    return variant
 
 
 @editable(step=STEP)

@@ -9,6 +9,7 @@ from django.urls import path
 from django.utils import timezone
 
 from campaigns import schedule
+from campaigns.actions.changes import when_problem
 from campaigns.actions.drafts import do_save_step
 from campaigns.forms.when import BLANK_FILTER, TIMEZONES, WhenForm, edit_rows
 from campaigns.views.changes import confirm_or_change
@@ -38,6 +39,9 @@ def step(request, campaign):
     form = WhenForm(request.POST, campaign=campaign)
     if form.is_valid():
         if not campaign.is_draft:  # already out: the schedule changes after a confirmation
+            if problem := when_problem(campaign, form):
+                form.add_error(None, problem)
+                return invalid(request, campaign, STEP, _context(campaign, form))
             return confirm_or_change(request, campaign, STEP, form)
         do_save_step(campaign, STEP, form, user=request.user)
         return go_next(request, campaign, STEP)
