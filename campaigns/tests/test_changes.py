@@ -13,7 +13,7 @@ from accounts.models import AuditEntry
 from campaigns.actions import lifecycle, runs
 from campaigns.models import Campaign, CampaignRun, ContentVersion
 from campaigns.tests.scheduled import make_campaign
-from delivery.actions.sending import send_batch
+from delivery.actions.sending import resend, send_batch
 from delivery.models import Dispatch, Message
 from delivery.tests.engine import vapid_key, web_audience
 from segments.models import Profile
@@ -263,3 +263,14 @@ def test_the_campaign_page_offers_the_changes_while_it_is_out_and_the_wizard_say
     what = marketer.get(what_url(campaign))
     assert what.status_code == 200
     assert 'id="changing-note"' in what.content.decode()
+
+
+def test_push_amplification_resends_only_messages_whose_text_is_still_the_dispatchs(marketer, owner, service):
+    campaign, run, _ = running_campaign(owner, service, 2)
+    send_batch(run.dispatch_id, size=1)
+    marketer.post(what_url(campaign), {**new_what("Spring sale"), "confirmed": "yes"})
+    send_batch(run.dispatch_id)
+    old, new = Message.objects.filter(dispatch=run.dispatch).order_by("version")
+
+    assert resend([old.pk]) == 0  # its text is no longer in the dispatch: not shown a text it never had
+    assert resend([new.pk]) == 1

@@ -120,10 +120,14 @@ def resend(message_ids):
     """Send these sent messages once more, as they were (push amplification,
     ``delivery/amplification.py``): the same collapse key, so a device that still shows the
     first copy replaces it. Their rows stay as they are; a subscription found gone still
-    retires its device. Returns how many the push services accepted."""
-    rows = Message.objects.filter(pk__in=list(message_ids), status=Message.Status.SENT).values(
-        *ROW_FIELDS, "dispatch_id"
-    )
+    retires its device. A message whose campaign's What changed since is not sent again.
+    Returns how many the push services accepted."""
+    # Only those whose dispatch still holds the contents they were sent with: after a
+    # change of the campaign's What (a new ``Dispatch.version``) the old text is gone from
+    # the dispatch, and a resend would show a text that message never had.
+    rows = Message.objects.filter(
+        pk__in=list(message_ids), status=Message.Status.SENT, version=F("dispatch__version")
+    ).values(*ROW_FIELDS, "dispatch_id")
     by_dispatch = defaultdict(list)
     for row in rows:
         by_dispatch[row["dispatch_id"]].append(row)
