@@ -42,8 +42,8 @@ def test_a_viewer_reads_a_finished_campaigns_stats(page, make_user):
     # navigation's while the page is still being parsed (the header comes first).
     page.locator("#stats-link").click()
 
-    expect(page.locator("[data-counter=viewed]")).to_have_text(str(viewed))
-    expect(page.locator("[data-counter=clicked]")).to_have_text(str(clicked))
+    expect(page.locator("#numbers [data-count=viewed]")).to_have_text(str(viewed))
+    expect(page.locator("#numbers [data-count=clicked]")).to_have_text(str(clicked))
     expect(page.locator("[data-counter=ctr]")).to_have_text(f"{clicked * 100 / viewed:.2f} %")
     chart = page.locator("#trend-chart")
     expect(chart).to_have_attribute("data-period", "day")

@@ -77,12 +77,12 @@ def test_live_counters_follow_the_run_and_stop_polling_when_nothing_can_move(pag
     log_in(page, make_user)
     page.goto(f"/campaigns/{campaign.pk}/")
     counters = page.locator("#live-counters")
-    expect(counters.locator("div", has_text="Queued").locator("dd")).to_have_text("3")
+    expect(counters.locator('[data-count="waiting"]')).to_have_text("3")
     expect(counters).to_have_attribute("hx-trigger", "every 2s")
 
     Message.objects.filter(dispatch=dispatch).update(status="sent")
-    expect(counters.locator("div", has_text="Sent").locator("dd")).to_have_text("3", timeout=5_000)
-    expect(counters.locator("div", has_text="Queued").locator("dd")).to_have_text("0")
+    expect(counters.locator('[data-count="sent"]')).to_have_text("3", timeout=5_000)
+    expect(counters.locator('[data-count="waiting"]')).to_have_text("0")
     expect(counters).not_to_have_attribute("hx-trigger", "every 2s")
 
     asked = []
