@@ -10,7 +10,10 @@ same devices: pywebpush's ``webpush()`` once per device, which is what django-pu
 calls for each web push (it is not installed beside Clarion); the sample's rate is the figure
 (at a constant rate per push, extrapolating it to N changes nothing but the wait).
 
-    .venv/bin/python bench/send.py [--devices 100000] [--plain-sample 2000] [--service-processes 1]
+    .venv/bin/python bench/send.py [--devices 100000] [--plain-sample 2000] [--service-processes 1] [--daily-cap N]
+
+``--daily-cap`` sets the global daily frequency cap for the run (put back after it): every
+batch then takes its people's slots under their locks (``delivery/actions/limits.py``).
 
 Uses DATABASE_URL (PostgreSQL only) when set, otherwise its own database ``clarion_bench_send``
 on 127.0.0.1 (created when missing); CELERY_BROKER_URL when set (Redis), otherwise the
@@ -32,8 +35,6 @@ import uuid
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from cryptography.fernet import Fernet
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -45,6 +46,10 @@ CONTENT = {
     "icon": "https://shop.example/icon.png",
 }
 RUN_LIMIT_S = 600
+# The bench database's field encryption key, fixed so a second run reads the VAPID key the first
+# one made (a fresh key per run could not: UnreadableSecret). Throwaway data only; a
+# FIELD_ENCRYPTION_KEYS in the environment (another database's own key) wins.
+BENCH_FIELD_KEY = "dtuygEKYN5wvXY1Izjc1if06mr38omRU7C4sFOwd9iU="
 
 
 def main():
@@ -52,6 +57,7 @@ def main():
     parser.add_argument("--devices", type=int, default=100_000)
     parser.add_argument("--plain-sample", type=int, default=2_000, help="devices sent to the plain way")
     parser.add_argument("--service-processes", type=int, default=1, help="local push service processes")
+    parser.add_argument("--daily-cap", type=int, default=None, help="global daily frequency cap during the run")
     args = parser.parse_args()
 
     database_url = os.environ.get("DATABASE_URL") or create_bench_database()
@@ -65,7 +71,7 @@ def main():
         "CELERY_QUEUE": queue,
         "DEBUG": "0",
         "SECRET_KEY": secrets.token_urlsafe(40),
-        "FIELD_ENCRYPTION_KEYS": Fernet.generate_key().decode(),  # throwaway data, throwaway key
+        "FIELD_ENCRYPTION_KEYS": os.environ.get("FIELD_ENCRYPTION_KEYS") or BENCH_FIELD_KEY,
         "SECURE_SSL_REDIRECT": "0",
         "PUSH_PROVIDERS": "live",
         # config.settings with the test suite's allowances: the local push service is on
@@ -83,7 +89,7 @@ def main():
 
     from delivery import vapid
     from delivery.actions.dispatches import counts, do_create_dispatch, do_enqueue, do_start
-    from delivery.models import Dispatch, Message
+    from delivery.models import DeliverySettings, Dispatch, Message
 
     call_command("migrate", verbosity=0)
     call_command("createcachetable", verbosity=0)
@@ -100,7 +106,11 @@ def main():
                       "--loglevel", "WARNING", "--hostname", f"{queue}@%h", "--without-mingle",
                       "--without-gossip"], env, "worker")  # fmt: skip
     dispatch = None
+    # Only this column: the row's credentials may be under another key than the bench's.
+    caps_before = DeliverySettings.objects.filter(pk=1).values_list("daily_cap", flat=True).first()
     try:
+        if not DeliverySettings.objects.filter(pk=1).update(daily_cap=args.daily_cap):
+            DeliverySettings.objects.create(pk=1, daily_cap=args.daily_cap)
         service.start()
         wait_for_port(port, service)
         started = time.perf_counter()
@@ -142,6 +152,7 @@ def main():
         worker.stop()
         service.stop()
         cleanup(run, dispatch)
+        DeliverySettings.objects.filter(pk=1).update(daily_cap=caps_before)
     if final["sent"] != args.devices:
         sys.exit(1)
 
@@ -162,7 +173,7 @@ def report(args, final, seconds, clarion_rate, rss, plain, worker_cpu):
         f"clarion_msgs_per_s={clarion_rate:.0f} plain_msgs_per_s={plain.rate:.0f} peak_worker_rss_mb={rss.peak_mb:.0f}"
         f" speedup={clarion_rate / plain.rate:.1f} devices={args.devices} sent={final['sent']} failed={final['failed']}"
         f" seconds={seconds:.1f} plain_sample={plain.count} clarion_msgs_per_cpu_s={clarion_per_cpu:.0f}"
-        f" plain_msgs_per_cpu_s={plain.per_cpu:.0f} load_avg={os.getloadavg()[0]:.1f}"
+        f" plain_msgs_per_cpu_s={plain.per_cpu:.0f} load_avg={os.getloadavg()[0]:.1f} daily_cap={args.daily_cap}"
     )
 
 
