@@ -1,7 +1,10 @@
 """The counts a marketer reads, defined once: each term's label and definition (``TERMS``, shown
 on hover and on the glossary page, /stats/glossary/) and the functions that compute them for
-runs and campaigns. The campaign list, the campaign page and its run rows, the stats page and
-its CSV, the safety-check email and the home page all read these (issue 14).
+runs and campaigns. Each word is defined in the lowest app that counts it: qualified and
+reachable in ``segments.counts``, the message outcomes in ``delivery.counts``, held out and
+capped here; ``TERMS`` puts them together in the order pages show them. The campaign list,
+the campaign page and its run rows, the stats page and its CSV, the safety-check email and
+the home page all read these (issue 14).
 
 People, then messages: a run's segment is evaluated (reachable people), some are held out
 (control group) or capped, and the rest are targeted, one message per reachable device. Each
@@ -23,30 +26,13 @@ from campaigns.models import CampaignRun, ControlMember
 from delivery import counts as delivery_counts
 from delivery.codes import meaning
 from delivery.models import Message
-
-
-@dataclass(frozen=True)
-class Term:
-    name: str
-    label: str
-    definition: str
-
+from segments import counts as segment_counts
+from segments.counts import Term
 
 TERMS = {
     term.name: term
     for term in (
-        Term(
-            "qualified",
-            "Qualified",
-            "People who matched the segment's rules when it was counted (the Who step and the segment "
-            "builder estimate it), whether or not they can be reached.",
-        ),
-        Term(
-            "reachable",
-            "Reachable",
-            "Qualified people with at least one device the campaign's channel can reach (push allowed); "
-            "a run counts them when it starts, and its safety check compares them with the limit.",
-        ),
+        *segment_counts.TERMS,
         Term(
             "held_out",
             "Held out",
@@ -58,44 +44,7 @@ TERMS = {
             "Capped",
             "Reachable people left out by the campaign's target cap, run limit or daily limit.",
         ),
-        Term(
-            "targeted",
-            "Targeted",
-            "Messages created for the people chosen to receive the campaign: one per reachable device. "
-            "Each ends sent, failed or not sent on purpose, or is still waiting.",
-        ),
-        Term(
-            "sent",
-            "Sent",
-            "Messages handed to the push service (Web Push, FCM or APNs) and accepted by it.",
-        ),
-        Term(
-            "viewed",
-            "Viewed",
-            "Messages the device reported as shown: the service worker or the app tells Clarion when it "
-            "displays the notification. Push services report no delivery, so this is the nearest to "
-            "\u201cdelivered\u201d Clarion can know.",
-        ),
-        Term("clicked", "Clicked", "Messages whose notification or link was clicked (counted once per message)."),
-        Term(
-            "failed",
-            "Failed",
-            "Messages that could not be sent for a technical reason: the push service refused them or "
-            "kept failing, or the message could not be built. The Errors tab gives each reason.",
-        ),
-        Term(
-            "not_sent",
-            "Not sent on purpose",
-            "Messages Clarion decided not to send: the person's frequency cap, DND hours set to discard, "
-            "the cut-off time, a Safari device excluded, the campaign stopped. A run stopped by its "
-            "safety check creates no messages at all; its row says so.",
-        ),
-        Term(
-            "waiting",
-            "Waiting",
-            "Messages created but not sent yet: queued, being sent, or held until a time (the throttle, "
-            "DND hours, the person's time zone, a retry).",
-        ),
+        *delivery_counts.TERMS,
         Term(
             "conversions",
             "Conversions",
@@ -103,6 +52,7 @@ TERMS = {
         ),
     )
 }
+
 # Why messages were not sent on purpose, in a word or two (the full meaning: delivery/codes.py).
 NOT_SENT_REASONS = {
     "frequency_cap": "frequency cap",

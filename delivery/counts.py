@@ -10,6 +10,53 @@ from dataclasses import dataclass, field
 from django.db.models import Count
 
 from delivery.models import Message
+from segments.counts import Term
+
+# What becomes of messages, in words (the whole vocabulary: campaigns.counts.TERMS).
+TERMS = (
+    Term(
+        "targeted",
+        "Targeted",
+        "Messages created for the people chosen to receive the campaign: one per reachable "
+        "device. Each ends sent, failed or not sent on purpose, or is still waiting.",
+    ),
+    Term(
+        "sent",
+        "Sent",
+        "Messages handed to the push service (Web Push, FCM or APNs) and accepted by it.",
+    ),
+    Term(
+        "viewed",
+        "Viewed",
+        "Messages the device reported as shown: the service worker or the app tells Clarion when "
+        "it displays the notification. Push services report no delivery, so this is the nearest "
+        "to “delivered” Clarion can know.",
+    ),
+    Term(
+        "clicked",
+        "Clicked",
+        "Messages whose notification or link was clicked (counted once per message).",
+    ),
+    Term(
+        "failed",
+        "Failed",
+        "Messages that could not be sent for a technical reason: the push service refused them or"
+        " kept failing, or the message could not be built. The Errors tab gives each reason.",
+    ),
+    Term(
+        "not_sent",
+        "Not sent on purpose",
+        "Messages Clarion decided not to send: the person's frequency cap, DND hours set to "
+        "discard, the cut-off time, a Safari device excluded, the campaign stopped. A run stopped"
+        " by its safety check creates no messages at all; its row says so.",
+    ),
+    Term(
+        "waiting",
+        "Waiting",
+        "Messages created but not sent yet: queued, being sent, or held until a time (the "
+        "throttle, DND hours, the person's time zone, a retry).",
+    ),
+)
 
 S = Message.Status
 WAITING = (S.QUEUED, S.SENDING, S.HELD)

@@ -1,0 +1,29 @@
+"""The words for the audience counts, defined once (the whole vocabulary, with the message
+counts, is ``campaigns.counts.TERMS``; the glossary page shows it): here because segments
+counts them (``segments.actions.reach``) and its pages show them."""
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Term:
+    name: str
+    label: str
+    definition: str
+
+
+TERMS = (
+    Term(
+        "qualified",
+        "Qualified",
+        "People who matched the segment's rules when it was counted (the Who step and the segment"
+        " builder estimate it), whether or not they can be reached.",
+    ),
+    Term(
+        "reachable",
+        "Reachable",
+        "Qualified people with at least one device the campaign's channel can reach (push "
+        "allowed); a run counts them when it starts, and its safety check compares them with the "
+        "limit.",
+    ),
+)
