@@ -212,10 +212,12 @@ def _live_text(campaign):
     if campaign.kind == "date_property":
         prop = campaign.date_property or "a date property not chosen yet"
         offset = campaign.date_offset_minutes or 0
+        # A property declared as a date counts from the start of its day (live/triggers.py).
+        what = "the start of the day" if campaign.date_property_type == "date" else "the time"
         if offset == 0:
-            return f"{does}: at the time in its {prop}"
+            return f"{does}: at {what} in its {prop}"
         side = "before" if offset < 0 else "after"
-        return f"{does}: {duration(abs(offset))} {side} the time in its {prop}"
+        return f"{does}: {duration(abs(offset))} {side} {what} in its {prop}"
     return does
 
 

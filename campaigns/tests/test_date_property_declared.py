@@ -9,6 +9,7 @@ import time_machine
 from django.urls import reverse
 
 from accounts import roles
+from campaigns import schedule
 from campaigns.actions import lifecycle
 from campaigns.actions.drafts import do_create_draft
 from campaigns.live.sending import do_send_due
@@ -110,3 +111,10 @@ def test_declared_as_a_date_and_time_it_keeps_the_time(client, marketer, draft):
     EventsApi(client).track("ada", "Booked", travel_date="2026-06-10T15:00:00+02:00")
 
     assert LiveTrigger.objects.get(campaign=campaign).due_at == datetime(2026, 6, 10, 13, 0, tzinfo=UTC)
+
+
+def test_the_schedule_in_words_says_a_date_counts_from_the_start_of_its_day(marketer, draft):
+    declare(marketer, draft)
+    draft.refresh_from_db()
+
+    assert schedule.describe(draft) == "When someone does Booked: 1 day before the start of the day in its travel_date."
