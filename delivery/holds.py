@@ -3,8 +3,9 @@
 
 "37 wait for the throttle (60 per 15 minutes): the next window opens at 10:15, the last
 expected at 11:30." The campaign page renders these sentences; the Errors tab links to them.
-Two queries whatever the number of messages: one GROUP BY over the held rows, one over the
-throttle's queue (the throttle is global, so the others' held rows go in the same windows).
+A few queries whatever the number of messages: a GROUP BY over the held rows, one over the
+queued and claimed ones, and a count of the throttle's queue (the throttle is global, so the
+others' held rows go in the same windows).
 """
 
 import math
@@ -19,9 +20,11 @@ from delivery.models import DeliverySettings, Dispatch, Message
 from delivery.throttle import INTERVAL
 
 Hold = Message.HoldReason
-PAUSED = "paused"  # not a hold reason: queued rows of a paused dispatch
+# Not hold reasons: the rest of what pages count as waiting (queued, sending and held rows).
+SENDING = "sending"  # queued or claimed rows of a sending dispatch: going out now
+PAUSED = "paused"  # queued rows of a paused dispatch
 # The order the groups are shown in: what goes soonest on its own first.
-ORDER = (Hold.RETRY, Hold.THROTTLE, Hold.DND, Hold.USER_TIME_ZONE, Hold.SCHEDULED, "", PAUSED)
+ORDER = (SENDING, Hold.RETRY, Hold.THROTTLE, Hold.DND, Hold.USER_TIME_ZONE, Hold.SCHEDULED, "", PAUSED)
 
 
 @dataclass
@@ -59,13 +62,16 @@ class Group:
             else:
                 when = f"between {first[3:] or 'now'} and {last[3:]}"
             return f"{n} will be tried again {when} ({why})."
+        if self.reason == SENDING:
+            return f"{n} {'is' if n == 1 else 'are'} being sent now."
         if self.reason == PAUSED:
             return f"{n} {_wait(n)} for the campaign to be resumed."
         return f"{n} {_wait(n)} for the time set for {_them(n)} ({span})."
 
 
 def waiting(dispatch_ids, *, now=None):
-    """The messages of ``dispatch_ids`` that wait, as ``Group``s in the order shown."""
+    """The messages of ``dispatch_ids`` that wait (``delivery/counts.py``'s waiting: queued,
+    sending and held), as ``Group``s in the order shown; three queries."""
     now = now or timezone.now()
     dispatch_ids = [pk for pk in dispatch_ids if pk]
     if not dispatch_ids:
@@ -86,11 +92,21 @@ def waiting(dispatch_ids, *, now=None):
         group.first = min(filter(None, (group.first, row["first"])), default=None)
         group.last = max(filter(None, (group.last, row["last"])), default=None)
         group.asked = group.asked or "asked to wait" in row["error_detail"]
-    paused = Message.objects.filter(
-        dispatch__in=dispatch_ids, dispatch__status=Dispatch.Status.PAUSED, status=Message.Status.QUEUED
-    ).count()
-    if paused:
-        groups[(PAUSED, "", "")] = Group(PAUSED, paused, now=now)
+    # Rows of an open dispatch (an A/B test's rest, waiting for its winner; a run still being
+    # written) are left to the caller, which knows what the dispatch is for.
+    unheld = (
+        Message.objects.filter(
+            dispatch__in=dispatch_ids,
+            dispatch__status__in=[Dispatch.Status.SENDING, Dispatch.Status.PAUSED],
+            status__in=[Message.Status.QUEUED, Message.Status.SENDING],
+        )
+        .values_list("dispatch__status")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    for dispatch_status, n in unheld:
+        reason = PAUSED if dispatch_status == Dispatch.Status.PAUSED else SENDING
+        groups.setdefault((reason, "", ""), Group(reason, 0, now=now)).count += n
     for group in groups.values():
         if group.reason == Hold.THROTTLE:
             _estimate_throttle(group)

@@ -218,3 +218,12 @@ def test_a_render_error_keeps_where_and_what(service, key):
     assert row.error_detail.startswith("render error in title: ")
     assert "nosuchfilter" in row.error_detail
     assert len(row.error_detail) <= Message.DETAIL_LENGTH
+
+
+def test_queued_rows_of_a_sending_dispatch_are_being_sent_and_an_open_ones_are_left_to_the_caller(service, key):
+    audience = web_audience(service, 3)
+    dispatch = started_dispatch([d for d, _ in audience[:2]], {"title": "Hello"})
+    rest = do_create_dispatch(channel="web_push", label="A/B rest", contents={"A": {"title": "Hi"}})
+    do_enqueue(rest, [(audience[2][0].profile_id, audience[2][0].pk, "")])
+
+    assert [group.sentence for group in holds.waiting([dispatch.pk, rest.pk], now=T0)] == ["2 are being sent now."]
