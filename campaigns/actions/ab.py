@@ -1,7 +1,11 @@
 """A/B tests of past-behaviour campaigns: when a run's test period is over, the variant
 with the most clicks wins (ties go to the earliest variant) and is sent to the rest of the
 audience, the people kept in the run's ``remainder`` dispatch when the run started (so a
-segment that changed since does not change who gets it)."""
+segment that changed since does not change who gets it).
+
+The test period is ``Campaign.ab_test_minutes`` (at least 15) from the run's start, kept on
+the run as ``ab_ends_at``; beat looks for ended tests every 60 s (config/celery.py), so a
+winner is picked at most a minute after its test ends."""
 
 from django.db import transaction
 from django.db.models import Count
