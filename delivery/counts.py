@@ -75,9 +75,11 @@ class Outcomes:
     held: int = 0
     not_sent_codes: dict = field(default_factory=dict)
     failed_codes: dict = field(default_factory=dict)
+    statuses: dict = field(default_factory=lambda: dict.fromkeys(S.values, 0))  # {message status: n}
 
     def add(self, status, code, n):
         self.targeted += n
+        self.statuses[status] = self.statuses.get(status, 0) + n
         if status == S.SENT:
             self.sent += n
         elif status == S.FAILED:
@@ -95,7 +97,7 @@ class Outcomes:
         for part in (self, other):
             for name in ("targeted", "sent", "failed", "not_sent", "waiting", "held"):
                 setattr(total, name, getattr(total, name) + getattr(part, name))
-            for name in ("not_sent_codes", "failed_codes"):
+            for name in ("not_sent_codes", "failed_codes", "statuses"):
                 merged = getattr(total, name)
                 for code, n in getattr(part, name).items():
                     merged[code] = merged.get(code, 0) + n

@@ -36,6 +36,7 @@ from django.db import connection, transaction
 from django.db.models import Count
 from django.utils import timezone
 
+from delivery import counts as delivery_counts
 from delivery.actions.limits import Rules
 from delivery.models import Dispatch, Message
 from delivery.tasks import send_batch
@@ -223,11 +224,9 @@ def pending_counts(dispatch_ids):
 
 
 def counts(dispatch):
-    """{queued, sending, sent, failed, held, dropped} for the dispatch, in one GROUP BY."""
-    result = dict.fromkeys(Message.Status.values, 0)
-    rows = Message.objects.filter(dispatch=dispatch).values_list("status").annotate(n=Count("id")).order_by()
-    result.update(dict(rows))
-    return result
+    """{queued, sending, sent, failed, held, dropped} for the dispatch: the engine's own view of
+    its rows, from the same GROUP BY the pages' counts come from (``delivery.counts``)."""
+    return delivery_counts.of_dispatches([dispatch.pk])[dispatch.pk].statuses
 
 
 def _queue_sends(dispatch):
