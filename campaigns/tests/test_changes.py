@@ -12,6 +12,7 @@ from accounts import roles
 from accounts.models import AuditEntry
 from campaigns.actions import lifecycle, runs
 from campaigns.models import Campaign, CampaignRun, ContentVersion
+from campaigns.tests.live import EventsApi, live_campaign, person
 from campaigns.tests.scheduled import make_campaign
 from delivery.actions.sending import resend, send_batch
 from delivery.models import Dispatch, Message
@@ -274,3 +275,21 @@ def test_push_amplification_resends_only_messages_whose_text_is_still_the_dispat
 
     assert resend([old.pk]) == 0  # its text is no longer in the dispatch: not shown a text it never had
     assert resend([new.pk]) == 1
+
+
+def test_a_live_campaigns_changed_message_goes_to_the_next_trigger_as_the_new_version(marketer, client):
+    campaign = live_campaign()
+    person("ada")
+    person("bob")
+    api = EventsApi(client)
+    api.post([{"identity": "ada", "name": "Added To Cart"}])
+    data = {"message_type": "single", "browsers": "all", "variants": ["0"], "v0-title": "Your cart, Ada?"}
+    data |= {"v0-body": "It misses you", "v0-url": "https://shop.example/cart", "confirmed": "yes"}
+
+    assert marketer.post(what_url(campaign), data).status_code == 303
+    api.post([{"identity": "bob", "name": "Added To Cart"}])
+
+    first, second = CampaignRun.objects.filter(campaign=campaign).order_by("planned_at")
+    assert (first.dispatch.version, first.dispatch.contents["A"]["title"]) == (2, "Your cart, Ada?")  # unsent: took it
+    assert (second.dispatch.version, second.dispatch.contents["A"]["title"]) == (2, "Your cart, Ada?")
+    assert ContentVersion.objects.get(campaign=campaign, number=1).contents["A"]["title"] == "Hello from A"
