@@ -155,9 +155,10 @@ def _run(campaign, sent, held_out, triggers, rows, picker, now):
     latest = campaign.runs.aggregate(latest=Max("planned_at"))["latest"]
     planned = now if latest is None or latest < now else latest + timedelta(microseconds=1)
     skipped = len(triggers) - len(sent) - len(held_out)
-    # People chosen, not messages sent: their devices' messages may still wait (DND, the
-    # throttle) or fail, which the run's counters show ("Live: 1 sent" beside "Sent 0" misled).
-    note = f"Live: {len(sent)} targeted, {len(held_out)} held out" + (f", {skipped} skipped" if skipped else "")
+    # People, not messages: their devices' messages (the run's counters) may still wait (DND,
+    # the throttle) or fail; "Live: 1 sent" beside "Sent 0, Held 2" read as a contradiction.
+    people = f"{len(sent)} {'person' if len(sent) == 1 else 'people'} targeted"
+    note = f"Live: {people}, {len(held_out)} held out" + (f", {skipped} skipped" if skipped else "")
     run = CampaignRun.objects.create(
         campaign=campaign,
         planned_at=planned,

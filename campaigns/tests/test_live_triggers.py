@@ -143,7 +143,7 @@ def test_one_batch_of_events_makes_one_run_and_one_dispatch(api):
     run = CampaignRun.objects.get(campaign=campaign)
     assert sorted(sent_to(campaign)) == ["ada", "bob", "cy"]
     assert Message.objects.filter(dispatch=run.dispatch).count() == 3
-    assert run.note == "Live: 3 targeted, 0 held out."
+    assert run.note == "Live: 3 people targeted, 0 held out."
 
 
 def test_two_batches_in_the_same_instant_get_two_runs(api):
