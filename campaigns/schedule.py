@@ -12,6 +12,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.utils.dateparse import parse_datetime
 
+from delivery.durations import duration  # campaigns and stats call it schedule.duration
+
 OP_WORDS = {
     "equals": "is",
     "not_equals": "is not",
@@ -249,14 +251,6 @@ def _filters(filters):
             op = OP_WORDS.get(item.get("op"), str(item.get("op")))
             shown.append(f"{item['name']} {op} {item.get('value', '')}".rstrip())
     return f" with {_and(shown)}" if shown else ""
-
-
-def duration(minutes):
-    """10 → "10 minutes", 120 → "2 hours", 1500 → "1 day 1 hour"."""
-    days, rest = divmod(minutes, 1440)
-    hours, mins = divmod(rest, 60)
-    parts = [(days, "day"), (hours, "hour"), (mins, "minute")]
-    return " ".join(f"{n} {unit}{'s' if n != 1 else ''}" for n, unit in parts if n) or "0 minutes"
 
 
 def _day(moment, tz):

@@ -5,6 +5,7 @@ from django import forms
 from django.urls import reverse_lazy
 
 from delivery import credentials
+from delivery.durations import duration
 from delivery.models import DeliverySettings
 from delivery.settings_actions import LIMIT_FIELDS
 
@@ -12,13 +13,11 @@ MAX_KEY_FILE_BYTES = 64 * 1024  # a service-account JSON is about 2.4 KB, a .p8 
 EXAMPLE_AUDIENCE = 500_000  # the seed's example (001_7e98aec7573e4386.txt, "Push Campaign Throttling")
 
 
-def duration_text(minutes):
-    hours, minutes = divmod(minutes, 60)
-    return " ".join(part for part in (f"{hours} h" if hours else "", f"{minutes} min" if minutes else "") if part)
+duration_text = duration  # the one formatter (delivery/durations.py)
 
 
 def throttle_example(per_15_min, audience=EXAMPLE_AUDIENCE):
-    """What a throttle means, e.g. "100,000 per 15 min = a 500,000 audience in 1 h 15 min"."""
+    """What a throttle means, e.g. "100,000 per 15 min = a 500,000 audience in 1 hour 15 minutes"."""
     if not per_15_min:
         return "No throttle: a run goes out as fast as the workers and push services allow."
     windows = -(-audience // per_15_min)  # ceil: the last window may be partly used
