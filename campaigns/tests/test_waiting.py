@@ -4,7 +4,7 @@ to it. The holds are made by the real pipeline (to the local Web Push service), 
 set with time_machine and the dashboard shows UTC."""
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 import pytest
 import time_machine
@@ -12,6 +12,7 @@ from django.core.cache import cache
 from django.urls import reverse
 
 from campaigns.models import Campaign, CampaignRun, Variant
+from campaigns.tests.live import EventsApi, live_campaign, person
 from delivery.actions import sending
 from delivery.actions.dispatches import do_create_dispatch, do_enqueue
 from delivery.models import DeliverySettings
@@ -146,3 +147,19 @@ def test_the_errors_tab_says_how_many_wait_and_links_to_why(marketer, campaign, 
     said = " ".join(re.sub(r"<[^>]+>", " ", errors.split('id="errors-waiting">', 1)[1].split("</p>", 1)[0]).split())
     assert said.startswith("3 messages are still waiting, not failed: why, and when they go")
     assert f'href="/campaigns/{campaign.pk}/#waiting"' in errors
+
+
+def test_a_live_run_held_by_dnd_says_one_person_targeted_and_why_their_two_devices_wait(client, marketer):
+    night = datetime(2026, 5, 4, 23, 30, tzinfo=UTC)
+    with time_machine.travel(night, tick=False):
+        dnd = {"dnd_enabled": True, "dnd_start": time(21), "dnd_end": time(9), "dnd_action": "delay"}
+        campaign = live_campaign(timezone="UTC", **dnd)
+        person("ann", devices=2, timezone="UTC")
+        EventsApi(client).post([{"identity": "ann", "name": "Added To Cart"}])
+        run = CampaignRun.objects.get(campaign=campaign)
+        sending.send_batch(run.dispatch_id)  # what the queued send task does
+        page = marketer.get(reverse("campaigns:detail", args=[campaign.pk])).content.decode()
+        lines = waiting_section(marketer, campaign)
+
+    assert "Live: 1 person targeted, 0 held out." in page
+    assert lines[0] == "2 wait for Do Not Disturb to end at 09:00 in their time zone (at 09:00 on 5 May)."
