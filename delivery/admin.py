@@ -35,8 +35,8 @@ class DispatchAdmin(admin.ModelAdmin):
 
 @admin.register(Message)
 class MessageAdmin(admin.ModelAdmin):
-    list_display = ["id", "dispatch", "variant", "status", "code", "attempts", "sent_at"]
-    list_filter = ["status", "code"]
+    list_display = ["id", "dispatch", "variant", "status", "code", "hold_reason", "not_before", "attempts", "sent_at"]
+    list_filter = ["status", "hold_reason", "code"]
     raw_id_fields = ["dispatch", "profile", "device"]
     # Millions of rows: no COUNT(*) for the paginator, no date drill-down.
     show_full_result_count = False
