@@ -6,6 +6,7 @@ from django.core.paginator import Paginator
 from django.http import HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django_htmx.http import HttpResponseClientRedirect
 
 from accounts import audit, roles
@@ -49,8 +50,9 @@ def segment_page(request, pk):
 
 def _builder_page(request, segment):
     """GET shows the segment; each POST is one edit of the builder (its "action":
-    a button pressed, "estimate" while typing, "apply" for any other change) or
-    "save". htmx gets back only what changed; without JavaScript the page reloads."""
+    a button pressed, "apply" for any other change), "estimate" (the count that
+    static/js/reach.js asks for after every edit) or "save". htmx gets back only what
+    changed; without JavaScript the page reloads."""
     types = builder.Types.load()
     post_url = reverse("segments:segment", args=[segment.pk]) if segment else reverse("segments:new")
     if request.method != "POST":
@@ -76,7 +78,10 @@ def _builder_page(request, segment):
             target = reverse("segments:segment", args=[segment.pk])
             return HttpResponseClientRedirect(target) if request.htmx else redirect(target)
 
-    errors, notes, reach = _check(edit)
+    # An htmx redraw leaves the reach panel as it is (hx-preserve) and reach.js counts
+    # once it is drawn: counting here too would count every edit twice.
+    redraw = request.htmx and action not in ("show", "estimate")
+    errors, notes, reach = _check(edit, count=not redraw)
     root = builder_display.display(edit.rules, types=types, errors=errors, notes=notes, focus=edit.focus)
     context = {
         "segment": segment,
@@ -85,6 +90,7 @@ def _builder_page(request, segment):
         "root": root,
         "nodes": list(builder_display.walk(root)),
         "reach": reach,
+        "counted_at": timezone.now() if reach else None,
         "has_errors": bool(errors),
         "has_live": any(node.get("kind") == "live_event" for node in builder_display.walk(root)),
         "properties": sorted((name, builder.TYPE_LABELS.get(kind, "")) for name, kind in types.profile.items()),
@@ -102,8 +108,8 @@ def _builder_page(request, segment):
     return render(request, "segments/segment.html", context, status=status)
 
 
-def _check(edit):
-    """(errors, notes, reach) of the edited rules: reach only when they are valid."""
+def _check(edit, *, count=True):
+    """(errors, notes, reach) of the edited rules: reach only when they are valid (and ``count``)."""
     try:
         tree = parse(edit.rules)
     except RuleError as problem:
@@ -111,7 +117,7 @@ def _check(edit):
         return {**problem.errors, **edit.errors}, {}, None
     if edit.errors:
         return edit.errors, {}, None
-    return {}, rule_notes(tree), estimate_reach(tree)
+    return {}, rule_notes(tree), estimate_reach(tree) if count else None
 
 
 def _history(request, segment):

@@ -1,5 +1,7 @@
 import pytest
+import time_machine
 from django.urls import reverse
+from django.utils import timezone
 from playwright.sync_api import expect
 
 from accounts import roles
@@ -320,20 +322,44 @@ def test_without_javascript_estimate_draws_the_page_with_the_reach_and_saves_not
     assert Campaign.objects.get(pk=campaign.pk).segment is None
 
 
-def test_typing_in_the_builder_refreshes_the_reach_and_each_conditions_message(marketer):
+def test_the_reach_of_an_ad_hoc_segment_comes_with_each_conditions_message_and_when_it_was_counted(marketer):
+    # static/js/reach.js posts the step's fields here after every edit of the audience.
     person("a", "gold", "web")
     campaign = draft()
 
-    response = marketer.post(
-        url(campaign, "who-builder"),
-        {"audience": "adhoc", "action": "estimate", **adhoc_fields()},
-        HTTP_HX_REQUEST="true",
-    )
+    # Today at 10:42 UTC: the marketer's session, opened now, is still good then.
+    at = timezone.now().replace(hour=10, minute=42, second=0, microsecond=0)
+    with time_machine.travel(at, tick=False):
+        response = marketer.post(url(campaign, "who-reach"), {"audience": "adhoc", **adhoc_fields()})
 
     page = response.content.decode()
-    assert 'id="reach"' in page
+    assert f'data-reach-url="{url(campaign, "who-reach")}" data-reach-form="who-form"' in page
     assert 'data-count="1"' in page
     assert 'id="r-0-msg" hx-swap-oob="true"' in page
+    assert f'data-counted-at="{at.isoformat()}"' in page
+    assert ">10:42</time>" in page
+
+
+def test_an_ad_hoc_segment_not_valid_yet_says_to_fix_it_instead_of_a_number(marketer):
+    campaign = draft()
+    fields = adhoc_fields() | {"r.1.kind": "gender", "r.1.was": "gender"}
+
+    page = marketer.post(url(campaign, "who-reach"), {"audience": "adhoc", **fields}).content.decode()
+
+    assert "reach-qualified" not in page
+    assert "data-counted-at" not in page
+    assert "Fix the conditions marked in red to see the reach." in page
+    assert 'id="r-1-msg" hx-swap-oob="true"' in page
+
+
+def test_the_builders_selects_draw_the_builder_without_counting(marketer):
+    person("a", "gold", "web")
+    campaign = draft()
+
+    response = marketer.post(url(campaign, "who-builder"), {"audience": "adhoc", **adhoc_fields()})
+
+    assert 'id="reach"' not in response.content.decode()
+    assert response.context["reach"] is None
 
 
 # Platforms and reach limits.

@@ -3,13 +3,17 @@ the segment builder (or, for live campaigns, everyone); Mobile Push platforms; t
 estimated reach; reach limits; Web Exit Intent targeting.
 
 The builder's fields are part of the step form. Its buttons (add a condition, remove
-one) post the whole step and draw the builder again without saving; its selects and
-typed values post to ``builder`` here, as they post to the segment page in segments.
+one) post the whole step and draw the builder again without saving; its selects post
+to ``builder`` here, as they post to the segment page in segments. After any edit of
+the audience static/js/reach.js posts the step's fields to ``reach`` and shows its
+answer: the reach panel and each condition's message, the shape the segment page's
+"estimate" answers too.
 """
 
 from django.core.paginator import Paginator
 from django.shortcuts import render
 from django.urls import path, reverse
+from django.utils import timezone
 
 from accounts.params import positive_int
 from campaigns.actions.drafts import do_save_step
@@ -52,22 +56,20 @@ def step(request, campaign):
 
 @editable
 def builder_edit(request, campaign):
-    """An edit of the ad-hoc builder's selects ("apply") or typed values ("estimate")."""
+    """An edit of the ad-hoc builder's selects: the builder drawn again (the reach is counted apart)."""
     types = builder.Types.load()
-    action = request.POST.get("action", "apply")
-    form = WhoForm(request.POST, campaign=campaign, types=types, action=action, quiet=True)
-    if action == "estimate":
-        context = _context(request, campaign, form, types, estimate=True)
-        return render(request, "campaigns/wizard/_who_reach.html", {**context, "oob_messages": True})
+    form = WhoForm(request.POST, campaign=campaign, types=types, action="apply", quiet=True)
     return render(request, "campaigns/wizard/_who_builder.html", _context(request, campaign, form, types))
 
 
 @editable
 def reach(request, campaign):
-    """The estimated reach of the audience the form holds now (nothing saved)."""
+    """The estimated reach of the audience the form holds now (nothing saved), with each
+    ad-hoc condition's message beside it."""
     types = builder.Types.load()
-    form = WhoForm(request.POST or None, campaign=campaign, types=types, action="apply", quiet=True)
+    form = WhoForm(request.POST or None, campaign=campaign, types=types, action="estimate", quiet=True)
     context = _context(request, campaign, form, types, estimate=True)
+    context["oob_messages"] = form.chosen_audience == ADHOC
     return render(request, "campaigns/wizard/_who_reach.html", context)
 
 
@@ -100,12 +102,13 @@ def _context(request, campaign, form, types, *, estimate=False):
         "properties": sorted((name, builder.TYPE_LABELS.get(kind, "")) for name, kind in types.profile.items()),
         "events": builder.known_events(types),
         "reach": estimated,
+        "counted_at": timezone.now() if estimated else None,
         "reach_channels": [
             (channel, label, estimated.reachable.get(channel, 0)) for channel, label in channels_of(form)
         ]
         if estimated
         else [],
-        "reach_error": errors.get("root") if estimate and estimated is None else None,
+        "reach_error": _why_not_counted(errors) if estimate and estimated is None else None,
         "saved_reach": _saved_reach(campaign, form),
         **_segment_list(request, campaign, chosen, channels=form.channels()),
     }
@@ -130,6 +133,12 @@ def _estimate(campaign, form):
         # Keep the list's "last reach" fresh while we are counting anyway.
         return {}, {}, refresh_reach(Segment.objects.get(pk=form.chosen_segment_id()))
     return {}, rule_notes(tree), estimate_reach(tree)
+
+
+def _why_not_counted(errors):
+    if not errors:
+        return None
+    return errors.get("root") or "Fix the conditions marked in red to see the reach."
 
 
 def _notes(rules):

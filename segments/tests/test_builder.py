@@ -350,6 +350,30 @@ def test_a_structural_edit_draws_the_builder_again(marketer, audience):
     assert "<html" not in page
 
 
+def test_a_redraw_keeps_the_reach_panel_for_the_page_to_count_once_drawn(marketer, audience):
+    # static/js/reach.js counts after the redraw; counting here as well would count twice.
+    response = post(marketer, "/segments/new/", rules(GOLD), "apply")
+    assert response.context["reach"] is None
+    assert re.search(r'<section id="reach"[^>]* hx-preserve="true"', response.content.decode())
+
+
+def test_the_estimate_says_when_it_was_counted(marketer, audience):
+    with time_machine.travel(datetime(2026, 11, 22, 10, 42, 7, tzinfo=UTC), tick=False):
+        response = post(marketer, "/segments/new/", rules(GOLD), "estimate")
+    page = response.content.decode()
+    assert 'data-counted-at="2026-11-22T10:42:07+00:00"' in page
+    assert re.search(r'<p class="reach-status small">counted <time datetime="[^"]+">10:42</time></p>', page)
+    assert 'data-reach-url="/segments/new/" data-reach-form="segment-form"' in page
+
+
+def test_rules_that_cannot_be_counted_yet_show_no_time(marketer, audience):
+    response = post(marketer, "/segments/new/", rules({"kind": "gender", "values": []}), "estimate")
+    page = response.content.decode()
+    assert "data-counted-at" not in page
+    assert '<p class="reach-status small"></p>' in page
+    assert "Fix the conditions marked in red" in page
+
+
 def test_a_bad_condition_shows_its_message_in_place_and_nothing_is_saved(marketer, audience):
     no_place = {"kind": "radius", "km": 50, "places": []}
     response = post(marketer, "/segments/new/", rules(GOLD, no_place), "save", name="Near nowhere")
