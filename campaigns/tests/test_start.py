@@ -3,6 +3,8 @@ same draft instead of making a second one (issue 14, item 10)."""
 
 import pytest
 
+from accounts.models import AuditEntry
+from campaigns.actions.drafts import do_mark_step_done
 from campaigns.models import Campaign
 
 pytestmark = pytest.mark.django_db
@@ -35,10 +37,14 @@ def test_back_to_start_and_on_again_continues_the_same_draft(marketer):
 def test_back_to_start_with_a_new_name_and_type_renames_the_draft(marketer):
     start = start_page(marketer)
     marketer.post(start, SPRING)
+    do_mark_step_done(Campaign.objects.get(), Campaign.Step.WHO)
     marketer.post(start, {**SPRING, "name": "Spring sale 2", "kind": "recurring"})
 
     campaign = Campaign.objects.get()
     assert (campaign.name, campaign.kind) == ("Spring sale 2", "recurring")
+    assert campaign.steps_done == []  # the steps are asked again for the new type
+    change = AuditEntry.objects.filter(verb="changed", object_id=campaign.pk).get()
+    assert change.detail.startswith("Start: ") and "name" in change.detail
 
 
 def test_a_new_campaign_after_the_first_is_a_second_draft(marketer):
