@@ -35,6 +35,15 @@ SEGMENTS = {
             },
         ],
     },
+    # The seed's own example (001: California, English, aged 25 to 40).
+    "English speakers in California, 25 to 40": {
+        "match": "all",
+        "conditions": [
+            {"kind": "geo", "field": "region", "op": "in", "values": ["California"]},
+            {"kind": "field", "field": "language", "op": "equals", "value": "en"},
+            {"kind": "age", "min": 25, "max": 40},
+        ],
+    },
 }
 # Messages written for the completed campaign's run: enough for its counts to read real.
 SENT_MESSAGES = 300

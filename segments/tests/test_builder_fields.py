@@ -216,3 +216,13 @@ def test_the_seeds_language_segment_counts_every_english_speaker_of_the_demo(mar
 
     assert response.context["reach"].qualified == english
     assert message_of(response, "r-0") == ""
+
+
+def test_the_demo_has_the_seeds_english_californians_segment_and_it_selects_some(marketer, demo):
+    segment = Segment.objects.get(name="English speakers in California, 25 to 40")
+    response = marketer.get(f"/segments/{segment.pk}/")
+    assert response.status_code == 200
+    assert '<option value="field:language" selected>Language</option>' in response.content.decode()
+    chosen = profiles(parse(segment.rules), now=NOW)
+    assert chosen.exists()
+    assert {(p.region, p.language[:2]) for p in chosen} == {("California", "en")}
