@@ -29,6 +29,11 @@ class ForbiddenInOneLine(logging.Filter):
         request = getattr(record, "request", None)
         if getattr(record, "status_code", None) != 403 or request is None:
             return True
+        if getattr(record, "forbidden_in_one_line", False):
+            # Logging configured twice (django.setup() again in a process) leaves two of
+            # these filters on the logger: the second must not rewrite the rewritten record.
+            return True
+        record.forbidden_in_one_line = True
         user = getattr(request, "user", None)
         user_id = user.pk if user is not None and user.is_authenticated else "anonymous"
         record.msg = "Forbidden: %s %s user=%s reason=%s"

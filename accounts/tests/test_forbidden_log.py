@@ -47,3 +47,21 @@ def test_a_403_answered_by_a_view_logs_one_line(db, caplog):
         assert Client().post("/sdk/v1/events", body, content_type="text/plain").status_code == 403
     [record] = forbidden_records(caplog)
     assert record.getMessage() == "Forbidden: POST /sdk/v1/events user=anonymous reason=the view answered 403"
+
+
+def test_logging_configured_twice_still_logs_the_reason_once(make_user, caplog):
+    # A second logging.config.dictConfig() in one process (seen in the full suite) leaves
+    # two filters on the logger; the second must not rewrite the first one's line.
+    from accounts.forbidden import ForbiddenInOneLine
+
+    logger = logging.getLogger("django.security.csrf")
+    extra = ForbiddenInOneLine()
+    logger.addFilter(extra)
+    try:
+        client = Client(enforce_csrf_checks=True)
+        with caplog.at_level(logging.INFO):
+            assert client.post("/login/").status_code == 403
+    finally:
+        logger.removeFilter(extra)
+    [record] = forbidden_records(caplog)
+    assert record.getMessage() == "Forbidden: POST /login/ user=anonymous reason=CSRF cookie not set."
