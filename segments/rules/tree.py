@@ -92,7 +92,7 @@ FIELD_OPS = {
     "time": (*DAY_OPS, "greater", "less", "between", *SET_OPS),
 }
 # RFC 5646 §2.1's shape, loosely: a language range is subtags of letters and digits.
-_LANGUAGE_RANGE = re.compile(r"^[A-Za-z]{1,8}(-[A-Za-z0-9]{1,8})*$")
+_LANGUAGE_RANGE = re.compile(r"[A-Za-z]{1,8}(-[A-Za-z0-9]{1,8})*")
 
 
 class RuleError(ValueError):
@@ -340,7 +340,7 @@ class _Parser:
         found = comparison(data, name)
         if kind == "language" and op in ("equals", "not_equals", "in"):
             for value in found.value if op == "in" else (found.value,):
-                if not isinstance(value, str) or not _LANGUAGE_RANGE.match(value):
+                if not isinstance(value, str) or not _LANGUAGE_RANGE.fullmatch(value):
                     raise _Invalid(f"Language: {value!r} is not a language tag, e.g. en or pt-BR")
         if name == "timezone" and op in ("equals", "not_equals", "in"):
             for value in found.value if op == "in" else (found.value,):

@@ -132,6 +132,7 @@ def test_date_of_birth_before_after_between_and_set(people):
         (field("nickname", "equals", value="x"), "field must be one of"),
         (field("language", "equals", value="en_GB"), "'en_GB' is not a language tag"),
         (field("language", "in", values=["en", "*"]), "'*' is not a language tag"),
+        (field("language", "equals", value="en\n"), "is not a language tag"),
         (field("timezone", "equals", value="Europe/Pariss"), "not an IANA time zone"),
         (field("is_test", "equals", value="yes"), "Test profile is true or false"),
         (field("name", "greater", value=3), "Name takes equals"),
