@@ -162,7 +162,7 @@ def cap_slots(profile_ids, settings, *, dispatch_id, now):
     A row takes its slot when it is decided, not when the push service answers: its
     ``sent_at`` is set while it is still ``sending`` (the count reads sent and sending rows
     with a ``sent_at``), then kept when it is sent and cleared when it fails or waits
-    (``sending.Outcomes``). The locks are PostgreSQL advisory locks on the profile ids,
+    (``outcomes.Outcomes``). The locks are PostgreSQL advisory locks on the profile ids,
     taken in id order (so two batches never wait on each other in a cycle) and released at
     the commit, before any push is sent; they leave the profile rows free for ingestion.
     SQLite (the embedded mode) needs none: its IMMEDIATE transactions take the one write
