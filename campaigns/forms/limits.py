@@ -11,11 +11,11 @@ FIELDS = ("reach_mode", "target_cap", "run_limit", "daily_limit", "safety_limit"
 
 class LimitsForm(forms.Form):
     reach_mode = forms.ChoiceField(label="Campaign reach", choices=Campaign.ReachMode.choices, widget=forms.RadioSelect)
-    target_cap = limit_field("How many", "Chosen at random from those who qualify (a live campaign: sends in total).")
+    target_cap = limit_field("How many", "Chosen at random from those reachable (a live campaign: sends in total).")
     run_limit = limit_field("Run limit", "Most people one run sends to; empty: no limit.")
     daily_limit = limit_field("Daily limit", "Most people it sends to in a day; empty: no limit.")
     safety_limit = limit_field(
-        "Safety check", "Do not run if more than this many qualify, and tell the owner; empty: no check."
+        "Safety check", "Do not run if more than this many people are reachable, and tell the owner; empty: no check."
     )
 
     def __init__(self, data=None, *, campaign):

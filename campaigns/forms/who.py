@@ -47,11 +47,11 @@ class WhoForm(ErrorAria, forms.Form):
         label="Platforms", choices=PLATFORMS, required=False, widget=forms.CheckboxSelectMultiple
     )
     reach_mode = forms.ChoiceField(label="Campaign reach", choices=Campaign.ReachMode.choices, widget=forms.RadioSelect)
-    target_cap = limit_field("How many", "Chosen at random from those who qualify.")
+    target_cap = limit_field("How many", "Chosen at random from the reachable people.")
     run_limit = limit_field("Run limit", "Most people one run sends to; empty: no limit.")
     daily_limit = limit_field("Daily limit", "Most people it sends to in a day; empty: no limit.")
     safety_limit = limit_field(
-        "Safety check", "Do not run if more than this many qualify, and tell the owner; empty: no check."
+        "Safety check", "Do not run if more than this many people are reachable, and tell the owner; empty: no check."
     )
     exit_type = forms.ChoiceField(label="Show the pop-up when", choices=EXIT_TYPES, widget=forms.RadioSelect)
     exit_event = forms.CharField(
@@ -212,7 +212,7 @@ class WhoForm(ErrorAria, forms.Form):
             if safety and value and value >= safety:
                 self.add_error(
                     name,
-                    f"The safety check stops any run where more than {safety:,} qualify, so a limit of {value:,} "
+                    f"The safety check stops any run where more than {safety:,} are reachable, so a limit of {value:,} "
                     "never applies: make it smaller than the safety check, or raise the check.",
                 )
 
