@@ -4,6 +4,7 @@ read from the form and drawn back, counted by the builder's reach, suggested."""
 import html
 import re
 from datetime import UTC, datetime, timedelta
+from html.parser import HTMLParser
 from io import StringIO
 
 import pytest
@@ -52,6 +53,33 @@ def post(client, url, rules_, action="apply", **extra):
 def message_of(response, node_id):
     found = re.search(rf'id="{node_id}-msg"[^>]*>(.*?)</div>', response.content.decode(), re.S)
     return html.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", found.group(1))).strip()) if found else ""
+
+
+class _Form(HTMLParser):
+    """The fields a browser would post from a drawn builder: inputs, checked boxes,
+    each select's selected option."""
+
+    def __init__(self):
+        super().__init__()
+        self.fields, self.select = {}, None
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        name = attrs.get("name", "")
+        if tag == "input" and name.startswith("r.") and attrs.get("type") not in ("checkbox", "radio"):
+            self.fields[name] = attrs.get("value") or ""
+        elif tag == "input" and name.startswith("r.") and "checked" in attrs:
+            self.fields.setdefault(name, []).append(attrs.get("value"))
+        elif tag == "select":
+            self.select = name if name.startswith("r.") else None
+        elif tag == "option" and self.select and "selected" in attrs:
+            self.fields[self.select] = attrs.get("value")
+
+
+def posted_back(page):
+    form = _Form()
+    form.feed(page)
+    return form.fields
 
 
 @pytest.fixture(autouse=True)
@@ -152,6 +180,15 @@ def test_the_builder_draws_each_field_with_its_operators(marketer, audience):
     assert '<option value="equals" selected>is</option>' in page  # test profile is…
     assert 'type="date" name="r.7.min" id="r-7-min" value="1980-01-01"' in page
     assert "en also selects regional tags" in page
+
+
+def test_what_the_builder_draws_posts_back_the_same_conditions(marketer, audience):
+    """The browser posts the drawn fields, not form_from_rules: the hidden "was" must
+    name the field too, or every edit would start the condition afresh."""
+    drawn = rules(*(field(name) for name in EACH_FIELD))
+    page = post(marketer, "/segments/new/", drawn).content.decode()
+    again = marketer.post("/segments/new/", posted_back(page) | {"action": "apply"}, headers={"HX-Request": "true"})
+    assert read_form(posted_back(again.content.decode())).rules == drawn
 
 
 def test_saving_a_field_condition_keeps_it(marketer, audience):
