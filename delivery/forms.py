@@ -8,20 +8,27 @@ from delivery import credentials
 from delivery.durations import duration
 from delivery.models import DeliverySettings
 from delivery.settings_actions import LIMIT_FIELDS
+from segments.actions.reach import reachable_devices
 
 MAX_KEY_FILE_BYTES = 64 * 1024  # a service-account JSON is about 2.4 KB, a .p8 about 250 bytes
-EXAMPLE_AUDIENCE = 500_000  # the seed's example (001_7e98aec7573e4386.txt, "Push Campaign Throttling")
 
 
 duration_text = duration  # the one formatter (delivery/durations.py)
 
 
-def throttle_example(per_15_min, audience=EXAMPLE_AUDIENCE):
-    """What a throttle means, e.g. "100,000 per 15 min = a 500,000 audience in 1 hour 15 minutes"."""
+def throttle_example(per_15_min, devices=None):
+    """What a throttle means for this audience, e.g. "100,000 per 15 min: a run to all
+    500,000 devices push can reach now takes 1 hour 15 minutes" (the seed's example,
+    001_7e98aec7573e4386.txt, "Push Campaign Throttling"). ``devices`` defaults to the
+    devices reachable now: the throttle counts messages, and a run sends one per device."""
     if not per_15_min:
         return "No throttle: a run goes out as fast as the workers and push services allow."
-    windows = -(-audience // per_15_min)  # ceil: the last window may be partly used
-    return f"{per_15_min:,} per 15 min = a {audience:,} audience in {duration_text(windows * 15)}."
+    devices = reachable_devices() if devices is None else devices
+    if not devices:
+        return f"{per_15_min:,} per 15 min ({per_15_min * 4:,} an hour). No device can receive push yet."
+    windows = -(-devices // per_15_min)  # ceil: the last window may be partly used
+    everyone = "the only device" if devices == 1 else f"all {devices:,} devices"
+    return f"{per_15_min:,} per 15 min: a run to {everyone} push can reach now takes {duration_text(windows * 15)}."
 
 
 class SecretTextarea(forms.Textarea):

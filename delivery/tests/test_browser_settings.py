@@ -25,7 +25,9 @@ def test_an_admin_sets_the_throttle_and_an_apns_key(page, make_user):
     page.goto("/settings/")
     limits = page.locator("#delivery-limits")
     limits.locator("input[name=throttle_per_15_min]").fill("100000")
-    expect(page.locator("#throttle-hint")).to_have_text("100,000 per 15 min = a 500,000 audience in 1 hour 15 minutes.")
+    expect(page.locator("#throttle-hint")).to_have_text(
+        "100,000 per 15 min (400,000 an hour). No device can receive push yet."
+    )
     limits.locator("input[name=daily_cap]").fill("2")
     limits.locator("input[name=amplification]").check()
     limits.get_by_role("button", name="Save limits").click()

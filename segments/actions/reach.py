@@ -47,14 +47,21 @@ def estimate_reach(tree, *, now=None):
     return Reach(result.pop("qualified"), result)
 
 
-def _reachable(path):
-    """Device.reachable as a condition on the devices at ``path``. Written with "> ''"
-    rather than "<> ''" (the same for text) so that, through a LEFT JOIN, Django adds
-    no "OR … IS NULL" and PostgreSQL can prove the partial index
+def _reachable(path=""):
+    """Device.reachable as a condition on the devices at ``path`` (on Device itself when
+    empty). Written with "> ''" rather than "<> ''" (the same for text) so that, through a
+    LEFT JOIN, Django adds no "OR … IS NULL" and PostgreSQL can prove the partial index
     segments_device_reachable_idx applies; the index's condition is this one."""
-    web = Q(**{f"{path}__platform": Device.Platform.WEB, f"{path}__endpoint__gt": ""})
-    app = Q(**{f"{path}__platform__in": [Device.Platform.ANDROID, Device.Platform.IOS], f"{path}__token__gt": ""})
-    return (web | app) & Q(**{f"{path}__push_status": Device.PushStatus.ALLOWED, f"{path}__retired_at__isnull": True})
+    at = f"{path}__" if path else ""
+    web = Q(**{f"{at}platform": Device.Platform.WEB, f"{at}endpoint__gt": ""})
+    app = Q(**{f"{at}platform__in": [Device.Platform.ANDROID, Device.Platform.IOS], f"{at}token__gt": ""})
+    return (web | app) & Q(**{f"{at}push_status": Device.PushStatus.ALLOWED, f"{at}retired_at__isnull": True})
+
+
+def reachable_devices():
+    """How many devices push can reach now, on every channel: the messages a run to
+    everyone would send (one per device)."""
+    return Device.objects.filter(_reachable()).count()
 
 
 def refresh_reach(segment, *, now=None):
