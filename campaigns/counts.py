@@ -127,9 +127,14 @@ def _counts(reachable, targeted_people, held_out, outcomes):
 
 def for_campaign(campaign):
     """The counts of every run of ``campaign``, added up."""
+    return added(for_runs(CampaignRun.objects.filter(campaign=campaign)).values())
+
+
+def added(counts):
+    """Several runs' RunCounts as one (a campaign's, from its runs')."""
     total = RunCounts()
-    for counts in for_runs(CampaignRun.objects.filter(campaign=campaign)).values():
-        total = total + counts
+    for one in counts:
+        total = total + one
     return total
 
 

@@ -110,17 +110,15 @@ def _detail_page(request, pk, *, error="", status=200):
     campaign = get_object_or_404(Campaign.objects.select_related("segment", "owner"), pk=pk)
     runs = list(campaign.runs.select_related("dispatch"))
     counts = run_counts.for_runs(runs)
-    total = run_counts.RunCounts()
     for run in runs:
         run.counts = counts[run.pk]
-        total = total + run.counts
     current = next((run for run in runs if run.status in IN_PROGRESS), None)
     can_manage = request.user.has_perm(roles.MANAGE_CAMPAIGNS)
     context = {
         "campaign": campaign,
         "sections": summary.sections(campaign),
         "runs": runs,
-        "counts": total if runs else None,
+        "counts": run_counts.added(counts.values()) if runs else None,
         "live": _live(campaign, current, counts[current.pk] if current else None),
         "waiting": _waiting(campaign, runs),
         "actions": _buttons(campaign, on_list=False) if can_manage else [],
