@@ -49,11 +49,20 @@ def do_send_test(campaign, variant, profiles, user):
     return test
 
 
+class Recent(list):
+    """The latest tests; ``sending`` while any still has messages on their way (the step's
+    list of tests then asks again until every recipient's outcome is known)."""
+
+    @property
+    def sending(self):
+        return any(state == "Sending" for _, _, state in self)
+
+
 def recent_tests(campaign, limit):
     """The latest test sends as (test, {message status: count, "waiting", "recipients": each
     device's outcome with its reason in words} or None, what to call its state now)."""
     tests = campaign.test_sends.select_related("variant", "dispatch").prefetch_related("profiles")[:limit]
-    return [_with_outcome(test) for test in tests]
+    return Recent(_with_outcome(test) for test in tests)
 
 
 def _with_outcome(test):

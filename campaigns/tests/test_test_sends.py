@@ -231,3 +231,21 @@ def test_a_render_error_names_the_field_for_that_recipient(marketer, campaign, s
     [listed] = recipients_listed(marketer, campaign)
     assert listed.startswith("Ann Tester · Chrome (web push): Failed — Not sent: render error in title: ")
     assert "nosuchfilter" in listed
+
+
+def test_the_list_of_tests_asks_again_while_a_test_is_sending_and_stops_once_each_outcome_is_known(
+    marketer, campaign, service, queued, make_user
+):
+    vapid_key()
+    [(ann, _)] = make_test_profiles(service, 1, name="Ann Tester")
+    test = do_send_test(campaign, campaign.variants.get(), Profile.objects.filter(pk=ann.profile_id), make_user())
+    poll = reverse("campaigns:what_tests", args=[campaign.pk])
+
+    page = marketer.get(reverse("campaigns:what", args=[campaign.pk])).content.decode()
+    assert f'hx-get="{poll}" hx-trigger="every 2s"' in page
+    assert "Ann Tester</strong> · Chrome (web push): Sending" in page
+
+    sending.send_batch(test.dispatch_id)
+    answer = marketer.get(poll).content.decode()
+    assert answer.lstrip().startswith('<div id="test-list">')  # no hx-get: it stops asking
+    assert "Ann Tester</strong> · Chrome (web push): Sent — Accepted by the push service." in answer

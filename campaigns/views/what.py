@@ -117,6 +117,13 @@ def send_test(request, campaign):
     return response
 
 
+@editable(step=STEP)
+def test_list(request, campaign):
+    """The recent tests alone, for htmx polling while one is still sending."""
+    context = {"campaign": campaign, "test_sends": recent_tests(campaign, RECENT_TESTS)}
+    return render(request, "campaigns/wizard/_what_test_list.html", context)
+
+
 def _as_typed(campaign, form, position):
     """The saved variant at ``position`` with the content of the valid ``form`` (unsaved)."""
     variant = campaign.variants.get(position=position)
@@ -197,5 +204,6 @@ urlpatterns = [
     path("<int:pk>/what/variants/", variants, name="what_variants"),
     path("<int:pk>/what/preview/", preview, name="what_preview"),
     path("<int:pk>/what/test/", send_test, name="what_test"),
+    path("<int:pk>/what/tests/", test_list, name="what_tests"),
     path("<int:pk>/what/personalise/", personalise, name="what_personalise"),
 ]
