@@ -136,6 +136,14 @@ def test_an_unknown_field_in_the_menu_is_reported_at_its_condition():
     assert "unknown kind of condition" in read_form(fields).errors["0"]
 
 
+def test_a_hand_made_post_naming_no_field_is_answered_with_its_message(marketer, audience):
+    for kind in ("field:password", "field:", "field"):
+        data = {"r.match": "all", "r.0.kind": kind, "r.0.was": kind, "r.0.op": "equals", "r.0.value": "x"}
+        response = marketer.post("/segments/new/", data | {"action": "apply"}, headers={"HX-Request": "true"})
+        assert response.status_code == 200
+        assert "Unknown kind of condition" in message_of(response, "r-0")
+
+
 def test_the_condition_menu_lists_every_built_in_field(marketer, audience):
     response = post(marketer, "/segments/new/", rules(), "add-condition r")
     page = response.content.decode()
