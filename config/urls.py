@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from config import csp_report, views
+from config import csp_report, profile_page, views
 from config.api import urls as api_urls
 
 admin.site.site_header = "Clarion administration"
@@ -19,6 +19,8 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("csp-report/", csp_report.report, name="csp-report"),
     path("", include("accounts.urls")),
+    # A profile's page shows campaigns' messages too: composed here (config/profile_page.py).
+    path("audience/profiles/<int:pk>/", profile_page.profile, name="profile"),
     path("", include("segments.urls")),
     path("", include("delivery.urls")),
     path("campaigns/", include("campaigns.urls")),

@@ -10,7 +10,6 @@ urlpatterns = [
     path("segments/<int:pk>/delete/", segment_views.segment_delete, name="delete"),
     path("segments/suggest/", segment_views.suggest, name="suggest"),
     path("audience/", views.audience, name="audience"),
-    path("audience/profiles/<int:pk>/", views.profile, name="profile"),
     path("audience/import/", views.import_form, name="import"),
     path("audience/imports/<int:pk>/", views.import_status, name="import-status"),
     path("audience/export.csv", views.export, name="export"),

@@ -89,9 +89,11 @@ def _status(device):
     return (device.get_push_status_display(), STATUS_BADGE[device.push_status])
 
 
-@requires(roles.MANAGE_SEGMENTS)
-def profile(request, pk):
-    person = get_object_or_404(Profile, pk=pk)
+def profile_context(person, *, now=None):
+    """What a profile's page shows from this app: the person, their devices and latest
+    events. The page itself is composed in config/profile_page.py, which adds the
+    messages the person received: those belong to delivery and campaigns, above this app."""
+    now = now or timezone.now()
     devices = [
         {"device": device, "address": address_hint(device), "status": _status(device)}
         for device in person.devices.order_by(F("last_seen_at").desc(nulls_last=True), "-pk")
@@ -99,15 +101,15 @@ def profile(request, pk):
     events = list(person.events.order_by("-occurred_at", "-pk")[:LATEST_EVENTS])
     for event in events:
         event.shown_properties = _shown(event.properties)
-    context = {
+    return {
         "person": person,
+        "age": person.age_on(now.date()),  # the day the age condition counts from (segments/rules/compiler.py)
         "location": ", ".join(part for part in (person.city, person.region, person.country) if part),
         "properties": _shown(person.properties),
         "devices": devices,
         "reachable": sum(1 for row in devices if row["device"].reachable),
         "events": events,
     }
-    return render(request, "segments/profile.html", context)
 
 
 def _shown(properties):

@@ -3,6 +3,8 @@
 from django.db import models
 from django.db.models import Q
 
+from segments.rules.dates import age_on
+
 
 class Profile(models.Model):
     class Gender(models.TextChoices):
@@ -42,6 +44,11 @@ class Profile(models.Model):
 
     def __str__(self):
         return self.name or self.identity
+
+    def age_on(self, today):
+        """Age on ``today``: from the date of birth when known (it wins, as in the age
+        condition), else the age as given."""
+        return age_on(self.date_of_birth, today) if self.date_of_birth else self.age
 
 
 class Device(models.Model):
