@@ -1,7 +1,9 @@
 """Secrets at rest: a model field whose column holds a Fernet token, never the plain text.
 
 The FCM service-account key, the APNs .p8 key and the VAPID private key can each push to
-every subscriber, so a database dump or a backup must not be enough to do it. The keys come
+every subscriber, and a site's identity secret signs identify() calls for any person, so a
+database dump or a backup must not be enough to do either. It lives in accounts, the
+lowest app, so that segments (sites) and delivery (credentials) both use it. The keys come
 from ``FIELD_ENCRYPTION_KEYS`` (config/settings.py), newest first, through cryptography's
 MultiFernet (AES-128-CBC with HMAC-SHA256): a save encrypts with the first key, a load
 decrypts with whichever key opens the token, and ``rotate_all`` (``manage.py
@@ -111,3 +113,27 @@ def rotate_all():
                 model._base_manager.filter(pk=row.pk).update(**values)
                 count += len(values)
     return count
+
+
+def rewrite_columns(schema_editor, columns, change):
+    """Rewrites each non-empty ``(table, column)`` value with ``change(value, where)``, in
+    plain SQL: a data migration's historical model already has the encrypting field, which
+    would try to decrypt the plain rows it reads. For ``encrypt_plain`` and ``decrypt``."""
+    connection = schema_editor.connection
+    quote = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        for table, column in columns:
+            cursor.execute(f"SELECT id, {quote(column)} FROM {quote(table)} WHERE {quote(column)} <> ''")  # noqa: S608
+            for pk, value in cursor.fetchall():
+                new = change(value, f"{table}.{column}")
+                if new != value:
+                    cursor.execute(f"UPDATE {quote(table)} SET {quote(column)} = %s WHERE id = %s", [new, pk])  # noqa: S608
+
+
+def encrypt_plain(value, where):
+    """``value`` encrypted, unless it is a token already (saved by the new code before a migration ran)."""
+    try:
+        decrypt(value, where)
+    except UnreadableSecret:
+        return encrypt(value)
+    return value

@@ -33,7 +33,7 @@ if not SECRET_KEY:
         )
     SECRET_KEY = "django-insecure-clarion-development-only-key-do-not-use-in-production"  # noqa: S105 (DEBUG only)
 
-# The keys that encrypt the push credentials in the database (delivery/encryption.py),
+# The keys that encrypt the push credentials in the database (accounts/encryption.py),
 # newest first: saving uses the first, reading tries each, so a new key goes in front and
 # the old ones stay until `manage.py rotate_credentials` has re-encrypted every secret.
 # Production refuses to start without one, as without SECRET_KEY: every install holds a

@@ -2,7 +2,7 @@
 
 from django.db import migrations, models
 
-import delivery.encryption
+import accounts.encryption
 
 
 class Migration(migrations.Migration):
@@ -31,7 +31,7 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name="vapidkey",
             name="private_key",
-            field=delivery.encryption.EncryptedTextField(
+            field=accounts.encryption.EncryptedTextField(
                 help_text="The private key that signs each push; stored encrypted, never shown."
             ),
         ),

@@ -1,13 +1,13 @@
 from django.db import models
 
-from delivery.encryption import EncryptedTextField
+from accounts.encryption import EncryptedTextField
 
 
 class DeliverySettings(models.Model):
     """The one row of global delivery settings (Settings page, Admin role): global
     campaign limits, the throttle, the default DND hours, push amplification, and the
     FCM / APNs credentials. Secrets are write-only: never rendered back, never logged,
-    and stored encrypted (``delivery/encryption.py``).
+    and stored encrypted (``accounts/encryption.py``).
     Read it with ``DeliverySettings.load()``."""
 
     class DndAction(models.TextChoices):

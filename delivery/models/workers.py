@@ -1,6 +1,6 @@
 from django.db import models
 
-from delivery.encryption import EncryptedTextField
+from accounts.encryption import EncryptedTextField
 
 
 class Heartbeat(models.Model):
@@ -28,7 +28,7 @@ class VapidKey(models.Model):
     Browsers bind each subscription to the public key it was made with, so there is
     one active pair: replacing it means every existing web subscriber must subscribe
     again. The private key never leaves this table (not in logs, not in pages), and the
-    table holds it encrypted (``delivery/encryption.py``)."""
+    table holds it encrypted (``accounts/encryption.py``)."""
 
     public_key = models.CharField(
         max_length=100, help_text="The public key browsers subscribe with (the SDK gives it to them)."

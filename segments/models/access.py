@@ -7,6 +7,8 @@ import secrets
 from django.conf import settings
 from django.db import models
 
+from accounts.encryption import EncryptedTextField
+
 
 class ApiKey(models.Model):
     """A secret key for the JSON API. Only its SHA-256 is stored: the key is random
@@ -63,7 +65,8 @@ class Site(models.Model):
         default=True,
         help_text="identify() must carry identityHash, an HMAC-SHA256 of the identity made by your server.",
     )
-    identity_secret = models.CharField(max_length=64, editable=False)
+    # Signs identify() for any person of the site: stored encrypted like the push credentials.
+    identity_secret = EncryptedTextField(editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self):

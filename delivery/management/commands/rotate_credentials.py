@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from delivery.encryption import rotate_all
+from accounts.encryption import rotate_all
 
 
 class Command(BaseCommand):
