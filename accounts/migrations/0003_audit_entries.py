@@ -7,31 +7,65 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0002_roles'),
-        ('contenttypes', '0002_remove_content_type_name'),
+        ("accounts", "0002_roles"),
+        ("contenttypes", "0002_remove_content_type_name"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='AuditEntry',
+            name="AuditEntry",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(db_index=True, default=django.utils.timezone.now, editable=False)),
-                ('actor_name', models.CharField(blank=True, help_text='Empty: Clarion itself.', max_length=150)),
-                ('verb', models.CharField(choices=[('created', 'created'), ('changed', 'changed'), ('deleted', 'deleted'), ('scheduled', 'scheduled'), ('paused', 'paused'), ('resumed', 'resumed'), ('stopped', 'stopped'), ('unscheduled', 'unscheduled (back to draft)'), ('completed', 'completed'), ('archived', 'archived'), ('duplicated', 'duplicated'), ('revoked', 'revoked')], max_length=20)),
-                ('object_id', models.PositiveBigIntegerField()),
-                ('object_label', models.CharField(max_length=200)),
-                ('detail', models.CharField(blank=True, max_length=500)),
-                ('actor', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('content_type', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='contenttypes.contenttype')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_at", models.DateTimeField(db_index=True, default=django.utils.timezone.now, editable=False)),
+                ("actor_name", models.CharField(blank=True, help_text="Empty: Clarion itself.", max_length=150)),
+                (
+                    "verb",
+                    models.CharField(
+                        choices=[
+                            ("created", "created"),
+                            ("changed", "changed"),
+                            ("deleted", "deleted"),
+                            ("scheduled", "scheduled"),
+                            ("paused", "paused"),
+                            ("resumed", "resumed"),
+                            ("stopped", "stopped"),
+                            ("unscheduled", "unscheduled (back to draft)"),
+                            ("completed", "completed"),
+                            ("archived", "archived"),
+                            ("duplicated", "duplicated"),
+                            ("revoked", "revoked"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("object_id", models.PositiveBigIntegerField()),
+                ("object_label", models.CharField(max_length=200)),
+                ("detail", models.CharField(blank=True, max_length=500)),
+                (
+                    "actor",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "content_type",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to="contenttypes.contenttype"
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'audit entries',
-                'ordering': ['-created_at', '-pk'],
-                'indexes': [models.Index(fields=['content_type', 'object_id', '-created_at'], name='audit_object_newest')],
+                "verbose_name_plural": "audit entries",
+                "ordering": ["-created_at", "-pk"],
+                "indexes": [
+                    models.Index(fields=["content_type", "object_id", "-created_at"], name="audit_object_newest")
+                ],
             },
         ),
     ]

@@ -4,15 +4,26 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('campaigns', '0005_popup_shows'),
+        ("campaigns", "0005_popup_shows"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='campaignrun',
-            name='status',
-            field=models.CharField(choices=[('planned', 'Planned'), ('running', 'Running'), ('paused', 'Paused'), ('completed', 'Completed'), ('stopped', 'Stopped'), ('skipped', 'Skipped'), ('failed', 'Failed')], default='planned', max_length=10),
+            model_name="campaignrun",
+            name="status",
+            field=models.CharField(
+                choices=[
+                    ("planned", "Planned"),
+                    ("running", "Running"),
+                    ("paused", "Paused"),
+                    ("completed", "Completed"),
+                    ("stopped", "Stopped"),
+                    ("skipped", "Skipped"),
+                    ("failed", "Failed"),
+                ],
+                default="planned",
+                max_length=10,
+            ),
         ),
     ]
