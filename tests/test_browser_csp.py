@@ -21,7 +21,7 @@ from campaigns.models import Campaign
 from conftest import PASSWORD
 from segments.models import Profile, ProfileImport, Segment, Site
 from stats.actions.rollup import do_roll_up
-from tests.browser import RECORD_CSP_VIOLATIONS
+from tests.browser import RECORD_CSP_VIOLATIONS, accessibility_problems
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -117,7 +117,7 @@ def test_no_page_breaks_the_content_security_policy(browser, live_server, make_u
         watch.visit(pages(admin, draft, exit_intent, completed, running, segment, profile, profile_import))
     finally:
         context.close()
-    assert watch.problems == []
+    assert watch.problems == [], "\n".join(watch.problems)
 
 
 def test_the_browser_reports_a_violation_and_clarion_logs_it(browser, live_server, caplog):
@@ -176,5 +176,6 @@ class Watch:
                 assert response.ok, f"{path} answered {response.status}"
                 assert "content-security-policy" in response.headers, f"{path} has no Content-Security-Policy"
                 tab.wait_for_load_state("networkidle")
+                self.problems += accessibility_problems(tab)  # axe-core, as the page fixture does (tests/browser.py)
             for _, tab, _ in opened:
                 tab.close()

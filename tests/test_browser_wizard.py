@@ -531,7 +531,8 @@ def test_a_marketer_publishes_a_live_inaction_mobile_push_through_every_step(pag
     expect(when).to_contain_text("not applied")
     expect(page.locator("#summary-what")).to_contain_text('{{ event.product | default: "" }} is still in your cart')
     options = page.locator("#summary-what .variant-summary")
-    for option, value in (("Android priority", "high"), ("Sound", "default"), ("Url", "https://shop.example/cart")):
+    shown = (("Android priority", "high"), ("Sound", "default"), ("Deep link", "https://shop.example/cart"))
+    for option, value in shown:
         expect(options.locator("dt", has_text=option).locator("xpath=following-sibling::dd[1]")).to_have_text(value)
     expect(page.locator("#summary-setup")).to_contain_text("Purchased, within 1 day after the message is clicked")
     shot(page, "inaction", "6-overview")

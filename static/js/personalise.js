@@ -37,7 +37,7 @@
   function close() {
     if (!open) return;
     open.list.remove();
-    open.field.setAttribute("aria-expanded", "false");
+    open.field.removeAttribute("aria-controls");
     open.field.removeAttribute("aria-activedescendant");
     open = null;
   }
@@ -93,7 +93,6 @@
       list.appendChild(option);
     });
     field.insertAdjacentElement("afterend", list);
-    field.setAttribute("aria-expanded", "true");
     field.setAttribute("aria-controls", list.id);
     open = { field: field, start: start, items: items, active: 0, list: list };
     highlight(0);
@@ -179,8 +178,10 @@
     if (field.dataset.personaliseReady) return;
     field.dataset.personaliseReady = "1";
     field.setAttribute("autocomplete", "off");
+    // A text field announces its menu through aria-autocomplete, aria-controls and
+    // aria-activedescendant; aria-expanded is not allowed on a textbox (ARIA 1.2, and
+    // axe-core's aria-allowed-attr in every browser test), and a textarea cannot be a combobox.
     field.setAttribute("aria-autocomplete", "list");
-    field.setAttribute("aria-expanded", "false");
     field.addEventListener("input", function () { suggest(field); });
     field.addEventListener("keydown", onKey);
     field.addEventListener("blur", function () { setTimeout(function () { if (open && open.field === field) close(); }, 150); });
