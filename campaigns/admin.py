@@ -1,7 +1,17 @@
 from django.contrib import admin
 
 from accounts.admin import AuditedAdmin
-from campaigns.models import Campaign, CampaignRun, ControlMember, Label, LiveTrigger, PopupShow, TestSend, Variant
+from campaigns.models import (
+    Campaign,
+    CampaignRun,
+    ContentVersion,
+    ControlMember,
+    Label,
+    LiveTrigger,
+    PopupShow,
+    TestSend,
+    Variant,
+)
 
 
 class VariantInline(admin.StackedInline):
@@ -63,3 +73,23 @@ class PopupShowAdmin(admin.ModelAdmin):
     list_display = ["campaign", "profile", "day", "variant", "shown_at"]
     raw_id_fields = ["campaign", "profile"]
     date_hierarchy = "shown_at"
+
+
+@admin.register(ContentVersion)
+class ContentVersionAdmin(admin.ModelAdmin):
+    """Read-only: a version is what messages were rendered with, so changing one would
+    make stats describe texts nobody received. Campaigns change through the wizard."""
+
+    list_display = ["campaign", "number", "created_at", "created_by", "note"]
+    raw_id_fields = ["campaign"]
+    search_fields = ["campaign__name"]
+    date_hierarchy = "created_at"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
