@@ -49,9 +49,11 @@ test: $(VENV)/.dev-deps
 bench: $(VENV)/.dev-deps
 	@bash scripts/bench $(B)
 
+# ruff, then the import contracts in pyproject.toml (apps import downward, no cycles inside one).
 lint: $(VENV)/.dev-deps
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 format: $(VENV)/.dev-deps
 	$(BIN)/ruff check --fix .
