@@ -1,21 +1,41 @@
-"""Reading what clients send: ids out of query strings and form values, for every
-dashboard view, and the address a request came from.
+"""Reading what clients send: numbers out of query strings, form values, JSON and
+headers, for every view, task and provider, and the address a request came from.
 
 ``str.isdigit()`` is not enough: it is true for "²" and other digit characters that
-``int()`` refuses, and a thousand-digit "id" overflows the database's integer. So an id
-is ASCII decimal digits only, at most 18 of them (every bigint)."""
+``int()`` refuses, and a thousand-digit "id" overflows the database's integer. So a
+number is ASCII decimal digits only, at most 18 of them (every bigint). This module is
+the one place that asks a string whether it is digits (tests/test_number_parsing.py
+keeps it so)."""
 
 import ipaddress
 
 from django.conf import settings
 
+MAX_DIGITS = 18  # 10**18 - 1 fits a bigint; int() on a long string costs time, too
+LARGEST = 10**MAX_DIGITS - 1
+
+
+def is_digits(text):
+    """Whether ``text`` is a string of ASCII decimal digits ("0".."9"), at least one."""
+    return isinstance(text, str) and text.isascii() and text.isdecimal()
+
+
+def int_between(text, low, high):
+    """``text`` as an int from ``low`` to ``high``, or None when it is not one (never
+    raises). No sign, no spaces: the caller strips where a form may pad."""
+    if is_digits(text) and len(text) <= MAX_DIGITS and low <= int(text) <= high:
+        return int(text)
+    return None
+
 
 def positive_int(text):
     """``text`` as a positive int, or None when it is not one (never raises)."""
-    text = str(text or "")
-    if text.isascii() and text.isdecimal() and len(text) < 19 and int(text) > 0:
-        return int(text)
-    return None
+    return int_between(str(text or ""), 1, LARGEST)
+
+
+def index(text):
+    """``text`` as a position counted from 0 (a posted row or field number), or None."""
+    return int_between(text, 0, LARGEST)
 
 
 def client_ip(request):

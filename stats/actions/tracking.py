@@ -19,6 +19,7 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from accounts.params import positive_int
 from delivery.models import Message
 from segments.actions.sdk import ENGAGEMENT_EVENTS
 from stats.models import RollUp
@@ -39,13 +40,10 @@ class Report(NamedTuple):
 def message_id_of(properties):
     """The message an engagement event is about: an int, or None if it names none."""
     value = (properties or {}).get("message_id")
-    if isinstance(value, bool):
+    if isinstance(value, bool) or not isinstance(value, int | str):
         return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.strip().isdigit() and len(value.strip()) < 19:
-        return int(value.strip())
-    return None
+    # One odd event ("²", a number past bigint) is skipped, never the whole batch.
+    return positive_int(str(value).strip())
 
 
 def do_record_engagement(message_id, kind, at, *, profile_id=None):

@@ -254,6 +254,17 @@ def test_a_batch_skips_unknown_messages_and_events_naming_none(five):
     assert times(five[0]) == (0, 0)
 
 
+@pytest.mark.parametrize("odd", ["²", "٣", "9" * 40, " ", -5, 10**30])
+def test_a_batch_skips_an_event_naming_no_usable_message_and_records_the_rest(five, odd):
+    # "²".isdigit() is true and int("²") raises: one such event failed the whole batch,
+    # conversions included; 10**30 overflowed the bigint id.
+    person = five[0].profile
+    bad = f.event(person, VIEWED, f.T0, message_id=odd)
+    known = f.event(person, CLICKED, f.T0, message_id=str(five[0].pk))
+    assert do_track_events([bad.pk, known.pk])["engagements"] == 2
+    assert times(five[0]) == (0, 0)
+
+
 def test_a_batch_tells_the_roll_up_once_per_dispatch_that_changed(five):
     other = f.message(f.run(f.campaign("Other")))
     untouched = f.message(f.run(f.campaign("Quiet")))
