@@ -12,7 +12,7 @@ from campaigns import schedule
 from campaigns.forms.what import Browsers
 from campaigns.forms.what.content import ExitIntentContentForm
 from campaigns.models import Campaign
-from segments.builder import OP_LABELS
+from segments.forms.builder import OP_LABELS
 from segments.rules.tree import FIELD_LABELS
 
 MATCH_WORDS = {"all": " and ", "any": " or "}

@@ -1,6 +1,6 @@
 """A profile's page, composed here because it shows more than the segments app may know.
 
-segments owns the person, their devices and events (``segments.views.profile_context``);
+segments owns the person, their devices and events (``segments.views.audience.profile_context``);
 the messages they received are delivery's rows, and which campaign each came from is
 campaigns' (``campaigns.profile_messages``). Imports flow downward (accounts < segments <
 delivery < campaigns < stats), so segments cannot ask for them; config composes every app,
@@ -12,7 +12,7 @@ from accounts import roles
 from accounts.access import requires
 from campaigns.profile_messages import received_by
 from segments.models import Profile
-from segments.views import profile_context
+from segments.views.audience import profile_context
 
 
 @requires(roles.MANAGE_SEGMENTS)

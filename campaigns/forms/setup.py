@@ -4,7 +4,7 @@ from django import forms
 
 from campaigns.actions.lifecycle import MAX_CONTROL_GROUP
 from campaigns.models import Campaign, Label
-from segments.builder import OP_LABELS, Types, known_events
+from segments.forms.builder import OP_LABELS, Types, known_events
 from segments.rules import tree
 
 MAX_LABELS = 10

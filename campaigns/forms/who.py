@@ -3,7 +3,7 @@ builder, or — for live campaigns — everyone), Mobile Push platforms, reach l
 Web Exit Intent targeting.
 
 An ad-hoc segment is a ``Segment`` with ``is_adhoc=True`` that only this campaign
-uses. Its conditions are the segment builder's own fields (segments/builder.py), posted
+uses. Its conditions are the segment builder's own fields (segments/forms/builder.py), posted
 with the rest of the step and saved with it, through ``segments.actions``.
 """
 
@@ -13,9 +13,9 @@ from django.core.validators import URLValidator
 from accounts.params import positive_int
 from campaigns.forms.when import FILTER_OPS, ErrorAria, check_filters, show_value
 from campaigns.models import Campaign
-from segments import builder
 from segments.actions.reach import suggest_places
 from segments.actions.segments import delete_segment, save_segment
+from segments.forms import builder
 from segments.models import Segment
 from segments.rules import RuleError, parse
 from segments.rules import tree as t

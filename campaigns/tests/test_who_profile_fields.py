@@ -7,7 +7,7 @@ from django.urls import reverse
 from campaigns.actions.drafts import do_create_draft
 from campaigns.models import Campaign
 from campaigns.summary import rules_text
-from segments.builder_display import form_from_rules
+from segments.forms.builder_display import form_from_rules
 from segments.models import Profile
 
 pytestmark = pytest.mark.django_db

@@ -14,7 +14,7 @@ from campaigns.actions.drafts import do_save_step
 from campaigns.forms.when import BLANK_FILTER, TIMEZONES, WhenForm, edit_rows
 from campaigns.views.changes import confirm_or_change
 from campaigns.views.wizard import Step, editable, go_next, invalid, render_step
-from segments.builder import Types, known_events
+from segments.forms.builder import Types, known_events
 
 STEP = Step.WHEN
 NEXT_RUNS = 5

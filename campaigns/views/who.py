@@ -19,8 +19,8 @@ from accounts.params import positive_int
 from campaigns.actions.drafts import do_save_step
 from campaigns.forms.who import ADHOC, SAVED, WhoForm
 from campaigns.views.wizard import Step, editable, go_next, invalid, render_step
-from segments import builder, builder_display
 from segments.actions.reach import estimate_reach, refresh_reach, rule_notes
+from segments.forms import builder, builder_display
 from segments.models import Segment
 from segments.rules import RuleError, parse
 

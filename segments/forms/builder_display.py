@@ -1,10 +1,10 @@
 """The segment builder's page: the rule JSON as nested dicts that
 segments/_builder.html draws, and as the form fields it posts back (reading
-them is segments/builder.py)."""
+them is segments/forms/builder.py)."""
 
 import json
 
-from segments.builder import (
+from segments.forms.builder import (
     EMPTY_RULES,
     FIELD_KIND,
     FIELD_TYPES,

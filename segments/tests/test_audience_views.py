@@ -13,8 +13,8 @@ from playwright.sync_api import expect
 
 from accounts import roles
 from conftest import PASSWORD
-from segments import views
 from segments.models import Device, Event, Profile, ProfileImport, PropertyDefinition
+from segments.views import audience as views
 
 NOW = datetime(2025, 3, 14, 12, 0, tzinfo=UTC)
 TOKEN = "fcm-registration-token-0123456789abcdefghijklmnopqrstuvwxyz-SECRETPART-tail1234"

@@ -10,7 +10,7 @@ from accounts import roles
 from accounts.models import AuditEntry
 from campaigns.models import Campaign
 from segments.actions.segments import SegmentInUse, delete_segment, save_segment
-from segments.builder_display import form_from_rules
+from segments.forms.builder_display import form_from_rules
 from segments.models import Segment
 
 NOW = datetime(2026, 5, 4, 9, 0, tzinfo=UTC)

@@ -11,8 +11,8 @@ from django.db import connection
 from segments.actions import imports
 from segments.actions.keys import create_api_key
 from segments.actions.reach import estimate_reach
-from segments.builder import Types, read_form
-from segments.builder_display import form_from_rules
+from segments.forms.builder import Types, read_form
+from segments.forms.builder_display import form_from_rules
 from segments.models import Device, Event, Profile, ProfileImport, Site
 from segments.numbers import parse_number
 from segments.rules import RuleError, parse

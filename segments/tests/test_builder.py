@@ -1,5 +1,5 @@
-"""The segment builder: its fields ↔ rule JSON (segments/builder.py), and the
-segment pages that draw it (segments/segment_views.py)."""
+"""The segment builder: its fields ↔ rule JSON (segments/forms/builder.py), and the
+segment pages that draw it (segments/views/segments.py)."""
 
 import html
 import re
@@ -10,8 +10,8 @@ import time_machine
 
 from accounts import roles
 from segments.actions.properties import forget_cache, note_properties
-from segments.builder import Types, read_form
-from segments.builder_display import display, form_from_rules, walk
+from segments.forms.builder import Types, read_form
+from segments.forms.builder_display import display, form_from_rules, walk
 from segments.models import Device, Event, Profile, Segment
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)

@@ -12,8 +12,8 @@ import time_machine
 from django.core.management import call_command
 
 from segments.actions.properties import forget_cache, note_properties
-from segments.builder import Types, read_form
-from segments.builder_display import form_from_rules
+from segments.forms.builder import Types, read_form
+from segments.forms.builder_display import form_from_rules
 from segments.models import Profile, Segment
 from segments.rules import parse
 from segments.rules.compiler import profiles

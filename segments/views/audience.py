@@ -13,7 +13,7 @@ from accounts.access import requires
 from accounts.params import positive_int
 from segments import tasks
 from segments.actions.imports import MAX_ERRORS, export_lines, start_import
-from segments.forms import ProfileImportForm, ProfileSearchForm
+from segments.forms.audience import ProfileImportForm, ProfileSearchForm
 from segments.models import Device, Profile, ProfileImport
 
 PER_PAGE = 50

@@ -1,5 +1,5 @@
 """The segment pages: the list of saved segments, and the builder that makes and
-changes one (segments/builder.py turns its fields into rules and back)."""
+changes one (segments/forms/builder.py turns its fields into rules and back)."""
 
 from django.contrib import messages
 from django.core.paginator import Paginator
@@ -11,9 +11,9 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from accounts import audit, roles
 from accounts.access import requires
-from segments import builder, builder_display
 from segments.actions.reach import estimate_reach, rule_notes, suggest_column, suggest_places, suggest_values
 from segments.actions.segments import SegmentInUse, delete_segment, save_segment, used_by
+from segments.forms import builder, builder_display
 from segments.models import Segment
 from segments.rules import RuleError, parse
 from segments.rules import tree as t
