@@ -26,8 +26,9 @@ urlpatterns = [
     path("campaigns/", include("campaigns.urls")),
     path("stats/", include("stats.urls")),
     path("api/", api_urls()),
-    path("sdk/v1/", include("campaigns.views.popups")),
-    path("sdk/v1/", include("segments.sdk.urls")),
+    # The web SDK's endpoints, mounted once: segments answers for people and their devices,
+    # campaigns for pop-ups. campaigns sits above segments, so only config can join them.
+    path("sdk/v1/", include([path("", include("campaigns.views.popups")), path("", include("segments.sdk.urls"))])),
     path("demo/site/", include("config.demo_site")),
     path("admin/", admin.site.urls),
 ]

@@ -34,5 +34,5 @@ def popups(request, data):
     return {"popups": give_popups(data.clientId, page, browser=data.browser, user_agent=user_agent)}
 
 
-# Included at /sdk/v1/ by config/urls.py, before segments.sdk.urls: public, like the SDK's other endpoints.
+# Mounted at /sdk/v1/ by config/urls.py, with segments.sdk.urls: public, like the SDK's other endpoints.
 urlpatterns = [path("popups", popups, name="sdk-popups")]
