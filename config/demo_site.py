@@ -20,6 +20,7 @@ from django.shortcuts import render
 from django.urls import path, reverse
 
 from delivery import vapid
+from segments.actions.sites import do_allow_origin, do_create_site
 from segments.models import Site
 
 DEMO_SITE_NAME = "Demo site"
@@ -44,14 +45,12 @@ def only_when_enabled(view):
 
 @transaction.atomic
 def demo_site(origin):
-    """The demo Site, with ``origin`` among its allowed origins."""
+    """The demo Site, with ``origin`` among its allowed origins. Clarion itself makes and
+    changes it (no user), through the same actions as Settings, so the audit log says so."""
     site = Site.objects.select_for_update().filter(name=DEMO_SITE_NAME).first()
     if site is None:
-        return Site.objects.create(name=DEMO_SITE_NAME, allowed_origins=[origin])
-    if not site.allows(origin):
-        site.allowed_origins = [*site.allowed_origins, origin]
-        site.save(update_fields=["allowed_origins"])
-    return site
+        return do_create_site(DEMO_SITE_NAME, [origin], user=None)
+    return do_allow_origin(site, origin, user=None)
 
 
 @login_not_required

@@ -37,7 +37,3 @@ class SiteForm(forms.ModelForm):
         if not origins:
             raise forms.ValidationError("Give at least one origin.")
         return origins
-
-    def save(self, commit=True):
-        self.instance.allowed_origins = self.cleaned_data["origins"]
-        return super().save(commit)

@@ -22,6 +22,7 @@ from delivery import views as delivery_views
 from delivery.models import DeliverySettings, VapidKey
 from delivery.status import system_status
 from segments.actions.keys import create_api_key, revoke_api_key
+from segments.actions.sites import do_create_site, do_delete_site, do_set_identity_verification
 from segments.models import ApiKey, Site
 from stats import reports as stats_reports
 
@@ -82,19 +83,14 @@ def create_site(request):
     form = SiteForm(request.POST)
     if not form.is_valid():
         return _section(request, "sites", status=422, site_form=form)
-    with transaction.atomic():
-        site = form.save()
-        audit.record(request.user, audit.Verb.CREATED, site, "origins " + ", ".join(site.allowed_origins))
+    do_create_site(form.cleaned_data["name"], form.cleaned_data["origins"], user=request.user)
     return _section(request, "sites")
 
 
 @require_POST
 @requires(roles.MANAGE_SETTINGS)
 def delete_site(request, site_id):
-    site = get_object_or_404(Site, pk=site_id)
-    with transaction.atomic():
-        audit.record(request.user, audit.Verb.DELETED, site)
-        site.delete()
+    do_delete_site(get_object_or_404(Site, pk=site_id), user=request.user)
     return _section(request, "sites")
 
 
@@ -106,11 +102,7 @@ def verify_identities(request, site_id):
     choice = request.POST.get("verify")
     if choice not in ("on", "off"):
         return HttpResponseBadRequest("verify must be on or off.")
-    site = get_object_or_404(Site, pk=site_id)
-    site.verify_identity = choice == "on"
-    with transaction.atomic():
-        site.save(update_fields=["verify_identity"])
-        audit.record(request.user, audit.Verb.CHANGED, site, f"identity verification {choice}")
+    do_set_identity_verification(get_object_or_404(Site, pk=site_id), choice == "on", user=request.user)
     return _section(request, "sites")
 
 
