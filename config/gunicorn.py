@@ -5,12 +5,15 @@ so the printed address and the bound one come from the same WEB_BIND."""
 
 import os
 
+from config.env import env_bool
+
 bind = os.environ.get("WEB_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 threads = int(os.environ.get("WEB_THREADS", "4"))
 timeout = 30
 accesslog = "-"
-reload = os.environ.get("DEBUG", "").lower() in {"1", "true", "yes", "on"}
+# Read as settings.py reads it: a DEBUG that settings would refuse stops gunicorn too.
+reload = env_bool("DEBUG")
 # gunicorn 27's control socket defaults to one path per user; two Clarions on one
 # machine would fight over it, and nothing here uses it.
 control_socket_disable = True
