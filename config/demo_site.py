@@ -20,6 +20,7 @@ from django.shortcuts import render
 from django.urls import path, reverse
 
 from delivery import vapid
+from delivery.actions.settings import do_generate_vapid_key
 from segments.actions.sites import do_allow_origin, do_create_site
 from segments.models import Site
 
@@ -59,7 +60,7 @@ def page(request):
     # The page's own origin, as the browser will send it in Origin. The host was
     # checked against ALLOWED_HOSTS, so only Clarion's own names get added.
     site = demo_site(f"{request.scheme}://{request.get_host()}")
-    public_key = vapid.current_public_key() or vapid.generate()[0].public_key
+    public_key = vapid.current_public_key() or do_generate_vapid_key()[0].public_key
     context = {
         "sdk_options": {
             "siteKey": site.key,

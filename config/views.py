@@ -7,7 +7,7 @@ They live here, above the apps, because a lower app never imports a higher one
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_not_required
-from django.db import connection, transaction
+from django.db import connection
 from django.http import HttpResponseBadRequest, JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.cache import never_cache
@@ -19,6 +19,7 @@ from accounts.views import user_rows
 from config.forms import ApiKeyForm, SiteForm
 from delivery import vapid
 from delivery import views as delivery_views
+from delivery.actions.settings import do_generate_vapid_key
 from delivery.models import DeliverySettings, VapidKey
 from delivery.status import system_status
 from segments.actions.keys import create_api_key, revoke_api_key
@@ -109,10 +110,7 @@ def verify_identities(request, site_id):
 @require_POST
 @requires(roles.MANAGE_SETTINGS)
 def generate_vapid(request):
-    with transaction.atomic():
-        key, created = vapid.generate()
-        if created:
-            audit.record(request.user, audit.Verb.CREATED, key, "the VAPID key pair")
+    do_generate_vapid_key(user=request.user)
     return _section(request, "sites")
 
 

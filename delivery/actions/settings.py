@@ -1,13 +1,11 @@
-"""The write paths of Settings → Delivery: global limits, and the FCM / APNs credentials.
+"""The write paths of Settings → Delivery: global limits, the FCM / APNs credentials, and
+the web push (VAPID) key pair.
 
 Every change saves ``DeliverySettings.updated_at`` (auto_now, listed in update_fields),
 which is what the provider registry compares to know its providers are stale. Each save
 names only its own fields, so two Admins saving different sections at once do not undo
 each other. Log lines and the audit log (``user`` made the change; accounts/audit.py)
 name what changed, never a secret.
-
-(These would sit in ``delivery/actions/``; that package was being written by the send
-pipeline's engineer at the same time, so they live beside it for now.)
 """
 
 import logging
@@ -16,6 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts import audit
+from delivery import vapid
 from delivery.models import DeliverySettings
 
 log = logging.getLogger(__name__)
@@ -91,3 +90,13 @@ def do_remove_apns_credentials(*, user=None):
     settings.apns_saved_at = None
     log.info("APNs credentials removed")
     return _save(settings, APNS_FIELDS, user=user, detail="APNs credentials removed")
+
+
+@transaction.atomic
+def do_generate_vapid_key(*, user=None):
+    """The VAPID key pair, made if there is none (delivery.vapid.generate keeps an existing
+    one: replacing it cuts off every web subscriber). Returns (key, created)."""
+    key, created = vapid.generate()
+    if created:
+        audit.record(user, audit.Verb.CREATED, key, "the VAPID key pair")
+    return key, created
