@@ -2,8 +2,8 @@
 deleted a campaign, segment, API key, site, credentials or role, and when.
 
 Each change already goes through one action (campaigns/actions/lifecycle.py,
-segments/actions/, delivery/settings_actions.py, accounts/actions.py, the Settings
-views); that action calls ``record`` inside its own transaction, so an entry exists
+segments/actions/, delivery/actions/settings.py, accounts/actions.py); that action
+calls ``record`` inside its own transaction, so an entry exists
 exactly when its change does. Entries are never edited: the admin shows them read-only.
 """
 
