@@ -44,6 +44,7 @@ from django.conf import settings
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.exceptions import HTTPError
 
+from accounts.params import int_between, is_digits
 from delivery.addresses import networks, refusal
 
 TIMEOUT = 3.0  # seconds for the whole fetch, redirects included
@@ -190,7 +191,7 @@ class LinkedContent:
         if kind != "application/json" and not kind.endswith("+json"):
             raise LinkedContentError(f"{target.shown}: answered {kind or 'no content type'}, not JSON.")
         declared = response.headers.get("Content-Length", "")
-        if declared.isdigit() and int(declared) > self.max_bytes:
+        if is_digits(declared) and int_between(declared, 0, self.max_bytes) is None:
             raise LinkedContentError(f"{target.shown}: larger than {self.max_bytes // 1024} KB.")
         body = bytearray()
         try:

@@ -17,6 +17,8 @@ are left out: every byte counts against the 4096 the push services accept.
 
 import json
 
+from accounts.params import LARGEST, int_between
+
 # RFC 8030 §7.2 (Web Push, encrypted body), FCM and APNs (payload) all stop at 4 KB.
 MAX_PUSH_BYTES = 4096
 
@@ -116,8 +118,8 @@ def _badge(value):
         return None
     if isinstance(value, int):
         return value
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value)
+    if isinstance(value, str):
+        return int_between(value.strip(), 0, LARGEST)
     return None
 
 

@@ -29,6 +29,8 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
+from accounts.params import int_between, is_digits
+
 # The push services of the browsers Clarion supports (segments.sdk.schemas.Browser), as
 # their subscriptions name them (looked up 2026-12-07):
 # - Chrome, Opera and Chromium Edge: FCM, https://fcm.googleapis.com/fcm/send/… (web.dev,
@@ -100,7 +102,7 @@ def allowed_hosts(entries, name="WEBPUSH_ALLOWED_HOSTS"):
     for entry in entries:
         host, _, port = entry.strip().lower().partition(":")
         name_part = host.removeprefix("*.")
-        if not HOST_NAME.fullmatch(name_part) or (port and not (port.isdigit() and 0 < int(port) < 65536)):
+        if not HOST_NAME.fullmatch(name_part) or (port and int_between(port, 1, 65535) is None):
             raise ImproperlyConfigured(
                 f"{name} takes host names or *.suffix wildcards, each with an optional :port; got {entry!r}."
             )
@@ -136,7 +138,7 @@ def check_endpoint(url):
         port = HTTPS_PORT if parts.scheme == "https" else 80
     # Only what could be an address is parsed as one (a failed ip_address() costs more
     # than the rest of the check); "2130706433" is not one to ip_address, nor a listed name.
-    if ":" in host or host.replace(".", "").isdigit():
+    if ":" in host or is_digits(host.replace(".", "")):
         try:
             address = ipaddress.ip_address(host)
         except ValueError:

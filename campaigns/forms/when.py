@@ -18,6 +18,7 @@ from django.http import QueryDict
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from accounts import params
 from campaigns import schedule
 from campaigns.forms.event_filters import (  # who.py imports some of these from here
     BLANK_FILTER,
@@ -91,8 +92,9 @@ def edit_rows(rows, action, verb, blank):
     name, _, index = action.partition(" ")
     if name == f"add-{verb}" and len(rows) < MAX_ROWS:
         return [*rows, dict(blank) if isinstance(blank, dict) else blank]
-    if name == f"remove-{verb}" and index.isascii() and index.isdecimal() and int(index) < len(rows):
-        return [row for i, row in enumerate(rows) if i != int(index)]
+    position = params.index(index)
+    if name == f"remove-{verb}" and position is not None and position < len(rows):
+        return [row for i, row in enumerate(rows) if i != position]
     return rows
 
 

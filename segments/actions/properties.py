@@ -4,6 +4,7 @@ from datetime import date, datetime
 
 from django.db import transaction
 
+from accounts.params import is_digits
 from segments.models import PropertyDefinition
 
 Type = PropertyDefinition.Type
@@ -26,7 +27,7 @@ def property_type(value):
 
 
 def _is_iso_date(text):
-    if len(text) < 10 or not text[:4].isdigit() or text[4] != "-":
+    if len(text) < 10 or not is_digits(text[:4]) or text[4] != "-":
         return False
     try:
         (date if len(text) == 10 else datetime).fromisoformat(text)

@@ -1,6 +1,7 @@
 from django import forms
 from django.db.models import Exists, OuterRef, Q
 
+from accounts.params import is_digits
 from segments.actions.imports import FIELDS, MAX_FILE_BYTES, FileProblem, check_file
 from segments.models import Device, Profile
 
@@ -51,9 +52,9 @@ def _matching(text):
         return Q(phone__startswith=text)
     if "@" in text:
         return Q(identity__startswith=text) | Q(email__istartswith=text)
-    if text.isdigit():
+    if is_digits(text):
         return Q(identity__startswith=text) | Q(phone__contains=text)
-    if any(char.isdigit() for char in text):
+    if any(is_digits(char) for char in text):
         return Q(identity__startswith=text)
     return Q(identity__startswith=text) | Q(email__istartswith=text) | Q(name__icontains=text)
 

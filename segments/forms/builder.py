@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 
 from django import forms
 
+from accounts import params
 from segments.models import Event, PropertyDefinition
 from segments.numbers import number_hint, parse_number
 from segments.rules import tree as t
@@ -236,9 +237,9 @@ class _Fields:
         found = set()
         for key in self.data:
             if key.startswith(prefix + "."):
-                head = key[len(prefix) + 1 :].split(".", 1)[0]
-                if head.isdigit():
-                    found.add(int(head))
+                position = params.index(key[len(prefix) + 1 :].split(".", 1)[0])
+                if position is not None:
+                    found.add(position)
         return sorted(found)
 
 
@@ -511,8 +512,9 @@ def _number_or_text(text):
 
 
 def _pop(items, index):
-    if index and index[0].isdigit() and int(index[0]) < len(items):
-        items.pop(int(index[0]))
+    position = params.index(index[0]) if index else None
+    if position is not None and position < len(items):
+        items.pop(position)
 
 
 def _copy(value):

@@ -4,6 +4,7 @@ them is segments/forms/builder.py)."""
 
 import json
 
+from accounts.params import is_digits
 from segments.forms.builder import (
     EMPTY_RULES,
     FIELD_KIND,
@@ -166,7 +167,7 @@ def _focus(prefix, context):
     for one of its own; a child's ids go on with a digit ("r-0-1-kind")."""
     own = dom_id(prefix) + "-"
     rest = context["focus"][len(own) :] if context["focus"].startswith(own) else ""
-    return rest if rest and not rest[0].isdigit() else ""
+    return rest if rest and not is_digits(rest[0]) else ""
 
 
 def _number_label(path):
