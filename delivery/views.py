@@ -5,6 +5,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts import roles
 from accounts.access import requires
+from accounts.params import positive_int
 from delivery import settings_actions
 from delivery.forms import ApnsForm, FcmForm, LimitsForm, throttle_example
 from delivery.models import DeliverySettings
@@ -69,7 +70,7 @@ def delivery_settings(request):
 def throttle_hint(request):
     """The throttle's meaning for the number being typed (the form asks as you type)."""
     value = request.GET.get("throttle_per_15_min", "").strip()
-    per_15_min = int(value) if value.isdigit() and int(value) > 0 else None
+    per_15_min = positive_int(value)
     return render(request, "delivery/_settings.html#throttle-hint", {"throttle_hint": throttle_example(per_15_min)})
 
 

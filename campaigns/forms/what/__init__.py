@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from django import forms
 
+from accounts.params import is_digits
 from campaigns.actions.variants import do_save_variants
 from campaigns.forms.what.content import ExitIntentContentForm, MobileContentForm, WebPushContentForm
 from campaigns.models import Campaign
@@ -95,7 +96,7 @@ def variant_keys(data):
     """The posted variant keys, in order: digits, each once, at most MAX_BY_PROPERTY."""
     keys = []
     for key in data.getlist("variants"):
-        if key.isdigit() and key not in keys and len(keys) < MAX_BY_PROPERTY:
+        if is_digits(key) and key not in keys and len(keys) < MAX_BY_PROPERTY:
             keys.append(key)
     return keys or ["0"]
 
