@@ -7,6 +7,20 @@ from accounts import audit
 from accounts.models import AuditEntry
 
 
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Rows that record what happened (the audit log, content versions): nobody adds,
+    changes or deletes them in the admin, superusers included."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 class AuditedAdmin(admin.ModelAdmin):
     """A ModelAdmin whose saves and deletes go in the audit log like the dashboard's, for
     the models the log covers (campaigns, segments, API keys, sites, delivery settings).
@@ -33,7 +47,7 @@ class AuditedAdmin(admin.ModelAdmin):
 
 
 @admin.register(AuditEntry)
-class AuditEntryAdmin(admin.ModelAdmin):
+class AuditEntryAdmin(ReadOnlyAdmin):
     """The audit log, read-only for everyone, superusers too: an entry that could be
     edited or deleted would prove nothing."""
 
@@ -42,12 +56,3 @@ class AuditEntryAdmin(admin.ModelAdmin):
     search_fields = ["actor_name", "object_label", "detail"]
     date_hierarchy = "created_at"
     list_select_related = ["content_type"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

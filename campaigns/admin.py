@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from accounts.admin import AuditedAdmin
+from accounts.admin import AuditedAdmin, ReadOnlyAdmin
 from campaigns.models import (
     Campaign,
     CampaignRun,
@@ -76,7 +76,7 @@ class PopupShowAdmin(admin.ModelAdmin):
 
 
 @admin.register(ContentVersion)
-class ContentVersionAdmin(admin.ModelAdmin):
+class ContentVersionAdmin(ReadOnlyAdmin):
     """Read-only: a version is what messages were rendered with, so changing one would
     make stats describe texts nobody received. Campaigns change through the wizard."""
 
@@ -84,12 +84,3 @@ class ContentVersionAdmin(admin.ModelAdmin):
     raw_id_fields = ["campaign"]
     search_fields = ["campaign__name"]
     date_hierarchy = "created_at"
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
