@@ -216,11 +216,11 @@ def naive_enqueue(dispatch, rows):
 
 
 def naive_pages(self):
-    from campaigns.actions.runs import PAGE, PROFILE_FIELDS
+    from campaigns.actions.runs import PAGE
 
     fields = ["pk", "timezone", "properties"]
-    if self.property in PROFILE_FIELDS and self.property != "timezone":
-        fields.append(self.property)
+    if self.column and self.column != "timezone":
+        fields.append(self.column)
     last = 0
     while True:
         page = list(self.profiles.filter(pk__gt=last).order_by("pk").values_list(*fields)[:PAGE])

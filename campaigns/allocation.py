@@ -1,10 +1,70 @@
-"""Who gets what in a scheduled run: how many of the qualified go to the control group and
-to the message, and which variant each of them gets (``Plan``), drawn without a list of the
-audience (``Sample``, ``Quotas``) from the run's seeded generator (campaigns/actions/runs.py)."""
+"""Who gets what, for a scheduled run and a live send alike: the one place that decides
+the variant of each person, the quotas, and the delivery rules of the dispatch.
 
-from dataclasses import dataclass, field
+- The variant: one message per property value (``ByProperty``: the person's value of a
+  custom property, else of the profile field of that name, compared by ``normalise``), or
+  the A/B variants with their winner by clicks (``clicks_per_variant``, ``pick_winner``).
+  A scheduled run knows its audience before it sends, so it draws exact counts from the
+  run's seeded generator (``Plan``, ``Sample``, ``Quotas``); a live campaign meets its
+  people one at a time, so its variants take turns until the test size (``LivePicker``).
+- The quotas: a run's control group, target cap and run limit (``Plan.make``); a live
+  campaign's stable control group, daily limit and total cap (``in_control_group``,
+  ``LiveLimits``).
+- The dispatch rules both paths share (``rules_for``): the campaign's zone, DND hours, the
+  global caps' opt-out. Scheduled runs add their cut-off and user time zone
+  (``campaigns/actions/dispatcher.py``).
+"""
 
-from campaigns.models import Campaign
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime, time
+
+from django.db.models import Count
+
+from campaigns import schedule
+from campaigns.models import Campaign, CampaignRun, LiveTrigger
+from delivery.models import Message
+
+# Built-in profile fields whose value can pick the message of a "one message per property
+# value" campaign, besides the custom properties; the What step offers the same list.
+PROPERTY_FIELDS = ("language", "country", "region", "city", "gender", "timezone")
+
+
+def normalise(value):
+    """A property value as it is compared: "  GOLD " is "gold". ``casefold`` rather than
+    ``lower``: it is Python's caseless comparison ("Straße" is "STRASSE"), and the What step's
+    check for two variants of one value uses this same function."""
+    return str(value).strip().casefold()
+
+
+def property_column(name):
+    """The profile column read for property ``name``, or None for a custom property only."""
+    return name if name in PROPERTY_FIELDS else None
+
+
+def property_value(name, properties, column_value=None):
+    """A person's value of property ``name``: their custom property of that name, else the
+    profile column's value (``column_value``)."""
+    custom = properties if isinstance(properties, dict) else {}
+    return custom.get(name, column_value)
+
+
+class ByProperty:
+    """The variant for each value of a campaign's property: the first variant for that
+    value, else the fallback, else None (the person gets nothing)."""
+
+    def __init__(self, variants):
+        self.by_value, self.fallback = {}, None  # normalised value -> key
+        for key, variant in variants.items():
+            if variant.is_fallback:
+                self.fallback = self.fallback or key
+            elif variant.property_value:
+                self.by_value.setdefault(normalise(variant.property_value), key)
+
+    def key(self, value):
+        if value is None or value == "":
+            return self.fallback
+        return self.by_value.get(normalise(value), self.fallback)
 
 
 class Sample:
@@ -76,8 +136,7 @@ class Plan:
     mode: str  # "single", "equal", "ab", "split", "property"
     test: int = 0  # A/B: the test population (variants equally); the rest waits for the winner
     note: str = ""
-    by_value: dict = field(default_factory=dict)  # property value (lower case) -> key
-    fallback: str | None = None
+    by_property: ByProperty | None = None
 
     @property
     def keeps_remainder(self):
@@ -95,12 +154,7 @@ class Plan:
         plan = cls(variants, qualified, control, targeted, "single")
         kind = campaign.message_type
         if kind == Campaign.MessageType.BY_PROPERTY:
-            plan.mode = "property"
-            for key, variant in variants.items():
-                if variant.is_fallback:
-                    plan.fallback = plan.fallback or key
-                elif variant.property_value:
-                    plan.by_value.setdefault(variant.property_value.strip().lower(), key)
+            plan.mode, plan.by_property = "property", ByProperty(variants)
         elif kind == Campaign.MessageType.AB and len(variants) > 1:
             if all(variant.share for variant in variants.values()):
                 plan.mode = "split"
@@ -127,9 +181,7 @@ class Plan:
         "" for one kept for the A/B winner."""
         keys = list(self.variants)
         if self.mode == "property":
-            return lambda value: (
-                self.by_value.get(str(value).strip().lower(), self.fallback) if value is not None else self.fallback
-            )
+            return self.by_property.key
         if self.mode == "single":
             return lambda value: keys[0]
         if self.mode == "equal":
@@ -141,3 +193,163 @@ class Plan:
         test = Sample(rng, self.test, self.targeted)
         quotas = Quotas(rng, equal_quotas(keys, self.test))
         return lambda value: quotas.pick() if test.take() else ""
+
+
+# --- the A/B winner ---------------------------------------------------------------------
+
+
+def clicks_per_variant(messages):
+    """{variant key: clicked messages among ``messages``} (a ``Message`` queryset: a run's
+    dispatch, or every message of a live campaign)."""
+    rows = messages.filter(clicked_at__isnull=False).values_list("variant").annotate(n=Count("id")).order_by()
+    return dict(rows)
+
+
+def pick_winner(keys, clicks):
+    """The key with the most clicks; on a tie, the earliest of ``keys``."""
+    return max(keys, key=lambda key: (clicks.get(key, 0), -keys.index(key)))
+
+
+# --- live sends -------------------------------------------------------------------------
+
+
+class LivePicker:
+    """Which variant each send of a live campaign gets, for one batch of a campaign whose row
+    the caller has locked (keys as scheduled runs name them: ``variant_keys``).
+
+    A/B (seed 001, "Live User Segment (Triggered) Campaigns"): the variants alternate as
+    people qualify (A, B, C, A, …, or in the split shares when set) until ``ab_test_size``
+    sends in total; the next send then picks the winner by clicks on the campaign's messages
+    (``pick_winner``: ties go to the earliest variant) and every later send gets it. While
+    fewer people than the test size have qualified, no winner is declared and the variants
+    keep alternating. The winner is kept on the run that picked it (``CampaignRun.winner``),
+    so the run history shows when it was decided.
+
+    One message per property value: ``ByProperty``, as in scheduled runs."""
+
+    def __init__(self, campaign):
+        self.campaign = campaign
+        self.variants = variant_keys(list(campaign.variants.order_by("position")))  # key -> Variant
+        self.keys = list(self.variants)
+        self.property = campaign.property_name if campaign.message_type == Campaign.MessageType.BY_PROPERTY else ""
+        self.by_property = ByProperty(self.variants) if self.property else None
+        self.ab = campaign.message_type == Campaign.MessageType.AB and len(self.keys) > 1
+        self.winner = self.picked_winner = None  # picked_winner: decided by this batch
+        if self.ab:
+            self.winner = self._decided_winner()
+            self.sent = dict.fromkeys(self.keys, 0)
+            self.sent.update(
+                LiveTrigger.objects.filter(campaign=campaign, status=LiveTrigger.Status.SENT)
+                .values_list("variant")
+                .annotate(n=Count("pk"))
+                .order_by()
+            )
+            shares = [variant.share or 0 for variant in self.variants.values()]
+            self.weights = shares if any(shares) else [1] * len(self.keys)
+
+    @property
+    def fields(self):
+        """The profile fields ``pick`` needs besides ``properties``."""
+        column = property_column(self.property)
+        return [column] if column else []
+
+    def contents(self):
+        return {key: variant.content for key, variant in self.variants.items()}
+
+    def pick(self, profile):
+        """The key for the next send to ``profile`` (a dict of ``properties`` and
+        ``fields``), or None when a message by property has none for them."""
+        if not self.keys:
+            return None
+        if self.property:
+            value = property_value(self.property, profile.get("properties"), profile.get(self.property))
+            return self.by_property.key(value)
+        if not self.ab:
+            return self.keys[0]
+        if self.winner is None and self.campaign.ab_test_size and sum(self.sent.values()) >= self.campaign.ab_test_size:
+            self.winner = self.picked_winner = self._winner_by_clicks()
+        if self.winner is not None:
+            return self.winner
+        # The variant furthest behind its share (equal shares: A, B, C, A, …); ties go to
+        # the earliest.
+        behind = [
+            (self.sent.get(key, 0) / weight, index)
+            for index, (key, weight) in enumerate(zip(self.keys, self.weights, strict=True))
+            if weight
+        ]
+        key = self.keys[min(behind)[1]]
+        self.sent[key] = self.sent.get(key, 0) + 1
+        return key
+
+    def _decided_winner(self):
+        found = (
+            CampaignRun.objects.filter(campaign=self.campaign)
+            .exclude(winner="")
+            .order_by("winner_picked_at")
+            .values_list("winner", flat=True)
+            .first()
+        )
+        return found if found in self.variants else None
+
+    def _winner_by_clicks(self):
+        return pick_winner(self.keys, clicks_per_variant(Message.objects.filter(dispatch__run__campaign=self.campaign)))
+
+
+def in_control_group(campaign, profile_id):
+    """Whether the person is held out of a live campaign: a stable share of people per
+    campaign (a hash, not a coin toss, so someone held out once stays held out and the groups
+    stay comparable). A scheduled run draws its exact count instead (``Plan.make``)."""
+    if not campaign.control_group_percent:
+        return False
+    digest = hashlib.sha256(f"{campaign.pk}:{profile_id}".encode()).digest()
+    return int.from_bytes(digest[:4], "big") % 100 < campaign.control_group_percent
+
+
+class LiveLimits:
+    """A live campaign's daily limit (people per day, in the campaign's time zone) and total
+    cap (``target_cap``: sends over the campaign's life, where a scheduled run's cap is per
+    run), counted once from the database and then in memory for the batch."""
+
+    def __init__(self, campaign, profile_ids, now):
+        self.campaign = campaign
+        sent = LiveTrigger.objects.filter(campaign=campaign, status=LiveTrigger.Status.SENT)
+        self.total = sent.count() if campaign.target_cap else 0
+        self.today, self.today_count = set(), 0
+        if campaign.daily_limit:
+            tz = schedule.zone(campaign.timezone)
+            midnight = schedule.to_utc(datetime.combine(now.astimezone(tz).date(), time()), tz)
+            today = sent.filter(decided_at__gte=midnight)
+            self.today_count = today.values("profile_id").distinct().count()
+            self.today = set(today.filter(profile_id__in=profile_ids).values_list("profile_id", flat=True))
+
+    def cap_reached(self):
+        return bool(self.campaign.target_cap) and self.total >= self.campaign.target_cap
+
+    def today_allows(self, profile_id):
+        limit = self.campaign.daily_limit
+        return not limit or profile_id in self.today or self.today_count < limit
+
+    def count(self, profile_id):
+        self.total += 1
+        if profile_id not in self.today:
+            self.today.add(profile_id)
+            self.today_count += 1
+
+
+# --- the dispatch rules -----------------------------------------------------------------
+
+
+def rules_for(campaign):
+    """The dispatch ``rules`` (keys: delivery/actions/dispatches.py) of a campaign's When
+    step that every send of it shares: its time zone (a valid name: an unknown one is UTC,
+    ``schedule.zone``; a person without a valid zone of their own is read in this one,
+    ``delivery.zones.person_zone``), its DND hours, and whether the global frequency caps
+    apply. A scheduled run adds its cut-off and the user's time zone."""
+    rules = {"timezone": schedule.zone(campaign.timezone).key, "skip_global_limits": campaign.skip_global_limits}
+    if campaign.dnd_enabled and campaign.dnd_start and campaign.dnd_end:
+        rules["dnd"] = {
+            "start": f"{campaign.dnd_start:%H:%M}",
+            "end": f"{campaign.dnd_end:%H:%M}",
+            "action": campaign.dnd_action,
+        }
+    return rules

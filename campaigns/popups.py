@@ -26,7 +26,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from campaigns.live.sending import in_control_group
+from campaigns.allocation import in_control_group
 from campaigns.models import Campaign, PopupShow
 from delivery.content import ContentError, profile_context, render
 from segments.actions.devices import browser_device

@@ -8,11 +8,11 @@ computed on the campaign's wall clock in its time zone and returned in UTC, so a
 
 import calendar
 from datetime import UTC, date, datetime, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.utils.dateparse import parse_datetime
 
 from delivery.durations import duration  # campaigns and stats call it schedule.duration
+from delivery.zones import zone  # one zone() for every app: UTC for an unknown name
 
 OP_WORDS = {
     "equals": "is",
@@ -26,14 +26,6 @@ WEEKDAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 # How far ahead a recurring schedule is searched for its next runs. Weekly on a chosen
 # day every 99 weeks is the sparsest schedule the form allows; 20 years covers it.
 HORIZON_DAYS = 20 * 366
-
-
-def zone(name):
-    """The ZoneInfo called ``name``; UTC for a name zoneinfo does not know."""
-    try:
-        return ZoneInfo(name or "UTC")
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
 
 
 def wall_clock_exists(naive, tz):

@@ -1,18 +1,28 @@
 """Celery tasks of campaigns: thin, ids in, state on rows, safe to run twice. Beat runs
-the dispatcher and the A/B check (config/celery.py)."""
+the dispatcher and the A/B check (config/celery.py).
+
+Tasks import actions, never the reverse: an action that needs a task queued returns what to
+queue (``dispatcher.do_dispatch_due`` returns the runs to start) and the task queues it
+after the commit. Names are explicit: they are what queued messages and beat entries name,
+so moving a function must not change them."""
 
 from celery import shared_task
+from django.db import transaction
 
-from campaigns.actions import ab, runs
+from campaigns.actions import ab, dispatcher, runs
 
 
-@shared_task(ignore_result=True)
+@shared_task(name="campaigns.tasks.dispatch_due_firings", ignore_result=True)
 def dispatch_due_firings():
-    """Fire due campaigns, one CampaignRun per campaign and planned time (beat, every 5 s)."""
-    runs.do_dispatch_due()
+    """Fire due campaigns, one CampaignRun per campaign and planned time (beat, every 5 s),
+    and start the runs it created or found waiting."""
+    run_ids = dispatcher.do_dispatch_due()
+    # The action has committed its transaction; on_commit also holds if a caller wraps this
+    # in one (it runs at once outside a transaction).
+    transaction.on_commit(lambda: [start_run.delay(run_id) for run_id in run_ids])
 
 
-@shared_task(ignore_result=True)
+@shared_task(name="campaigns.tasks.start_run", ignore_result=True)
 def start_run(run_id):
     """Evaluate a run's audience and start sending it. A run that cannot start ends Failed
     with its reason, and its owner is emailed (runs.do_fail_run): not retried, since the
@@ -21,7 +31,7 @@ def start_run(run_id):
     runs.do_start_run(run_id)
 
 
-@shared_task(ignore_result=True)
+@shared_task(name="campaigns.tasks.finish_ab_tests", ignore_result=True)
 def finish_ab_tests():
     """Pick the winners of A/B tests whose test period has ended and send them to the rest (beat, every 60 s)."""
     ab.do_finish_ab_tests()

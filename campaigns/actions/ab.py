@@ -1,38 +1,22 @@
 """A/B tests of past-behaviour campaigns: when a run's test period is over, the variant
-with the most clicks wins (ties go to the earliest variant) and is sent to the rest of the
-audience, the people kept in the run's ``remainder`` dispatch when the run started (so a
-segment that changed since does not change who gets it).
+with the most clicks wins (ties go to the earliest variant: ``allocation.pick_winner``) and
+is sent to the rest of the audience, the people kept in the run's ``remainder`` dispatch
+when the run started (so a segment that changed since does not change who gets it).
 
 The test period is ``Campaign.ab_test_minutes`` (at least 15) from the run's start, kept on
 the run as ``ab_ends_at``; beat looks for ended tests every 60 s (config/celery.py), so a
 winner is picked at most a minute after its test ends."""
 
 from django.db import transaction
-from django.db.models import Count
 from django.utils import timezone
 
 from campaigns import schedule
+from campaigns.allocation import clicks_per_variant, pick_winner
 from campaigns.models import Campaign, CampaignRun
 from delivery.actions import dispatches
 from delivery.models import Message
 
 BATCH = 50
-
-
-def clicks_per_variant(dispatch):
-    """{variant key: messages of ``dispatch`` clicked}."""
-    rows = (
-        Message.objects.filter(dispatch=dispatch, clicked_at__isnull=False)
-        .values_list("variant")
-        .annotate(n=Count("id"))
-        .order_by()
-    )
-    return dict(rows)
-
-
-def pick_winner(keys, clicks):
-    """The key with the most clicks; on a tie, the earliest of ``keys``."""
-    return max(keys, key=lambda key: (clicks.get(key, 0), -keys.index(key)))
 
 
 def do_finish_ab_tests(*, now=None):
@@ -63,7 +47,7 @@ def do_finish_ab_test(run_id, *, now=None):
             return None
         campaign = Campaign.objects.get(pk=run.campaign_id)
         keys = list(run.dispatch.contents)
-        clicks = clicks_per_variant(run.dispatch)
+        clicks = clicks_per_variant(Message.objects.filter(dispatch=run.dispatch))
         run.winner, run.winner_picked_at = pick_winner(keys, clicks), now
         tally = ", ".join(f"{key}: {clicks.get(key, 0)}" for key in keys)
         run.note = f"Variant {run.winner} won the A/B test with the most clicks ({tally}) and went to the rest."

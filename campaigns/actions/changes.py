@@ -27,7 +27,7 @@ from accounts import audit
 from campaigns import schedule
 from campaigns.actions import lifecycle
 from campaigns.actions.drafts import do_save_step
-from campaigns.actions.plans import variant_keys
+from campaigns.allocation import variant_keys
 from campaigns.models import Campaign, ContentVersion
 from campaigns.models.versions import current_version
 from delivery.actions import dispatches

@@ -1,32 +1,27 @@
-"""Scheduled runs (DESIGN.md "How a scheduled run flows"): firing due campaigns, starting a
-run, and completing runs and campaigns.
-
-``Campaign.next_run_at`` is the schedule row: the next planned time of a scheduled one-time,
-multi-date or recurring campaign. The dispatcher (beat, every 5 s) claims the due ones with
-``select_for_update(skip_locked=True)``, creates one ``CampaignRun`` per campaign and planned
-time (unique, so a second beat process or a repeated tick cannot double it), advances
-``next_run_at`` and queues ``start_run`` when its transaction commits.
+"""Starting a scheduled run: ``do_start_run`` evaluates its audience and writes its messages
+(DESIGN.md "How a scheduled run flows"; the dispatcher that creates runs:
+``campaigns/actions/dispatcher.py``).
 
 ``do_start_run`` is safe to run twice: it claims the run (planned -> running) in a short
 transaction, then evaluates the audience and writes the messages in a second one that locks
 the run and does nothing if another attempt already did it. The audience is streamed in
 profile id order, a page at a time, and every random choice (control group, target cap,
-A/B test population, variants) is drawn from a generator seeded by the run, so memory does
-not grow with the audience and a retried run chooses the same people.
+A/B test population, variants) is drawn from a generator seeded by the run
+(``campaigns.allocation``), so memory does not grow with the audience and a retried run
+chooses the same people.
 """
 
 import logging
 import random
-from datetime import UTC, datetime, timedelta
-from datetime import timezone as fixed_offset
+from datetime import timedelta
 
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
-from accounts import audit
 from campaigns import emails, schedule
-from campaigns.actions.plans import Plan, Sample
+from campaigns.actions.dispatcher import rules_for, settle_campaign, wall_time
+from campaigns.allocation import Plan, Sample, property_column, property_value
 from campaigns.models import Campaign, CampaignRun, ControlMember
 from campaigns.models.versions import current_version
 from delivery.actions import dispatches
@@ -42,208 +37,7 @@ Status = Campaign.Status
 RunStatus = CampaignRun.Status
 
 PAGE = 2000  # profiles read per query while a run streams its audience
-CLAIM_BATCH = 50  # campaigns one dispatcher tick fires at most; the next tick takes the rest
-MAX_MISSED = 1000  # firings of one campaign looked at in one tick (a daily one down for ~3 years)
-# A planned run not picked up by a worker this long after it was created (its task was
-# lost, or its campaign was paused and has been resumed) is queued again.
-RESTART_AFTER = timedelta(seconds=60)
 DEFAULT_AB_MINUTES = 24 * 60
-# "Deliver in the user's time zone": the planned wall time comes first at UTC+14 and last
-# at UTC-12, so a run starts when it is that time at UTC+14 and keeps its cut-off until it
-# is the cut-off time at UTC-12.
-EARLIEST_ZONE = fixed_offset(timedelta(hours=14))
-LATEST_ZONE = fixed_offset(timedelta(hours=-12))
-USER_TIMEZONE_LEAD = timedelta(hours=26)  # the most a run starts before its planned time
-# Built-in profile fields a "one message per property value" campaign may use besides its
-# custom properties.
-PROFILE_FIELDS = ("language", "country", "region", "city", "gender", "timezone")
-
-SUPERSEDED = "Missed while the scheduler was down; a later firing was due as well, and only the latest one was sent."
-ACTIVE = (RunStatus.PLANNED, RunStatus.RUNNING, RunStatus.PAUSED)
-
-
-# --- when -------------------------------------------------------------------------------
-
-
-def next_firing(campaign, *, after):
-    """The first planned time of ``campaign`` at or after ``after`` (aware UTC), or None."""
-    found = schedule.upcoming(campaign, after=after, count=1)
-    return found[0] if found else None
-
-
-def fires_at(campaign, planned):
-    """When the run planned for ``planned`` starts: then, or for a campaign delivered in each
-    user's time zone, when the planned wall time comes at UTC+14 (its messages are held
-    until the time comes in each profile's zone)."""
-    if not campaign.user_timezone:
-        return planned
-    wall = schedule.local(planned, schedule.zone(campaign.timezone))
-    return wall.replace(tzinfo=EARLIEST_ZONE).astimezone(UTC)
-
-
-def cutoff_for(campaign, planned):
-    """The run's cut-off as an aware datetime: the cut-off time on the run's day in the
-    campaign's zone (the next day when it is not after the send time), at UTC-12 for a
-    user-time-zone run. None without a cut-off."""
-    if campaign.cutoff_time is None:
-        return None
-    wall = schedule.local(planned, schedule.zone(campaign.timezone))
-    day = wall.date()
-    if campaign.cutoff_time <= wall.time():
-        day += timedelta(days=1)
-    cutoff = datetime.combine(day, campaign.cutoff_time)
-    if campaign.user_timezone:
-        return cutoff.replace(tzinfo=LATEST_ZONE).astimezone(UTC)
-    return schedule.to_utc(cutoff, schedule.zone(campaign.timezone))
-
-
-def rules_for(campaign, planned):
-    """The delivery rules of the run planned for ``planned`` (keys: delivery/actions/dispatches.py)."""
-    tz = schedule.zone(campaign.timezone)
-    rules = {"timezone": tz.key, "skip_global_limits": campaign.skip_global_limits}
-    if campaign.dnd_enabled and campaign.dnd_start and campaign.dnd_end:
-        rules["dnd"] = {
-            "start": campaign.dnd_start.strftime("%H:%M"),
-            "end": campaign.dnd_end.strftime("%H:%M"),
-            "action": campaign.dnd_action,
-        }
-    cutoff = cutoff_for(campaign, planned)
-    if cutoff:
-        rules["cutoff"] = cutoff.isoformat()
-    if campaign.user_timezone:
-        rules["user_timezone_at"] = schedule.local(planned, tz).isoformat()
-    return rules
-
-
-def _missed_reason(campaign, planned, now):
-    """Why a firing found due at ``now`` is not run any more, or "" when it still runs."""
-    tz = schedule.zone(campaign.timezone)
-    due = f"It was due {_at(planned, tz)}"
-    if campaign.ends_at and now > campaign.ends_at:
-        return f"{due}; the campaign ended {_at(campaign.ends_at, tz)} before the scheduler could start it."
-    cutoff = cutoff_for(campaign, planned)
-    if cutoff and now >= cutoff:
-        return f"{due}; its cut-off ({_at(cutoff, tz)}) had passed when the scheduler could start it."
-    return ""
-
-
-def _at(moment, tz):
-    return f"{moment.astimezone(tz):%d %b %Y %H:%M} {tz.key}"
-
-
-# --- the dispatcher ---------------------------------------------------------------------
-
-
-def do_dispatch_due(*, now=None):
-    """One dispatcher tick: fire the due campaigns, queue planned runs that are waiting for a
-    worker, and complete runs whose messages are all done. Returns the ids of the runs it
-    queued (``start_run`` is queued for each once this transaction commits)."""
-    now = now or timezone.now()
-    with transaction.atomic():
-        due = (
-            Campaign.objects.select_for_update(skip_locked=True)
-            .filter(status__in=[Status.SCHEDULED, Status.RUNNING], next_run_at__isnull=False)
-            .filter(Q(next_run_at__lte=now) | Q(user_timezone=True, next_run_at__lte=now + USER_TIMEZONE_LEAD))
-            .order_by("next_run_at")[:CLAIM_BATCH]
-        )
-        queued = []
-        for campaign in due:
-            queued += _fire(campaign, now)
-        queued += _waiting_runs(now, exclude=queued)
-        _queue_start(queued)
-    do_complete_finished_runs(now=now)
-    return queued
-
-
-def _fire(campaign, now):
-    """Runs for every firing of ``campaign`` due at ``now``; the schedule row advanced."""
-    firings = []
-    planned = campaign.next_run_at
-    while planned is not None and fires_at(campaign, planned) <= now and len(firings) < MAX_MISSED:
-        firings.append(planned)
-        planned = next_firing(campaign, after=planned + timedelta(microseconds=1))
-    if not firings:
-        return []
-    # update(), not save(): auto_now would move the campaign up the list on every firing.
-    Campaign.objects.filter(pk=campaign.pk).update(next_run_at=planned)
-    campaign.next_run_at = planned
-    *older, latest = firings
-    for moment in older:
-        _create_run(campaign, moment, _missed_reason(campaign, moment, now) or SUPERSEDED, now)
-    reason = _missed_reason(campaign, latest, now)
-    run, created = _create_run(campaign, latest, reason, now)
-    if reason or not created:
-        settle_campaign(campaign, now=now)
-        return []
-    return [run.pk]
-
-
-def _create_run(campaign, planned, skipped_reason, now):
-    if skipped_reason:
-        defaults = {"status": RunStatus.SKIPPED, "skipped_reason": skipped_reason, "finished_at": now}
-    else:
-        defaults = {"status": RunStatus.PLANNED}
-    return CampaignRun.objects.get_or_create(campaign=campaign, planned_at=planned, defaults=defaults)
-
-
-def _waiting_runs(now, exclude):
-    """Planned runs of scheduled or running campaigns that no worker has picked up."""
-    waiting = CampaignRun.objects.filter(
-        status=RunStatus.PLANNED,
-        campaign__status__in=[Status.SCHEDULED, Status.RUNNING],
-        created_at__lte=now - RESTART_AFTER,
-    ).exclude(pk__in=exclude)
-    return list(waiting.values_list("pk", flat=True)[:CLAIM_BATCH])
-
-
-def _queue_start(run_ids):
-    if not run_ids:
-        return
-    from campaigns.tasks import start_run  # the tasks module imports this one
-
-    transaction.on_commit(lambda: [start_run.delay(pk) for pk in run_ids])
-
-
-def do_complete_finished_runs(*, now=None):
-    """Running runs whose dispatches are done (an A/B run: after its winner went to the
-    rest) are completed; so is a campaign with nothing left to run. Returns how many."""
-    now = now or timezone.now()
-    done = Q(dispatch__status="done") & (Q(remainder__isnull=True) | Q(remainder__status="done"))
-    finished = CampaignRun.objects.filter(done, status=RunStatus.RUNNING).exclude(
-        ab_ends_at__isnull=False, winner_picked_at__isnull=True
-    )
-    count = 0
-    for run_id, campaign_id in finished.values_list("pk", "campaign_id")[:CLAIM_BATCH]:
-        with transaction.atomic():
-            campaign = Campaign.objects.select_for_update(skip_locked=True).filter(pk=campaign_id).first()
-            if campaign is None:
-                continue  # a marketer is changing it this moment: the next tick finishes it
-            count += CampaignRun.objects.filter(pk=run_id, status=RunStatus.RUNNING).update(
-                status=RunStatus.COMPLETED, finished_at=now
-            )
-            settle_campaign(campaign, now=now)
-    return count
-
-
-def settle_campaign(campaign, *, now):
-    """With no run in progress: a campaign with a next firing waits for it (scheduled); one
-    without is over (completed, or stopped when its last run was stopped or failed). The
-    caller holds the campaign's row lock."""
-    if campaign.status not in (Status.SCHEDULED, Status.RUNNING) or campaign.is_live:
-        return  # a live campaign runs on between its runs: campaigns/live completes it
-    if campaign.runs.filter(status__in=ACTIVE).exists():
-        return
-    if campaign.next_run_at is not None:
-        status, ended_at = Status.SCHEDULED, None
-    else:
-        last = campaign.runs.order_by("-planned_at").first()
-        stopped = last is not None and last.status in (RunStatus.STOPPED, RunStatus.FAILED)
-        status, ended_at = (Status.STOPPED if stopped else Status.COMPLETED), now
-    if status != campaign.status:
-        Campaign.objects.filter(pk=campaign.pk).update(status=status, ended_at=ended_at, updated_at=now)
-        if ended_at:  # over: Clarion itself (no user) ended it, and the audit log says so
-            audit.record(None, status, campaign, audit.status_change(campaign.status, status))
-        campaign.status, campaign.ended_at = status, ended_at
 
 
 # --- starting a run ---------------------------------------------------------------------
@@ -330,7 +124,7 @@ def _send(run, campaign, now):
     plan = Plan.make(campaign, run, run.qualified)
     contents = {key: variant.content for key, variant in plan.variants.items()}
     rules = rules_for(campaign, run.planned_at)
-    label = f"{campaign.name} — run of {_at(run.planned_at, schedule.zone(campaign.timezone))}"
+    label = f"{campaign.name} — run of {wall_time(run.planned_at, schedule.zone(campaign.timezone))}"
     version = current_version(campaign)
     dispatch = dispatches.do_create_dispatch(
         channel=campaign.channel, label=label, contents=contents, rules=rules, version=version
@@ -372,6 +166,7 @@ class Audience:
         self.devices = self._devices(campaign)
         self.profiles = profiles(tree, now=now).filter(Exists(self.devices.filter(profile=OuterRef("pk"))))
         self.property = campaign.property_name if campaign.message_type == Campaign.MessageType.BY_PROPERTY else ""
+        self.column = property_column(self.property)
 
     @staticmethod
     def _devices(campaign):
@@ -393,8 +188,8 @@ class Audience:
         fields = ["pk", "timezone"]
         if self.property:
             fields.append("properties")
-            if self.property in PROFILE_FIELDS and self.property != "timezone":
-                fields.append(self.property)
+            if self.column and self.column != "timezone":
+                fields.append(self.column)
         last = 0
         while True:
             page = list(self.profiles.filter(pk__gt=last).order_by("pk").values_list(*fields)[:PAGE])
@@ -406,12 +201,8 @@ class Audience:
     def _value(self, row):
         if not self.property:
             return None
-        custom = row[2] if isinstance(row[2], dict) else {}
-        if self.property in custom:
-            return custom[self.property]
-        if self.property == "timezone":
-            return row[1]
-        return row[3] if len(row) > 3 else None
+        column = row[1] if self.column == "timezone" else row[3] if len(row) > 3 else None
+        return property_value(self.property, row[2], column)
 
     def device_rows(self, profile_ids):
         """(profile id, device id) of the reachable devices of ``profile_ids`` (ids of one

@@ -23,13 +23,14 @@ A dispatch is done once its rows are sent, so a long-lived one could not take mo
 one per batch keeps each run's counts in the run history, and the lifecycle code, which
 pauses, resumes and stops ``run.dispatch`` for each active run of a campaign, reaches
 every live dispatch without knowing about live campaigns. The dispatcher's
-``runs.do_complete_finished_runs`` completes a run once its dispatch is done, so only runs
+``dispatcher.do_complete_finished_runs`` completes a run once its dispatch is done, so only runs
 still sending stay running; the campaign itself runs on until it is stopped, reaches its
 total cap or its end (``lifecycle.do_complete``).
 
-Limits are decided here, under the campaign's row lock (so two batches cannot both take
+Limits are applied in ``sending``, under the campaign's row lock (so two batches cannot both take
 the last place): the daily limit (people per day in the campaign's time zone), the
 total cap ``target_cap`` (reached: the campaign completes), the control group (held out,
 recorded as ``ControlMember`` of the batch's run). Frequency caps and DND are the
-delivery engine's, passed in the dispatch ``rules``. Live A/B variants: ``variants``.
+delivery engine's, passed in the dispatch ``rules``. The variants, limits and control group:
+``campaigns.allocation``, shared with scheduled runs.
 """

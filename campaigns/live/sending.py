@@ -1,19 +1,18 @@
-"""Sending live triggers: the limits, the control group, the variant, then one run and one
-dispatch per batch (see the package docstring for why); and the beat task's claim of the
-inaction windows and date-property sends that came due."""
+"""Sending live triggers: the limits, the control group and the variant (decided by
+``campaigns.allocation``, as for scheduled runs), then one run and one dispatch per batch (see
+the package docstring for why); and the beat task's claim of the inaction windows and
+date-property sends that came due."""
 
 import contextlib
-import hashlib
 from collections import defaultdict
-from datetime import datetime, time, timedelta
+from datetime import timedelta
 
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from campaigns import schedule
 from campaigns.actions import lifecycle
-from campaigns.live.variants import Picker
+from campaigns.allocation import LiveLimits, LivePicker, in_control_group, rules_for
 from campaigns.models import Campaign, CampaignRun, ControlMember, LiveTrigger
 from campaigns.models.versions import current_version
 from delivery.actions.dispatches import do_create_dispatch, do_enqueue, do_start
@@ -31,29 +30,6 @@ TARGET_CAP = "The campaign's total cap was reached."
 NO_MESSAGE = "No message for this person's {name} and no fallback message."
 
 
-def rules_for(campaign):
-    """The dispatch ``rules`` of a live campaign's When step (keys: delivery/actions/dispatches.py).
-    The delivery engine applies them: DND hours, and the global frequency caps unless the
-    campaign opts out. Cut-off and the user's time zone belong to scheduled runs."""
-    rules = {"timezone": campaign.timezone or "UTC", "skip_global_limits": campaign.skip_global_limits}
-    if campaign.dnd_enabled and campaign.dnd_start and campaign.dnd_end:
-        rules["dnd"] = {
-            "start": f"{campaign.dnd_start:%H:%M}",
-            "end": f"{campaign.dnd_end:%H:%M}",
-            "action": campaign.dnd_action,
-        }
-    return rules
-
-
-def in_control_group(campaign, profile_id):
-    """Whether the person is held out: a stable share of people per campaign (a hash, not a
-    coin toss, so someone held out once stays held out and the groups stay comparable)."""
-    if not campaign.control_group_percent:
-        return False
-    digest = hashlib.sha256(f"{campaign.pk}:{profile_id}".encode()).digest()
-    return int.from_bytes(digest[:4], "big") % 100 < campaign.control_group_percent
-
-
 def deliver(campaign, triggers, now):
     """Decide ``triggers`` (``LiveTrigger`` objects of ``campaign``, new or claimed pending
     ones) and send those that go, as one run and one dispatch. The caller holds the
@@ -61,9 +37,9 @@ def deliver(campaign, triggers, now):
     if not triggers:
         return None
     profile_ids = {trigger.profile_id for trigger in triggers}
-    picker = Picker(campaign)
+    picker = LivePicker(campaign)
     devices = _devices(campaign, profile_ids, without_safari=safari_left_out(picker.contents()))
-    limits = _Limits(campaign, profile_ids, now)
+    limits = LiveLimits(campaign, profile_ids, now)
     profiles = {
         row["pk"]: row for row in Profile.objects.filter(pk__in=profile_ids).values("pk", "properties", *picker.fields)
     }
@@ -117,36 +93,6 @@ def _devices(campaign, profile_ids, *, without_safari=False):
     for profile_id, device_id in rows.values_list("profile_id", "pk"):
         found[profile_id].append(device_id)
     return found
-
-
-class _Limits:
-    """The daily limit (people per day, in the campaign's time zone) and the total cap
-    (sends), counted once from the database and then in memory for the batch."""
-
-    def __init__(self, campaign, profile_ids, now):
-        self.campaign = campaign
-        sent = LiveTrigger.objects.filter(campaign=campaign, status=Status.SENT)
-        self.total = sent.count() if campaign.target_cap else 0
-        self.today, self.today_count = set(), 0
-        if campaign.daily_limit:
-            tz = schedule.zone(campaign.timezone)
-            midnight = schedule.to_utc(datetime.combine(now.astimezone(tz).date(), time()), tz)
-            today = sent.filter(decided_at__gte=midnight)
-            self.today_count = today.values("profile_id").distinct().count()
-            self.today = set(today.filter(profile_id__in=profile_ids).values_list("profile_id", flat=True))
-
-    def cap_reached(self):
-        return bool(self.campaign.target_cap) and self.total >= self.campaign.target_cap
-
-    def today_allows(self, profile_id):
-        limit = self.campaign.daily_limit
-        return not limit or profile_id in self.today or self.today_count < limit
-
-    def count(self, profile_id):
-        self.total += 1
-        if profile_id not in self.today:
-            self.today.add(profile_id)
-            self.today_count += 1
 
 
 def _run(campaign, sent, held_out, triggers, rows, picker, now):

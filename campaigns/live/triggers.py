@@ -12,6 +12,7 @@ from django.utils.dateparse import parse_date, parse_datetime
 from campaigns import schedule
 from campaigns.live.sending import deliver
 from campaigns.models import Campaign, LiveTrigger
+from delivery.zones import person_zone
 from segments.models import Device, Event
 from segments.rules import tree
 from segments.rules.matcher import json_comparison, matches
@@ -140,8 +141,8 @@ def _plan_date_sends(campaign, triggers, now):
 
 def event_date(event, campaign):
     """The moment in the event's ``date_property``: an ISO 8601 date or datetime. A date, or
-    a time without an offset, is on the person's wall clock (their time zone, else the
-    campaign's): "the day before the trip" is the day before where they are.
+    a time without an offset, is on the person's wall clock (their time zone when it is a
+    valid one, else the campaign's): "the day before the trip" is the day before where they are.
 
     The property's type is the one declared in the When step (it may be declared before
     any event brought it): a "date" property is its day only, so "2026-06-10T15:00+02:00"
@@ -161,7 +162,9 @@ def event_date(event, campaign):
         moment = datetime.combine(moment.date(), time())
     if timezone.is_aware(moment):
         return moment
-    zone = schedule.zone(event.profile.timezone or campaign.timezone)
+    # A profile zone that is missing or not a zone name is read as the campaign's, as delivery
+    # reads DND hours and the user's time zone (``person_zone`` says why).
+    zone = person_zone(event.profile.timezone, schedule.zone(campaign.timezone))
     return schedule.to_utc(moment, zone)
 
 

@@ -8,7 +8,7 @@ import pytest
 import time_machine
 
 from accounts import roles
-from campaigns.actions import ab, lifecycle, runs
+from campaigns.actions import ab, dispatcher, lifecycle, runs
 from campaigns.models import CampaignRun
 from campaigns.tests.scheduled import audience, make_campaign
 from delivery.models import Dispatch, Message
@@ -105,14 +105,14 @@ def test_stopping_the_campaign_drops_the_rest_kept_for_the_winner(clock, ab_run)
 def test_an_ab_run_completes_only_once_the_winner_has_gone_to_the_rest(clock, ab_run):
     Dispatch.objects.filter(pk=ab_run.dispatch_id).update(status="done")
     clock.move_to(NOW + timedelta(hours=1))
-    runs.do_complete_finished_runs()
+    dispatcher.do_complete_finished_runs()
     ab_run.refresh_from_db()
     assert ab_run.status == "running"
 
     clock.move_to(NOW + timedelta(hours=4))
     ab.do_finish_ab_tests()
     Dispatch.objects.filter(pk=ab_run.remainder_id).update(status="done")
-    runs.do_complete_finished_runs()
+    dispatcher.do_complete_finished_runs()
     ab_run.refresh_from_db()
     ab_run.campaign.refresh_from_db()
     assert (ab_run.status, ab_run.campaign.status) == ("completed", "completed")

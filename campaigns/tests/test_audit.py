@@ -9,7 +9,7 @@ import time_machine
 from accounts import roles
 from accounts.models import AuditEntry
 from campaigns.actions import lifecycle
-from campaigns.actions.runs import settle_campaign
+from campaigns.actions.dispatcher import settle_campaign
 from campaigns.models import Campaign, CampaignRun, Variant
 from segments.models import PropertyDefinition, Segment
 

@@ -8,7 +8,7 @@ import pytest
 import time_machine
 
 from accounts import roles
-from campaigns.actions import lifecycle, runs
+from campaigns.actions import dispatcher, lifecycle, runs
 from campaigns.models import Campaign, CampaignRun
 from campaigns.tests.scheduled import audience, make_campaign
 from delivery.models import Dispatch
@@ -36,7 +36,7 @@ def scheduled(owner, **fields):
 
 def tick_at(clock, moment):
     clock.move_to(moment)
-    return runs.do_dispatch_due()
+    return dispatcher.do_dispatch_due()
 
 
 def planned_times(campaign):
@@ -124,7 +124,7 @@ def test_repeated_ticks_and_a_second_dispatcher_make_one_run(clock, owner):
     assert tick_at(clock, send_at) == []
     # A second dispatcher that read the schedule row before the first advanced it.
     Campaign.objects.filter(pk=campaign.pk).update(next_run_at=send_at)
-    assert runs.do_dispatch_due() == []
+    assert dispatcher.do_dispatch_due() == []
 
     assert list(campaign.runs.values_list("pk", flat=True)) == first
     campaign.refresh_from_db()
@@ -178,7 +178,7 @@ def test_of_several_missed_daily_firings_only_the_latest_runs_and_the_others_say
     assert by_time[8].pk == run_id and by_time[8].status == "planned"
     for day in (5, 6, 7):
         assert by_time[day].status == "skipped"
-        assert by_time[day].skipped_reason == runs.SUPERSEDED
+        assert by_time[day].skipped_reason == dispatcher.SUPERSEDED
     campaign.refresh_from_db()
     assert campaign.next_run_at == datetime(2026, 1, 9, 9, 0, tzinfo=UTC)
 

@@ -9,7 +9,7 @@ import pytest
 import time_machine
 
 from accounts import roles
-from campaigns.actions import runs
+from campaigns.actions import dispatcher, runs
 from campaigns.models import CampaignRun, ControlMember
 from campaigns.tests.scheduled import audience, make_campaign
 from delivery.models import Message
@@ -251,7 +251,7 @@ def test_the_dispatch_carries_the_when_steps_rules(owner):
 
 def test_a_cut_off_earlier_than_the_send_time_is_the_next_days(owner):
     campaign = make_campaign(owner, cutoff_time=time(6, 0))
-    assert runs.cutoff_for(campaign, NOW) == datetime(2026, 5, 5, 6, 0, tzinfo=UTC)
+    assert dispatcher.cutoff_for(campaign, NOW) == datetime(2026, 5, 5, 6, 0, tzinfo=UTC)
 
 
 def test_a_run_with_nobody_qualifying_completes_at_once(owner):

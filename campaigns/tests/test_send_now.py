@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from accounts import roles
 from campaigns import summary
-from campaigns.actions import lifecycle, runs
+from campaigns.actions import dispatcher, lifecycle
 from campaigns.actions.drafts import do_create_draft
 from campaigns.models import Campaign, CampaignRun
 from campaigns.tests.scheduled import make_campaign
@@ -68,7 +68,7 @@ def test_send_now_schedules_at_the_moment_of_scheduling_and_the_dispatcher_fires
     assert response.status_code == 303
     campaign.refresh_from_db()
     assert (campaign.status, campaign.next_run_at) == ("scheduled", NOW + timedelta(hours=2))
-    runs.do_dispatch_due(now=NOW + timedelta(hours=2, seconds=5))  # the next beat tick
+    dispatcher.do_dispatch_due(now=NOW + timedelta(hours=2, seconds=5))  # the next beat tick
     assert fired(campaign) == [NOW + timedelta(hours=2)]
     campaign.refresh_from_db()
     assert campaign.next_run_at is None  # once only
@@ -120,7 +120,7 @@ def test_the_fix_send_now_schedules_and_fires(clock, marketer, owner):
     assert response.status_code == 303
     campaign.refresh_from_db()
     assert (campaign.status, campaign.send_now, campaign.send_at) == ("scheduled", True, None)
-    runs.do_dispatch_due(now=NOW + timedelta(minutes=30, seconds=5))
+    dispatcher.do_dispatch_due(now=NOW + timedelta(minutes=30, seconds=5))
     assert fired(campaign) == [NOW + timedelta(minutes=30)]
 
 

@@ -10,7 +10,7 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from accounts import roles
-from campaigns.actions import runs
+from campaigns.actions import dispatcher
 from campaigns.models import Campaign, CampaignRun
 from campaigns.tests.scheduled import audience, make_campaign
 from conftest import PASSWORD
@@ -47,7 +47,7 @@ def test_a_marketer_chooses_send_now_and_schedules_it(page, make_user):
     campaign.refresh_from_db()
     assert campaign.status == "scheduled"
     assert pressed <= campaign.next_run_at <= timezone.now()
-    runs.do_dispatch_due()  # the next beat tick, within 5 s
+    dispatcher.do_dispatch_due()  # the next beat tick, within 5 s
     assert CampaignRun.objects.filter(campaign=campaign).count() == 1
 
 

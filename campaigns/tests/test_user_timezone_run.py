@@ -8,7 +8,7 @@ import pytest
 import time_machine
 
 from accounts import roles
-from campaigns.actions import lifecycle, runs
+from campaigns.actions import dispatcher, lifecycle, runs
 from campaigns.tests.scheduled import audience, make_campaign
 from delivery.actions import sending
 from delivery.models import Message
@@ -45,15 +45,15 @@ def campaign(clock, make_user):
 
 def test_the_run_starts_when_its_time_comes_at_utc_plus_14(clock, campaign):
     clock.move_to(STARTS - timedelta(seconds=1))
-    assert runs.do_dispatch_due() == []
+    assert dispatcher.do_dispatch_due() == []
     clock.move_to(STARTS)
-    [run_id] = runs.do_dispatch_due()
+    [run_id] = dispatcher.do_dispatch_due()
     assert campaign.runs.get(pk=run_id).planned_at == PLANNED
 
 
 def test_each_message_is_released_at_the_planned_local_time_of_its_profiles_zone(clock, campaign):
     clock.move_to(STARTS)
-    [run_id] = runs.do_dispatch_due()
+    [run_id] = dispatcher.do_dispatch_due()
     run = runs.do_start_run(run_id)
 
     assert run.dispatch.rules["user_timezone_at"] == "2026-06-10T09:00:00"
@@ -67,7 +67,7 @@ def test_each_message_is_released_at_the_planned_local_time_of_its_profiles_zone
 
 def test_the_cut_off_of_a_user_time_zone_run_lets_the_last_zone_get_it(clock, campaign):
     clock.move_to(STARTS)
-    [run_id] = runs.do_dispatch_due()
+    [run_id] = dispatcher.do_dispatch_due()
     run = runs.do_start_run(run_id)
     # 23:00 on the run's day at UTC-12.
     assert run.dispatch.rules["cutoff"] == "2026-06-11T11:00:00+00:00"
@@ -75,7 +75,7 @@ def test_the_cut_off_of_a_user_time_zone_run_lets_the_last_zone_get_it(clock, ca
 
 def test_the_engine_sends_nothing_before_a_zones_time_comes(clock, campaign):
     clock.move_to(STARTS)
-    [run_id] = runs.do_dispatch_due()
+    [run_id] = dispatcher.do_dispatch_due()
     run = runs.do_start_run(run_id)
 
     clock.move_to(datetime(2026, 6, 10, 7, 0, tzinfo=UTC))

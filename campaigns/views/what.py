@@ -18,6 +18,7 @@ from campaigns import preview as previews
 from campaigns.actions.changes import what_problem
 from campaigns.actions.drafts import do_save_step
 from campaigns.actions.test_sends import TestSendError, do_send_test, recent_tests
+from campaigns.allocation import PROPERTY_FIELDS
 from campaigns.forms.what import Browsers, WhatForm, edit
 from campaigns.forms.what.fields import form_field_for
 from campaigns.forms.what.test_send import TestSendForm
@@ -187,7 +188,7 @@ def _context(campaign, form, *, tests=None):
 
 def _property_names():
     custom = PropertyDefinition.objects.filter(scope=PropertyDefinition.Scope.PROFILE).values_list("name", flat=True)
-    return sorted({"language", "country", "city", "gender", *custom})
+    return sorted({*PROPERTY_FIELDS, *custom})  # the fields a send can read (``allocation``)
 
 
 def _draw(request, campaign, form, *, tests=None, status=200):

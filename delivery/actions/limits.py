@@ -9,12 +9,13 @@ time zone when it has a valid one, else in the dispatch's ``timezone`` rule.
 import contextlib
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from django.db import connection, transaction
 from django.db.models import Count, Q
 
 from delivery.models import Message
+from delivery.zones import person_zone, zone
 
 # Codes of messages never sent on purpose (DESIGN.md "Error codes shown to marketers").
 FREQUENCY_CAP = "frequency_cap"
@@ -48,13 +49,6 @@ def retry_delay(tries, retry_after=None):
     if retry_after is not None:
         return max(1.0, min(float(retry_after), BACKOFF_MAX))
     return float(min(BACKOFF_BASE * 2 ** max(0, tries - 1), BACKOFF_MAX))
-
-
-def zone(name, fallback=None):
-    try:
-        return ZoneInfo(name) if name else fallback
-    except (ZoneInfoNotFoundError, ValueError):
-        return fallback
 
 
 def _time(text):
@@ -117,7 +111,7 @@ class Rules:
         rules = rules or {}
         dnd = rules.get("dnd")
         return cls(
-            timezone=zone(rules.get("timezone"), ZoneInfo("UTC")),
+            timezone=zone(rules.get("timezone")),
             dnd=Dnd(_time(dnd["start"]), _time(dnd["end"]), dnd.get("action") or "delay") if dnd else None,
             cutoff=_datetime(rules.get("cutoff")),
             skip_global_limits=bool(rules.get("skip_global_limits")),
@@ -128,7 +122,8 @@ class Rules:
         )
 
     def zone_for(self, profile_timezone):
-        return zone(profile_timezone, self.timezone)
+        """The person's zone, else the campaign's (``delivery.zones.person_zone`` says why)."""
+        return person_zone(profile_timezone, self.timezone)
 
     def release_at(self, tz, started_at):
         """When a per-user-time-zone message may go to someone in ``tz``: the planned wall time

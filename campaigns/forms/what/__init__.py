@@ -13,6 +13,7 @@ from django import forms
 
 from accounts.params import is_digits
 from campaigns.actions.variants import do_save_variants
+from campaigns.allocation import normalise
 from campaigns.forms.what.content import ExitIntentContentForm, MobileContentForm, WebPushContentForm
 from campaigns.models import Campaign
 
@@ -269,17 +270,17 @@ class WhatForm:
             settings.add_error("fallback", "Choose the fallback: the message for every other value.")
         if len(shown) < 2:
             settings.add_error("message_type", "Add a variant for at least one value beside the fallback.")
-        seen = {}
+        seen = {}  # two variants for one value: compared as sends compare them (``normalise``)
         for key, form in shown:
             if key == fallback or "property_value" in form.errors:
                 continue
             value = form.cleaned_data.get("property_value", "")
             if not value:
                 form.add_error("property_value", "Give the value this message is for.")
-            elif value.casefold() in seen:
-                form.add_error("property_value", f"Another variant is already for “{seen[value.casefold()]}”.")
+            elif normalise(value) in seen:
+                form.add_error("property_value", f"Another variant is already for “{seen[normalise(value)]}”.")
             else:
-                seen[value.casefold()] = value
+                seen[normalise(value)] = value
 
     def save(self, campaign):
         """Write the validated step (inside ``do_save_step``'s transaction)."""
