@@ -5,9 +5,9 @@ from django import forms
 from django.urls import reverse_lazy
 
 from delivery import credentials
+from delivery.actions.settings import LIMIT_FIELDS
 from delivery.durations import duration
 from delivery.models import DeliverySettings
-from delivery.settings_actions import LIMIT_FIELDS
 from segments.actions.reach import reachable_devices
 
 MAX_KEY_FILE_BYTES = 64 * 1024  # a service-account JSON is about 2.4 KB, a .p8 about 250 bytes

@@ -6,7 +6,7 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts import roles
 from accounts.access import requires
 from accounts.params import positive_int
-from delivery import settings_actions
+from delivery.actions import settings as settings_actions
 from delivery.forms import ApnsForm, FcmForm, LimitsForm, throttle_example
 from delivery.models import DeliverySettings
 from delivery.status import system_status
