@@ -16,8 +16,8 @@ from django.utils import timezone
 
 from campaigns import counts as run_counts
 from campaigns.models import Campaign, CampaignRun, ControlMember
+from delivery import codes
 from delivery.models import Message
-from stats import errors as error_codes
 from stats.models import ControlConversion, DailyStat, ErrorStat, RollUp
 
 # What the roll-ups add up, by the names pages use. ``DailyStat.delivered`` counts messages
@@ -92,6 +92,14 @@ def by_campaign(campaigns):
     """{campaign id: Numbers} of sent, viewed, clicked and conversions from the roll-ups (the Stats list)."""
     rows = DailyStat.objects.filter(campaign__in=campaigns).values("campaign").annotate(**ROLLED).order_by()
     return {row.pop("campaign"): Numbers(**row) for row in rows}
+
+
+def listed(limit=200):
+    """The Stats list: [(campaign, Numbers)] for the campaigns that left the draft stage and
+    are not archived, in the campaigns' own order, at most ``limit``; two queries."""
+    campaigns = list(Campaign.objects.exclude(status=Campaign.Status.DRAFT).filter(archived_at__isnull=True)[:limit])
+    numbers = by_campaign(campaigns)
+    return [(campaign, numbers.get(campaign.pk, Numbers())) for campaign in campaigns]
 
 
 def period_start(day, period):
@@ -190,8 +198,8 @@ def errors(campaign, run=None):
             code=row["code"],
             status=row["status"],
             count=row["count"],
-            meaning=error_codes.meaning(row["code"]),
-            technical=row["code"] not in error_codes.NON_TECHNICAL,
+            meaning=codes.meaning(row["code"]),
+            technical=row["code"] not in codes.NON_TECHNICAL,
         )
         for row in rows
         if row["count"]

@@ -24,10 +24,7 @@ TABS = ("overview", "errors")
 
 @requires(roles.VIEW_STATS)
 def index(request):
-    campaigns = list(Campaign.objects.exclude(status=Campaign.Status.DRAFT).filter(archived_at__isnull=True)[:200])
-    numbers = reports.by_campaign(campaigns)
-    rows = [(campaign, numbers.get(campaign.pk, reports.Numbers())) for campaign in campaigns]
-    return render(request, "stats/index.html", {"rows": rows})
+    return render(request, "stats/index.html", {"rows": reports.listed()})
 
 
 def glossary(request):
