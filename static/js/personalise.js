@@ -5,11 +5,10 @@
  * group, insert}]}), filtered by what follows the "@". Arrow keys move, Enter or Tab
  * inserts the Liquid tag in place of "@…", Escape closes. The emoji button inserts at
  * the caret. Without JavaScript the fields are plain text boxes and the form still posts.
+ * Each field is set up once, by static/js/app.js, on the page and in every swapped fragment.
  */
 (function () {
   "use strict";
-  if (window.clarionPersonalise) return; // htmx may run this file again after a swap
-  window.clarionPersonalise = true;
 
   const EMOJI = ["😀", "😂", "😍", "🥳", "😎", "🤩", "😉", "🙌", "👍", "👋", "🙏", "💪", "🔥", "✨", "⭐", "🎉",
     "🎁", "🛒", "🛍️", "💸", "💰", "🏷️", "⏰", "📦", "🚚", "❤️", "💙", "✅", "⚡", "☀️", "🌧️", "❄️", "🍕", "☕",
@@ -133,6 +132,11 @@
   }
 
   function emojiPicker(field) {
+    // A page that htmx restored from its history snapshot holds copies of the button and
+    // grid without their listeners: replace them.
+    while (field.nextElementSibling && field.nextElementSibling.matches(".emoji-button, .emoji-grid")) {
+      field.nextElementSibling.remove();
+    }
     const button = document.createElement("button");
     button.type = "button";
     button.className = "emoji-button";
@@ -175,8 +179,7 @@
   }
 
   function attach(field) {
-    if (field.dataset.personaliseReady) return;
-    field.dataset.personaliseReady = "1";
+    field.dataset.personaliseReady = "1"; // says the menu is ready (the browser tests wait for it); not a guard
     field.setAttribute("autocomplete", "off");
     // A text field announces its menu through aria-autocomplete, aria-controls and
     // aria-activedescendant; aria-expanded is not allowed on a textbox (ARIA 1.2, and
@@ -188,10 +191,5 @@
     if (/(title|body|text|caption)$/.test(field.name)) emojiPicker(field);
   }
 
-  function setup(root) {
-    root.querySelectorAll("[data-personalise]").forEach(attach);
-  }
-
-  setup(document);
-  document.addEventListener("htmx:load", function (event) { setup(event.detail.elt); });
+  Dashboard.widget("[data-personalise]", attach);
 })();

@@ -14,15 +14,13 @@
 // An older answer must never land on top of a newer one: each new edit aborts the request
 // on its way, and an answer is shown only if no edit came after it was asked for (its
 // sequence number is still the latest).
+//
+// The pages load this file in their <head> (hx-preserve), so it runs once per document;
+// static/js/app.js hands it each reach panel as it appears.
 (function () {
   "use strict";
   const DELAY = 300; // ms after the last edit: one count per pause in typing, not per key
   const POLL = 50; // ms between looks at a builder redraw still on its way
-
-  if (window.clarionReach) {
-    window.clarionReach(); // htmx ran this file again after a boosted page swap
-    return;
-  }
 
   let timer = null;
   let controller = null;
@@ -126,7 +124,7 @@
       element.removeAttribute("hx-swap-oob");
       if (old) old.replaceWith(element);
     });
-    if (window.htmx) window.htmx.process(reach);
+    htmx.process(reach);
   }
 
   function isSource(target) {
@@ -156,14 +154,8 @@
     schedule(DELAY);
   });
 
-  // A page drawn without a count of its own (the Who step's first view) counts at once.
-  function start() {
-    const reach = panel();
-    if (reach && !reach.hasAttribute("data-counted-at")) schedule(0);
-  }
-
-  window.clarionReach = start;
-  // The pages load this file above the panel: wait for it on a first load.
-  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
-  else start();
+  // A panel drawn without a count of its own (the Who step's first view) counts at once.
+  Dashboard.widget("[data-reach-url]", function (reach) {
+    if (!reach.hasAttribute("data-counted-at")) schedule(0);
+  });
 })();

@@ -1,10 +1,9 @@
 /* The What step: the preview follows the variant being edited, and the "Apply" buttons
- * that only a page without JavaScript needs are hidden (htmx applies those changes). */
+ * that only a page without JavaScript needs are hidden (htmx applies those changes).
+ * Loaded in the step's <head> (hx-preserve), so it runs once per document. */
 (function () {
   "use strict";
   document.documentElement.classList.add("js");
-  if (window.clarionWizardWhat) return; // htmx may run this file again after a swap
-  window.clarionWizardWhat = true;
 
   document.addEventListener("focusin", function (event) {
     const variant = event.target.closest && event.target.closest("section.variant");

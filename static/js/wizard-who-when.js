@@ -2,13 +2,11 @@
 // choice the marketer made. An element with data-show-if="repeat=weekly|monthly" shows
 // while the control named "repeat" in its form holds one of those values (a checked
 // checkbox holds "on"). Without JavaScript every part shows and the server ignores
-// what does not apply. htmx runs this file again after each boosted page swap.
+// what does not apply. Each such element is set up by static/js/app.js when it appears
+// (on the page, or in a fragment htmx swaps in); a change to any control shows or hides
+// them all again.
 (function () {
   "use strict";
-  if (window.clarionShowIf) {
-    window.clarionShowIf(document);
-    return;
-  }
 
   function valueOf(form, name) {
     for (const control of form.querySelectorAll('[name="' + name + '"]')) {
@@ -21,21 +19,15 @@
     return "";
   }
 
-  function apply(root) {
-    root.querySelectorAll("[data-show-if]").forEach(function (element) {
-      const form = element.closest("form");
-      if (!form) return;
-      const [name, values] = element.dataset.showIf.split("=");
-      element.hidden = !values.split("|").includes(valueOf(form, name));
-    });
+  function apply(element) {
+    const form = element.closest("form");
+    if (!form) return;
+    const [name, values] = element.dataset.showIf.split("=");
+    element.hidden = !values.split("|").includes(valueOf(form, name));
   }
 
-  window.clarionShowIf = apply;
   document.addEventListener("change", function (event) {
-    if (event.target.name) apply(document);
+    if (event.target.name) document.querySelectorAll("[data-show-if]").forEach(apply);
   });
-  document.addEventListener("htmx:load", function () {
-    apply(document);
-  });
-  apply(document);
+  Dashboard.widget("[data-show-if]", apply);
 })();
