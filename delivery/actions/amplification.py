@@ -16,7 +16,6 @@ is the right way round for a bonus send.
 import logging
 from datetime import timedelta
 
-from celery import shared_task
 from django.db import transaction
 from django.utils import timezone
 
@@ -70,9 +69,3 @@ def do_amplify(now=None):
     if total:
         log.info("push amplification: %s web pushes sent once more", total)
     return total
-
-
-@shared_task(ignore_result=True)
-def amplify():
-    """Beat runs this every 5 minutes (config/celery.py, "amplify web pushes")."""
-    do_amplify()

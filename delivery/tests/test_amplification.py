@@ -8,9 +8,9 @@ import time_machine
 from django.db import connection
 
 from config.celery import app
-from delivery import amplification
-from delivery.amplification import claim, do_amplify
+from delivery.actions.amplification import claim, do_amplify
 from delivery.models import DeliverySettings, Dispatch, Message
+from delivery.tasks import amplify
 from segments.models import Device, Profile
 
 SENT_AT = dt.datetime(2026, 5, 4, 9, 0, tzinfo=dt.UTC)
@@ -123,5 +123,5 @@ def test_a_push_of_a_stopped_or_paused_dispatch_is_not_sent_again(state):
 
 def test_beat_runs_amplification_every_five_minutes():
     entry = app.conf.beat_schedule["amplify web pushes"]
-    assert entry["task"] == amplification.amplify.name == "delivery.amplification.amplify"
+    assert entry["task"] == amplify.name == "delivery.amplification.amplify"
     assert entry["schedule"] == 300.0
