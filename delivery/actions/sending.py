@@ -31,7 +31,7 @@ from liquid.exceptions import LiquidError
 
 from delivery import content as liquid
 from delivery import vapid
-from delivery.actions import limits
+from delivery.actions import limits, retries
 from delivery.actions.claims import ClaimKeeper, claim, new_token
 from delivery.actions.outcomes import Outcomes
 from delivery.linked import LinkedContent, LinkedContentError
@@ -117,7 +117,7 @@ def send_batch(dispatch_id, *, size=None):
 
 def resend(message_ids):
     """Send these sent messages once more, as they were (push amplification,
-    ``delivery/amplification.py``): the same collapse key, so a device that still shows the
+    ``delivery/actions/amplification.py``): the same collapse key, so a device that still shows the
     first copy replaces it. Their rows stay as they are; a subscription found gone still
     retires its device. A message whose campaign's What changed since is not sent again.
     Returns how many the push services accepted."""
@@ -309,10 +309,10 @@ class Batch:
         if result.retire_device:
             self.outcomes.retire.add(row["device_id"])
         tries = row["attempts"] + 1
-        allowed = limits.tries_allowed(row["device__platform"], row["device__browser"])
+        allowed = retries.tries_allowed(row["device__platform"], row["device__browser"])
         detail = answer_detail(result)
         if result.outcome == Outcome.RETRY and tries < allowed:
-            delay = limits.retry_delay(tries, result.retry_after)
+            delay = retries.retry_delay(tries, result.retry_after)
             # From the answer, not the batch's start: a Retry-After counts from when it was said.
             until = answered + timedelta(seconds=delay)
             self.hold(row, until, Hold.RETRY, code=result.code, detail=detail, tried=True)

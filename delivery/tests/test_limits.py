@@ -1,11 +1,11 @@
-"""The When step's rules for one message: DND hours, the user's time zone, retries."""
+"""The When step's rules for one message: DND hours, the user's time zone."""
 
 from datetime import UTC, datetime, time
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from delivery.actions.limits import Dnd, Rules, retry_delay, tries_allowed
+from delivery.actions.limits import Dnd, Rules
 
 PARIS = ZoneInfo("Europe/Paris")
 
@@ -69,26 +69,3 @@ def test_a_profile_without_a_valid_time_zone_uses_the_dispatchs():
     assert rules.zone_for("Europe/Paris") == PARIS
     assert rules.zone_for("") == ZoneInfo("Asia/Tokyo")
     assert rules.zone_for("Mars/Olympus_Mons") == ZoneInfo("Asia/Tokyo")
-
-
-@pytest.mark.parametrize(
-    ("platform", "browser", "tries"),
-    [
-        ("web", "chrome", 6),
-        ("web", "firefox", 3),
-        ("web", "kaios", 3),
-        ("web", "safari", 3),
-        ("web", "", 3),
-        ("android", "", 5),
-        ("ios", "", 5),
-    ],
-)
-def test_tries_per_browser_and_app_platform(platform, browser, tries):
-    assert tries_allowed(platform, browser) == tries
-
-
-def test_backoff_doubles_from_ten_seconds_and_a_retry_after_wins():
-    assert [retry_delay(n) for n in (1, 2, 3, 4)] == [10, 20, 40, 80]
-    assert retry_delay(20) == 3600
-    assert retry_delay(1, retry_after=120) == 120
-    assert retry_delay(3, retry_after=0) == 1
