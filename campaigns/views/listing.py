@@ -1,5 +1,6 @@
 """The campaign list, a campaign's own page (summary, lifecycle buttons, run history,
-live counters, the audit history), and the lifecycle buttons' POST endpoints."""
+live counters, the audit history), and the lifecycle buttons' POST endpoints. What the
+pages report about runs comes from ``campaigns/progress.py``."""
 
 from django.contrib import messages
 from django.core.paginator import Paginator
@@ -12,12 +13,11 @@ from django.views.decorators.http import require_POST
 from accounts import audit, roles
 from accounts.access import requires
 from campaigns import counts as run_counts
-from campaigns import schedule, summary
-from campaigns.actions import ab, lifecycle
+from campaigns import progress, summary
+from campaigns.actions import lifecycle
 from campaigns.forms.listing import ListFilterForm
-from campaigns.models import Campaign, CampaignRun
+from campaigns.models import Campaign
 from campaigns.views import changes
-from delivery import holds
 
 PER_PAGE = 25
 # The buttons, in the order shown: (action, label, on the list too).
@@ -38,7 +38,6 @@ DO = {
     "archive": lifecycle.do_archive,
     "restore": lifecycle.do_restore,
 }
-IN_PROGRESS = (CampaignRun.Status.RUNNING, CampaignRun.Status.PAUSED)
 
 
 @requires(roles.VIEW_CAMPAIGNS)
@@ -71,26 +70,12 @@ def _rows(campaigns, *, can_manage):
     return [
         {
             "campaign": campaign,
-            "next_run": _next_run(campaign, now),
+            "next_run": progress.next_run(campaign, now),
             "counts": counts[campaign.pk],
             "actions": _buttons(campaign, on_list=True) if can_manage else [],
         }
         for campaign in campaigns
     ]
-
-
-def _next_run(campaign, now):
-    """ "live" for a running live campaign, the next planned time of a scheduled one
-    (as {at, text} in its own time zone), or None."""
-    if campaign.status == Campaign.Status.RUNNING and (
-        campaign.is_live or campaign.channel == Campaign.Channel.EXIT_INTENT
-    ):
-        return "live"
-    if campaign.status != Campaign.Status.SCHEDULED or campaign.is_live or campaign.next_run_at is None:
-        return None
-    # The schedule row the dispatcher fires (campaigns/actions/runs.py), not a recomputation.
-    at, tz = campaign.next_run_at, schedule.zone(campaign.timezone)
-    return {"at": at, "text": f"{at.astimezone(tz):%d %b %Y %H:%M} {tz.key}"}
 
 
 def _buttons(campaign, *, on_list):
@@ -108,18 +93,14 @@ def campaign_detail(request, pk):
 
 def _detail_page(request, pk, *, error="", status=200):
     campaign = get_object_or_404(Campaign.objects.select_related("segment", "owner"), pk=pk)
-    runs = list(campaign.runs.select_related("dispatch"))
-    counts = run_counts.for_runs(runs)
-    for run in runs:
-        run.counts = counts[run.pk]
-    current = next((run for run in runs if run.status in IN_PROGRESS), None)
+    runs = progress.runs(campaign)
     can_manage = request.user.has_perm(roles.MANAGE_CAMPAIGNS)
     context = {
         "campaign": campaign,
         "sections": summary.sections(campaign),
         "runs": runs,
-        "counts": run_counts.added(counts.values()) if runs else None,
-        "live": _live(campaign, current, counts[current.pk] if current else None),
+        "counts": run_counts.added(run.counts for run in runs) if runs else None,
+        "live": _live(campaign, progress.in_progress(runs)),
         "waiting": _waiting(campaign, runs),
         "actions": _buttons(campaign, on_list=False) if can_manage else [],
         "changes": changes.links(campaign) if can_manage else [],
@@ -135,11 +116,7 @@ def _detail_page(request, pk, *, error="", status=200):
 def live_counters(request, pk):
     """The counters of the run in progress, for htmx polling (every 2 s while moving)."""
     campaign = get_object_or_404(Campaign, pk=pk)
-    current = campaign.runs.filter(status__in=[CampaignRun.Status.RUNNING, CampaignRun.Status.PAUSED]).first()
-    context = {
-        "campaign": campaign,
-        "live": _live(campaign, current, run_counts.for_runs([current])[current.pk] if current else None),
-    }
+    context = {"campaign": campaign, "live": _live(campaign, progress.current_run(campaign))}
     return render(request, "campaigns/_detail_live.html", context)
 
 
@@ -147,27 +124,22 @@ def live_counters(request, pk):
 def waiting(request, pk):
     """Why the runs in progress wait, for htmx polling (every 15 s while anything does)."""
     campaign = get_object_or_404(Campaign, pk=pk)
-    runs = campaign.runs.filter(status__in=IN_PROGRESS)
-    return render(request, "campaigns/_detail_waiting.html", {"waiting": _waiting(campaign, runs)})
+    context = {"waiting": _waiting(campaign, progress.runs_in_progress(campaign))}
+    return render(request, "campaigns/_detail_waiting.html", context)
 
 
 def _waiting(campaign, runs):
-    """Why the messages of the runs in progress wait (delivery/holds.py) and when a running
-    A/B test picks its winner; None when nothing waits."""
-    going = [run for run in runs if run.status in IN_PROGRESS]
-    groups = holds.waiting([pk for run in going for pk in (run.dispatch_id, run.remainder_id)])
-    picks = [sentence for run in going if (sentence := ab.winner_pick(run))]
-    if not groups and not picks:
-        return None
-    return {"groups": groups, "picks": picks, "url": reverse("campaigns:waiting", args=[campaign.pk])}
+    found = progress.waiting(runs)
+    if found:
+        found["url"] = reverse("campaigns:waiting", args=[campaign.pk])
+    return found
 
 
-def _live(campaign, run, counts):
-    if run is None:
-        return None
-    # Polling stops once nothing of the run can move any more.
-    moving = run.status == CampaignRun.Status.RUNNING and counts.waiting > 0
-    return {"run": run, "counts": counts, "polling": moving, "url": reverse("campaigns:live", args=[campaign.pk])}
+def _live(campaign, run):
+    found = progress.live(run)
+    if found:
+        found["url"] = reverse("campaigns:live", args=[campaign.pk])
+    return found
 
 
 @require_POST
