@@ -14,6 +14,9 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 app = Celery("clarion")
 app.config_from_object("django.conf:settings", namespace="CELERY")
+# Imports each installed app's ``tasks`` module, where the app's tasks live: a task defined
+# anywhere else is known to a worker only if something happens to import its module
+# (delivery/tests/test_tasks.py checks a fresh worker knows every task of the project).
 app.autodiscover_tasks()
 
 HOUSEKEEPING = {
@@ -26,6 +29,7 @@ HOUSEKEEPING = {
     "sweep expired claims": ("delivery.tasks.sweep_expired_claims", 15.0),
     "roll up stats": ("stats.tasks.roll_up", 60.0),
     "worker heartbeat": ("delivery.tasks.heartbeat", 15.0),
+    # delivery.tasks.amplify, registered under the name of the module it started in.
     "amplify web pushes": ("delivery.amplification.amplify", 300.0),
 }
 

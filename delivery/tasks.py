@@ -1,4 +1,7 @@
-"""Celery tasks of delivery: thin, ids in, state on rows, safe to run twice."""
+"""Celery tasks of delivery: thin, ids in, state on rows, safe to run twice. Every task of
+the app is here, where a worker looks (config/celery.py autodiscovers ``<app>.tasks``).
+Names are explicit: queued messages and beat's entries carry them, so moving a function
+must not change them."""
 
 from celery import shared_task
 from django.core.cache import cache
@@ -19,14 +22,14 @@ WAKES_PER_BATCH = 16
 WAKE_SLACK = 0.1
 
 
-@shared_task(ignore_result=True)
+@shared_task(name="delivery.tasks.heartbeat", ignore_result=True)
 def heartbeat(worker=None):
     """Record that a worker is alive (beat runs this every 15 s; see config/celery.py)."""
     name = worker or heartbeat.request.hostname or "unknown"
     Heartbeat.objects.update_or_create(worker=name, defaults={"seen_at": timezone.now()})
 
 
-@shared_task(ignore_result=True)
+@shared_task(name="delivery.tasks.send_batch", ignore_result=True)
 def send_batch(dispatch_id):
     """Send one batch of a dispatch; queue the next while the claims come back full."""
     report = sending.send_batch(dispatch_id)
@@ -71,7 +74,7 @@ def wake(dispatch_id, at):
         send_batch.apply_async((dispatch_id,), countdown=max(0.0, countdown))
 
 
-@shared_task(ignore_result=True)
+@shared_task(name="delivery.tasks.sweep_expired_claims", ignore_result=True)
 def sweep_expired_claims():
     """Queue again the rows whose claim outlived its lease, and give a send task to every
     sending dispatch with rows ready (beat, every 15 s: config/celery.py)."""
