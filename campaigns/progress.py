@@ -22,7 +22,7 @@ def next_run(campaign, now):
         return "live"
     if campaign.status != Campaign.Status.SCHEDULED or campaign.is_live or campaign.next_run_at is None:
         return None
-    # The schedule row the dispatcher fires (campaigns/actions/runs.py), not a recomputation.
+    # The schedule row the dispatcher fires (campaigns/actions/dispatcher.py), not a recomputation.
     at, tz = campaign.next_run_at, schedule.zone(campaign.timezone)
     return {"at": at, "text": f"{at.astimezone(tz):%d %b %Y %H:%M} {tz.key}"}
 

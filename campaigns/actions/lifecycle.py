@@ -233,7 +233,7 @@ def do_schedule(campaign, *, user, now=None):
             fresh.status, fresh.started_at = Status.RUNNING, now
         else:
             # The schedule row the dispatcher claims (DESIGN.md "How a scheduled run flows");
-            # each firing advances it to the next (campaigns/actions/runs.py).
+            # each firing advances it to the next (campaigns/actions/dispatcher.py).
             fresh.status = Status.SCHEDULED
             found = schedule.upcoming(fresh, after=now, count=1)
             fresh.next_run_at = found[0] if found else None
