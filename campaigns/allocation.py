@@ -67,6 +67,9 @@ class ByProperty:
         return self.by_value.get(normalise(value), self.fallback)
 
 
+# --- scheduled runs: exact counts from the run's seeded generator -----------------------
+
+
 class Sample:
     """Exactly ``want`` of ``total`` items seen one at a time, each equally likely to be
     taken (Knuth's selection sampling, Algorithm S): no list of the items is needed."""
@@ -126,8 +129,9 @@ def variant_keys(variants):
 
 @dataclass
 class Plan:
-    """How many of the qualified go to the control group and to the message, and how the
-    message's people get their variant."""
+    """How many of the qualified go to a scheduled run's control group and to its message
+    (the quotas: the control group's share, then the target cap and the run limit), and how
+    the message's people get their variant."""
 
     variants: dict  # key -> Variant
     qualified: int
