@@ -5,10 +5,10 @@ wait. The numbers come from the modules that define them (``campaigns.counts``,
 """
 
 from campaigns import counts as run_counts
-from campaigns import schedule
 from campaigns.actions import ab
 from campaigns.models import Campaign, CampaignRun
 from delivery import holds
+from delivery.zones import zone
 
 IN_PROGRESS = (CampaignRun.Status.RUNNING, CampaignRun.Status.PAUSED)
 
@@ -23,7 +23,7 @@ def next_run(campaign, now):
     if campaign.status != Campaign.Status.SCHEDULED or campaign.is_live or campaign.next_run_at is None:
         return None
     # The schedule row the dispatcher fires (campaigns/actions/dispatcher.py), not a recomputation.
-    at, tz = campaign.next_run_at, schedule.zone(campaign.timezone)
+    at, tz = campaign.next_run_at, zone(campaign.timezone)
     return {"at": at, "text": f"{at.astimezone(tz):%d %b %Y %H:%M} {tz.key}"}
 
 
