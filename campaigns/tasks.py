@@ -10,6 +10,7 @@ from celery import shared_task
 from django.db import transaction
 
 from campaigns.actions import ab, dispatcher, runs
+from campaigns.live import sending, triggers
 
 
 @shared_task(name="campaigns.tasks.dispatch_due_firings", ignore_result=True)
@@ -35,3 +36,17 @@ def start_run(run_id):
 def finish_ab_tests():
     """Pick the winners of A/B tests whose test period has ended and send them to the rest (beat, every 60 s)."""
     ab.do_finish_ab_tests()
+
+
+# Live campaigns. Their names keep the module they were first defined in (campaigns/live/tasks.py).
+@shared_task(name="campaigns.live.tasks.evaluate_events", ignore_result=True)
+def evaluate_events(event_ids):
+    """Evaluate recorded events for the running live campaigns (queued by campaigns/receivers.py)."""
+    triggers.do_evaluate_events(event_ids)
+
+
+@shared_task(name="campaigns.live.tasks.send_due", ignore_result=True)
+def send_due():
+    """Send the inaction windows and date-property sends that came due (beat, every 30 s:
+    "check inaction windows" in config/celery.py)."""
+    sending.do_send_due()

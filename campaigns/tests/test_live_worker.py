@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from campaigns.live import tasks
+from campaigns import tasks
 from campaigns.models import Campaign, LiveTrigger
 from campaigns.tests.live import live_campaign
 from config.celery import app

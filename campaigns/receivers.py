@@ -1,6 +1,6 @@
 """The receiver of ``segments.signals.events_recorded`` (connected in ``CampaignsConfig.ready``)."""
 
-from campaigns.live import tasks
+from campaigns import tasks
 from segments.signals import queue
 
 
