@@ -27,3 +27,6 @@ TERMS = (
         "limit.",
     ),
 )
+
+# For the reach panels (the segment builder and the Who step): each count's definition on hover.
+BY_NAME = {term.name: term for term in TERMS}

@@ -2,12 +2,14 @@ import pytest
 import time_machine
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import escape
 from playwright.sync_api import expect
 
 from accounts import roles
 from campaigns.actions.drafts import do_create_draft
 from campaigns.models import Campaign
 from conftest import PASSWORD
+from segments import counts
 from segments.actions.segments import save_segment
 from segments.models import Device, Profile, Segment
 
@@ -283,6 +285,11 @@ def test_the_reach_partial_counts_the_audience_on_the_campaign_channel(marketer)
     assert 'id="reach-qualified" data-count="2"' in page
     assert 'id="reach-web" data-count="1"' in page
     assert "reach-android" not in page
+    # Each count has its definition on hover, from the one vocabulary (segments.counts).
+    for name in ("qualified", "reachable"):
+        term = counts.BY_NAME[name]
+        assert f'title="{term.label}: {escape(term.definition)}"' in page
+    assert 'href="/stats/glossary/#reachable"' in page
 
 
 def test_mobile_reach_is_per_chosen_platform_and_refreshes_a_saved_segments_last_reach(marketer):

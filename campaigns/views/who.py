@@ -19,6 +19,7 @@ from accounts.params import positive_int
 from campaigns.actions.drafts import do_save_step
 from campaigns.forms.who import ADHOC, SAVED, WhoForm
 from campaigns.views.wizard import Step, editable, go_next, invalid, render_step
+from segments import counts
 from segments.actions.reach import estimate_reach, refresh_reach, rule_notes
 from segments.forms import builder, builder_display
 from segments.models import Segment
@@ -102,6 +103,7 @@ def _context(request, campaign, form, types, *, estimate=False):
         "properties": sorted((name, builder.TYPE_LABELS.get(kind, "")) for name, kind in types.profile.items()),
         "events": builder.known_events(types),
         "reach": estimated,
+        "terms": counts.BY_NAME,
         "counted_at": timezone.now() if estimated else None,
         "reach_channels": [
             (channel, label, estimated.reachable.get(channel, 0)) for channel, label in channels_of(form)

@@ -496,3 +496,12 @@ def test_only_known_columns_are_suggested(marketer, audience):
         "/segments/suggest/", {"what": "column", "field": "email", "field_prefix": "r.0.", "r.0.value": ""}
     )
     assert response.content.strip() == b""
+
+
+def test_the_estimate_gives_each_count_its_definition_on_hover(marketer, audience):
+    from segments.counts import BY_NAME
+
+    page = post(marketer, "/segments/new/", rules(GOLD), "estimate").content.decode()
+    for name in ("qualified", "reachable"):
+        assert f'title="{BY_NAME[name].label}: {html.escape(BY_NAME[name].definition)}"' in page
+    assert 'href="/stats/glossary/#reachable"' in page

@@ -11,6 +11,7 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from accounts import audit, roles
 from accounts.access import requires
+from segments import counts
 from segments.actions.reach import estimate_reach, rule_notes, suggest_column, suggest_places, suggest_values
 from segments.actions.segments import SegmentInUse, delete_segment, save_segment, used_by
 from segments.forms import builder, builder_display
@@ -90,6 +91,7 @@ def _builder_page(request, segment):
         "root": root,
         "nodes": list(builder_display.walk(root)),
         "reach": reach,
+        "terms": counts.BY_NAME,
         "counted_at": timezone.now() if reach else None,
         "has_errors": bool(errors),
         "has_live": any(node.get("kind") == "live_event" for node in builder_display.walk(root)),
