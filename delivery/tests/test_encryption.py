@@ -119,7 +119,7 @@ def test_the_migration_encrypts_existing_plain_rows_and_its_reverse_decrypts_the
         with connection.cursor() as cursor:
             cursor.execute(
                 "INSERT INTO delivery_vapidkey (public_key, private_key, subject, active, created_at)"
-                " VALUES ('BPub', %s, 'mailto:a@b.test', true, now())",
+                " VALUES ('BPub', %s, 'mailto:a@b.test', true, CURRENT_TIMESTAMP)",
                 [plain_key],
             )
             cursor.execute("SELECT id FROM delivery_vapidkey")
@@ -127,7 +127,7 @@ def test_the_migration_encrypts_existing_plain_rows_and_its_reverse_decrypts_the
             cursor.execute(
                 "INSERT INTO delivery_deliverysettings (id, dnd_action, amplification, fcm_project_id,"
                 " fcm_service_account, apns_team_id, apns_key_id, apns_private_key, apns_topic, apns_sandbox,"
-                " updated_at) VALUES (1, 'delay', false, '', '', '', '', %s, '', false, now())",
+                " updated_at) VALUES (1, 'delay', false, '', '', '', '', %s, '', false, CURRENT_TIMESTAMP)",
                 [plain_p8],
             )
         executor = MigrationExecutor(connection)
