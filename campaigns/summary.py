@@ -70,6 +70,8 @@ OPTION_VALUES = {
     "android_priority": {"high": "high", "max": "maximum"},
 }
 UPCOMING_SHOWN = 3
+# A one-time campaign whose time passed before it ran needs a new time; one that ran has none ahead.
+WAITING_TO_RUN = {Campaign.Status.DRAFT, Campaign.Status.SCHEDULED}
 
 
 def sections(campaign, *, now=None):
@@ -143,7 +145,8 @@ def _when_rows(campaign, now):
         text = ", ".join(f"{moment.astimezone(tz):%a %d %b %Y %H:%M}" for moment in coming)
         if campaign.send_now and not campaign.scheduled_at:
             text = "The moment it is scheduled"
-        elif schedule.passed(campaign, now):
+        elif schedule.passed(campaign, now) and campaign.status in WAITING_TO_RUN:
+            # A warning only while the time still matters: a run that happened is not "passed".
             text = f"None: {campaign.send_at.astimezone(tz):%a %d %b %Y %H:%M} ({tz.key}) has passed"
         else:
             text = f"{text} ({tz.key})" if coming else "None ahead"

@@ -96,3 +96,21 @@ def test_every_content_key_a_form_saves_has_a_label(channel):
     if channel == Campaign.Channel.WEB_PUSH:
         keys.add("browsers")  # set by the What step's settings (campaigns/views/what.py)
     assert keys - set(MAIN_KEYS) - set(OPTION_LABELS) == set()
+
+
+@pytest.mark.parametrize(
+    ("status", "next_runs"),
+    [("draft", "has passed"), ("scheduled", "has passed"), ("completed", "None ahead"), ("stopped", "None ahead")],
+)
+def test_a_passed_send_time_is_a_warning_only_before_the_campaign_ran(make_campaign, status, next_runs):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from campaigns.summary import sections
+
+    campaign = make_campaign("web_push", WEB, status=status)
+    campaign.send_at = timezone.now() - timedelta(days=2)
+    campaign.save()
+    when = next(section for section in sections(campaign) if section["step"] == "when")
+    assert next_runs in dict(when["rows"])["Next runs"]
