@@ -3,7 +3,7 @@
 
 from django import forms
 
-from campaigns.forms.who import limit_field
+from campaigns.forms.who import clean_limits, limit_field
 from campaigns.models import Campaign
 
 FIELDS = ("reach_mode", "target_cap", "run_limit", "daily_limit", "safety_limit")
@@ -23,8 +23,7 @@ class LimitsForm(forms.Form):
 
     def clean(self):
         data = super().clean()
-        if data.get("reach_mode") == Campaign.ReachMode.CAP and not data.get("target_cap"):
-            self.add_error("target_cap", "Say how many people to send to at random.")
+        clean_limits(self, data)
         return data
 
     def save(self, campaign):

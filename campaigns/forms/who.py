@@ -182,7 +182,7 @@ class WhoForm(ErrorAria, forms.Form):
                 self._check_rules(self.edit.rules, "audience")
         if "platforms" in self.fields and not data.get("platforms"):
             self.add_error("platforms", "Choose Android, iOS or both.")
-        self._clean_limits(data)
+        clean_limits(self, data)
         if "exit_type" in self.fields:
             data["exit_trigger"] = self._clean_exit(data)
         return data
@@ -201,20 +201,6 @@ class WhoForm(ErrorAria, forms.Form):
                 "This segment has a live-behaviour condition: in a campaign, the trigger is chosen in When. "
                 "Use past behaviour and properties here.",
             )
-
-    def _clean_limits(self, data):
-        capped = data.get("reach_mode") == Campaign.ReachMode.CAP
-        if capped and data.get("target_cap") is None and "target_cap" not in self.errors:
-            self.add_error("target_cap", "Say how many people to send to.")
-        safety = data.get("safety_limit")
-        cap = data.get("target_cap") if data.get("reach_mode") == Campaign.ReachMode.CAP else None
-        for name, value in (("target_cap", cap), ("run_limit", data.get("run_limit"))):
-            if safety and value and value >= safety:
-                self.add_error(
-                    name,
-                    f"The safety check stops any run where more than {safety:,} are reachable, so a limit of {value:,} "
-                    "never applies: make it smaller than the safety check, or raise the check.",
-                )
 
     def _clean_exit(self, data):
         kind = data.get("exit_type")
@@ -292,3 +278,21 @@ def _has_live(group):
         _has_live(node) if isinstance(node, t.Group) else isinstance(node, t.LiveEventCondition)
         for node in group.conditions
     )
+
+
+def clean_limits(form, data):
+    """The reach limits' rules, for the Who step and for changing a scheduled campaign's
+    limits (campaigns/forms/limits.py): a cap needs a number, and no limit may reach the
+    safety check (it would never apply)."""
+    capped = data.get("reach_mode") == Campaign.ReachMode.CAP
+    if capped and data.get("target_cap") is None and "target_cap" not in form.errors:
+        form.add_error("target_cap", "Say how many people to send to.")
+    safety = data.get("safety_limit")
+    cap = data.get("target_cap") if capped else None
+    for name, value in (("target_cap", cap), ("run_limit", data.get("run_limit"))):
+        if safety and value and value >= safety:
+            form.add_error(
+                name,
+                f"The safety check stops any run where more than {safety:,} are reachable, so a limit of {value:,} "
+                "never applies: make it smaller than the safety check, or raise the check.",
+            )

@@ -173,6 +173,18 @@ def test_limits_out_of_range_are_refused_naming_the_field(marketer, owner):
     assert 'id="run_limit-error"' in response.content.decode()
 
 
+def test_changed_limits_follow_the_who_steps_rules(marketer, owner):
+    # One set of rules (campaigns.forms.who.clean_limits): a run limit the safety check
+    # would always stop first is refused here as in the Who step.
+    campaign = make_campaign(owner, status="paused")
+    data = {"reach_mode": "all", "run_limit": "500", "safety_limit": "100", "daily_limit": "", "target_cap": ""}
+    response = marketer.post(reverse("campaigns:limits", args=[campaign.pk]), {**data, "confirmed": "yes"})
+    assert response.status_code == 422
+    assert "never applies" in response.content.decode()
+    campaign.refresh_from_db()
+    assert campaign.run_limit is None
+
+
 def test_a_draft_has_no_confirmation_and_a_completed_campaign_cannot_change(marketer, owner):
     completed = make_campaign(owner, status="completed")
     response = marketer.post(what_url(completed), {**new_what("Late"), "confirmed": "yes"})
