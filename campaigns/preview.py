@@ -36,6 +36,14 @@ class Surface:
     note: str = ""
 
 
+# The one definition of how many characters each surface shows before it cuts the text with
+# "…" (the preview draws with it; the personalisation lint, campaigns/lint.py, counts people
+# past it). No vendor documents these: they are the visible lengths the push vendors publish
+# from their own screenshots, rounded down where they disagree — Batch, "What is the optimal
+# length for every web push notification?" (doc.batch.com: Chrome/Edge on Windows 70/140,
+# macOS 35/…, Firefox 50/200), Reteno, "Push notification character limits" (reteno.com: iOS
+# shows 178 characters of text), webpushnotifications.xyz's table (Chrome on macOS 43/88,
+# Safari on macOS 49/103). Fonts, screen widths and OS versions move them a little.
 WEB_SURFACES = (
     Surface("chrome-windows", "Chrome on Windows", "web", 60, 120, image=True, buttons=2),
     Surface(

@@ -86,7 +86,7 @@ def profile_context(profile):
     return context
 
 
-def _fields(content):
+def fields(content):
     """(field path, template text) for every Liquid-bearing value of a content dict."""
     for key in TEXT_KEYS:
         if isinstance(content.get(key), str) and content[key]:
@@ -104,7 +104,7 @@ def _fields(content):
 def check(content):
     """Every Liquid error of a content dict, as {field path: message}; empty when it parses."""
     errors = {}
-    for field, text in _fields(content):
+    for field, text in fields(content):
         try:
             env.from_string(text)
         except LiquidError as error:
@@ -129,7 +129,7 @@ def render(content, context, *, html=False):
     the field, so one profile's bad data fails its message, not the batch."""
     rendered = dict(content)
     try:
-        for field, text in _fields(content):
+        for field, text in fields(content):
             value = render_text(text, context, html=html)
             parts = field.split(".")
             if len(parts) == 1:

@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from accounts import audit
-from campaigns import schedule
+from campaigns import lint, schedule
 from campaigns.models import Campaign, CampaignRun, Variant
 from delivery.actions import dispatches
 from delivery.content import check as check_liquid
@@ -65,6 +65,19 @@ MAX_CONTROL_GROUP = 50
 
 class LifecycleError(Exception):
     """A refused state change; ``str()`` is the message to show the marketer."""
+
+
+class NeedsSendAnyway(LifecycleError):
+    """Refused: the personalisation lint found something and "Send anyway" was not ticked.
+    ``report`` is the lint's ``Report``, for the page to show."""
+
+    def __init__(self, report):
+        count = len(report.findings)
+        super().__init__(
+            f"The personalisation check found {count} problem{'s' if count != 1 else ''} in a sample of "
+            f"{report.sampled:,} people: fix {'them' if count != 1 else 'it'}, or tick “Send anyway”."
+        )
+        self.report = report
 
 
 @dataclass(frozen=True)
@@ -219,15 +232,30 @@ def _refresh(campaign, fresh):
     return campaign
 
 
-def do_schedule(campaign, *, user, now=None):
+def check_lint(report, *, send_anyway):
+    """The gate every schedule and publish passes (issue 17): a campaign whose personalisation
+    lint (``campaigns/lint.py``) found something goes only with "Send anyway" ticked. The
+    audit detail it adds when it lets one through (empty when there was nothing to accept)."""
+    if not report:
+        return ""
+    if not send_anyway:
+        raise NeedsSendAnyway(report)
+    return f"; sent anyway past the personalisation check ({report.sampled:,} sampled: {report.summary()})"
+
+
+def do_schedule(campaign, *, user, now=None, send_anyway=False):
     """Schedule a past-behaviour campaign (draft -> scheduled) or publish a live or
-    exit-intent one (draft -> running). Refused with every problem when it is not ready."""
+    exit-intent one (draft -> running). Refused with every problem when it is not ready,
+    and when the personalisation lint finds something unless ``send_anyway``."""
     now = now or timezone.now()
+    # Rendered before the row is locked: a Linked Content fetch may take seconds.
+    report = lint.lint(campaign, now=now)
     with transaction.atomic():
         fresh = _locked(campaign, "schedule")
         found = check_ready(fresh, now=now)
         if found:
             raise LifecycleError("It cannot be scheduled yet: " + " ".join(found))
+        accepted = check_lint(report, send_anyway=send_anyway)
         before, fresh.scheduled_at = fresh.status, now
         if fresh.is_live or fresh.channel == Campaign.Channel.EXIT_INTENT:
             fresh.status, fresh.started_at = Status.RUNNING, now
@@ -238,7 +266,7 @@ def do_schedule(campaign, *, user, now=None):
             found = schedule.upcoming(fresh, after=now, count=1)
             fresh.next_run_at = found[0] if found else None
         fresh.save(update_fields=["status", "scheduled_at", "started_at", "next_run_at", "updated_at"])
-        _audit(user, "schedule", fresh, before)
+        audit.record(user, VERBS["schedule"], fresh, audit.status_change(before, fresh.status) + accepted)
     return _refresh(campaign, fresh)
 
 

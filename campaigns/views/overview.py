@@ -4,14 +4,18 @@
 Times are checked again each time the page is drawn and when Schedule is pressed (the
 wizard may have taken longer than the margin a one-time send had). A passed send time is
 fixed in place: a small form sends it now or at a new time, judged by the When step's own
-form (``WhenForm.correcting``), saved as the When step and then scheduled."""
+form (``WhenForm.correcting``), saved as the When step and then scheduled.
+
+The personalisation lint (``campaigns/lint.py``) renders the message for a sample of the
+audience each time the page is drawn; when it finds something, Schedule needs "Send
+anyway" ticked (``lifecycle.check_lint``) and says so at that box."""
 
 from django.contrib import messages
 from django.shortcuts import redirect
 from django.urls import path
 from django.utils import timezone
 
-from campaigns import schedule, summary
+from campaigns import lint, schedule, summary
 from campaigns.actions import lifecycle
 from campaigns.actions.drafts import do_save_step
 from campaigns.forms.when import WhenForm
@@ -23,7 +27,7 @@ STEP = Step.OVERVIEW
 
 @editable
 def step(request, campaign):
-    error, fix = "", None
+    error, fix, report, anyway_error = "", None, None, ""
     if request.method == "POST":
         if request.POST.get("action") == "fix-time":
             fix = WhenForm.correcting(campaign, request.POST)
@@ -32,7 +36,9 @@ def step(request, campaign):
                 fix = None
         if fix is None:
             try:
-                lifecycle.do_schedule(campaign, user=request.user)
+                lifecycle.do_schedule(campaign, user=request.user, send_anyway=request.POST.get("send_anyway") == "1")
+            except lifecycle.NeedsSendAnyway as refusal:
+                anyway_error, report = str(refusal), refusal.report
             except lifecycle.LifecycleError as refusal:
                 error = str(refusal)
             else:
@@ -50,8 +56,10 @@ def step(request, campaign):
         "publishes": publishes(campaign),
         "error": error,
         "fix": fix,
+        "lint": report if report is not None else lint.lint(campaign, now=now),
+        "anyway_error": anyway_error,
     }
-    refused = error or (fix is not None and fix.is_bound)
+    refused = error or anyway_error or (fix is not None and fix.is_bound)
     return render_step(request, campaign, STEP, context, status=422 if refused else 200)
 
 

@@ -384,11 +384,16 @@ class Renderer:
         return found
 
     def _render(self, content, profile_id, extra=None):
+        return liquid.render(content, self.context(content, profile_id, extra))
+
+    def context(self, content, profile_id, extra=None):
+        """The Liquid context of personal ``content`` for one profile (the personalisation
+        lint, ``campaigns/lint.py``, renders with it too). Raises LinkedContentError."""
         # The message's own variables first: ``profile`` and ``linked`` are always ours.
         context = {**(extra or {}), "profile": liquid.profile_context(self.profiles[profile_id])}
         if content.get("linked"):
             context["linked"] = self._linked(content["linked"], context)
-        return liquid.render(content, context)
+        return context
 
     def _linked(self, sources, context):
         if self.linked is None:
