@@ -19,11 +19,11 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime, time
 
-from django.db.models import Count
+from django.db.models import Count, Q, Sum
 
 from campaigns import schedule
 from campaigns.models import Campaign, CampaignRun, LiveTrigger
-from delivery.models import Message
+from delivery.counts import kept_union
 
 # Built-in profile fields whose value can pick the message of a "one message per property
 # value" campaign, besides the custom properties; the What step offers the same list.
@@ -202,11 +202,14 @@ class Plan:
 # --- the A/B winner ---------------------------------------------------------------------
 
 
-def clicks_per_variant(messages):
-    """{variant key: clicked messages among ``messages``} (a ``Message`` queryset: a run's
-    dispatch, or every message of a live campaign)."""
-    rows = messages.filter(clicked_at__isnull=False).values_list("variant").annotate(n=Count("id")).order_by()
-    return dict(rows)
+def clicks_per_variant(where):
+    """{variant key: clicked messages} of the dispatches ``where`` selects (a Q over
+    ``dispatch``: a run's, or every one of a live campaign); a pruned dispatch's from the
+    tally kept when its messages were deleted (``delivery.counts.kept_union``)."""
+    clicks = {}
+    for variant, n in kept_union(where, ("variant",), n=(Count("clicked_at"), Sum("clicked"))):
+        clicks[variant] = clicks.get(variant, 0) + n
+    return {variant: n for variant, n in clicks.items() if n}
 
 
 def pick_winner(keys, clicks):
@@ -296,7 +299,7 @@ class LivePicker:
         return found if found in self.variants else None
 
     def _winner_by_clicks(self):
-        return pick_winner(self.keys, clicks_per_variant(Message.objects.filter(dispatch__run__campaign=self.campaign)))
+        return pick_winner(self.keys, clicks_per_variant(Q(dispatch__run__campaign=self.campaign)))
 
 
 def in_control_group(campaign, profile_id):

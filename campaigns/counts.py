@@ -25,9 +25,72 @@ from django.db.models.functions import Coalesce
 from campaigns.models import CampaignRun, ControlMember
 from delivery import counts as delivery_counts
 from delivery.codes import meaning
-from delivery.models import Message
 from segments import counts as segment_counts
 from segments.counts import Term
+
+# The forecast's words for what a run will do before it runs (``campaigns/forecast.py``);
+# its other lines are the counts above.
+FORECAST_TERMS = (
+    Term(
+        "forecast",
+        "Forecast",
+        "What a scheduled run is expected to do, worked out before it runs from the whole audience, "
+        "the campaign's rules and each person's recent messages. The one made when the campaign "
+        "was scheduled is kept and shown beside what the run did.",
+    ),
+    Term(
+        "safari_excluded",
+        "Safari excluded",
+        "Qualified people left out because the message is for all browsers but Safari and their "
+        "only reachable devices are Safari.",
+    ),
+    Term(
+        "known_dead",
+        "Known-dead tokens",
+        "Devices of qualified people whose push service already said the subscription or token "
+        "is gone: they are retired and no message is written for them.",
+    ),
+    Term(
+        "frequency_cap",
+        "Frequency capped",
+        "Messages the global frequency caps will stop: the person has already had the most "
+        "campaigns allowed in the last day or week.",
+    ),
+    Term(
+        "dnd_discarded",
+        "Discarded by DND",
+        "Messages that would reach people inside the campaign's Do Not Disturb hours, in their "
+        "own time zone, when those hours are set to discard.",
+    ),
+    Term(
+        "dnd_delayed",
+        "Delayed by DND",
+        "Messages held until the Do Not Disturb hours end in the person's time zone, then sent.",
+    ),
+    Term(
+        "cutoff_passed",
+        "Past the cut-off",
+        "Messages that could only go after the campaign's cut-off time (held by the throttle, DND "
+        "or the person's time zone until then), so are not sent.",
+    ),
+    Term(
+        "expected",
+        "Expected sends",
+        "Targeted messages left after the frequency caps, DND and the cut-off: those Clarion will "
+        "hand to the push services. Some may still fail; the run counts them as sent or failed.",
+    ),
+    Term(
+        "last_send",
+        "Last send",
+        "When the last expected message goes out, at the global throttle's rate and after holds.",
+    ),
+    Term(
+        "overlap",
+        "Same-day overlap",
+        "Reachable people another scheduled or running campaign also reaches the same day; the "
+        "frequency caps stop the later message to those one message short of a cap.",
+    ),
+)
 
 TERMS = {
     term.name: term
@@ -50,6 +113,7 @@ TERMS = {
             "Conversions",
             "Goal events by a person within the funnel window after a message they were sent.",
         ),
+        *FORECAST_TERMS,
     )
 }
 
@@ -142,9 +206,8 @@ def sent_by_campaign(campaigns):
     """{campaign id: RunCounts with the message outcomes only} for a page of the list, in one
     query over the messages of each campaign's runs, the A/B winner's sends included."""
     campaign_of = Coalesce("dispatch__run__campaign", "dispatch__remainder_of_run__campaign")
-    messages = Message.objects.filter(
-        Q(dispatch__run__campaign__in=campaigns) | Q(dispatch__remainder_of_run__campaign__in=campaigns)
+    found = delivery_counts.tally(
+        Q(dispatch__run__campaign__in=campaigns) | Q(dispatch__remainder_of_run__campaign__in=campaigns), campaign_of
     )
-    found = delivery_counts.tally(messages, campaign_of)
     empty = delivery_counts.Outcomes
     return {campaign.pk: RunCounts(outcomes=found.get(campaign.pk) or empty()) for campaign in campaigns}

@@ -39,7 +39,7 @@ def env_bool(name, default=False):
     raise ImproperlyConfigured(f"{name} must be one of 1/0, true/false, yes/no, on/off; got {value!r}.")
 
 
-def env_int(name, default, *, minimum=None):
+def env_int(name, default, *, minimum=None, maximum=None):
     value = _raw(name)
     if not value:
         return default
@@ -49,6 +49,8 @@ def env_int(name, default, *, minimum=None):
         raise ImproperlyConfigured(f"{name} must be a whole number; got {value!r}.") from None
     if minimum is not None and number < minimum:
         raise ImproperlyConfigured(f"{name} must be at least {minimum}; got {number}.")
+    if maximum is not None and number > maximum:
+        raise ImproperlyConfigured(f"{name} must be at most {maximum}; got {number}.")
     return number
 
 

@@ -340,6 +340,10 @@ WEBPUSH_ALLOWED_HOSTS = pushhosts.allowed_hosts(env_list("WEBPUSH_ALLOWED_HOSTS"
 # are claimed again at most a lease (plus the 15 s sweep) after its last renewal.
 DELIVERY_BATCH_SIZE = env_int("DELIVERY_BATCH_SIZE", 1000, minimum=1)
 DELIVERY_CLAIM_LEASE = env_int("DELIVERY_CLAIM_LEASE", 60, minimum=5)
+# Days a finished dispatch keeps its messages (stats/actions/retention.py): after that, once its
+# roll-up is current, they are deleted in batches and its counts kept as roll-ups. At most ten
+# years: a longer wish is "never", and the table then grows by every message ever sent.
+MESSAGE_RETENTION_DAYS = env_int("MESSAGE_RETENTION_DAYS", 90, minimum=1, maximum=3650)
 
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"))
 LOGGING = {

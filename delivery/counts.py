@@ -2,14 +2,16 @@
 defines them for people): targeted, sent, failed, not sent on purpose (by reason), waiting.
 
 One GROUP BY over the messages (the ``(dispatch, status)`` index), so a page reads the same
-numbers the workers just wrote, whichever page it is.
+numbers the workers just wrote, whichever page it is. A dispatch whose messages were pruned
+(``Dispatch.pruned_at``, MESSAGE_RETENTION_DAYS) is counted from the tally kept when they were
+(``PrunedTally``), in the same query: its numbers read the same afterwards.
 """
 
 from dataclasses import dataclass, field
 
-from django.db.models import Count
+from django.db.models import Count, Q, Sum
 
-from delivery.models import Message
+from delivery.models import Message, PrunedTally
 from segments.counts import Term
 
 # What becomes of messages, in words (the whole vocabulary: campaigns.counts.TERMS).
@@ -104,18 +106,35 @@ class Outcomes:
         return total
 
 
-def tally(messages, key="dispatch"):
-    """{key value: Outcomes} of ``messages`` (a Message queryset), grouped by ``key`` (a field
-    name or an expression; campaigns groups by campaign). One query."""
+def tally(where, key="dispatch"):
+    """{key value: Outcomes} of the messages of the dispatches ``where`` selects (a Q over
+    ``dispatch``, e.g. ``Q(dispatch__in=ids)``), grouped by ``key`` (a field name or an
+    expression over ``dispatch``; campaigns groups by campaign). One query: the messages of
+    dispatches not pruned, and the kept tallies of those that were."""
     found = {}
-    rows = messages.values_list(key, "status", "code").annotate(n=Count("pk")).order_by()
-    for group, status, code, n in rows:
+    for group, status, code, n in kept_union(where, (key, "status", "code"), n=(Count("pk"), Sum("messages"))):
         found.setdefault(group, Outcomes()).add(status, code, n)
     return found
+
+
+def kept_union(where, keys, filters=None, **counts):
+    """Rows of ``keys`` + ``counts`` over the messages of the dispatches ``where`` selects, the
+    pruned ones' from their ``PrunedTally`` (UNION ALL: one query; a group may come twice, once
+    from each side, so callers add). Each count is a pair: (over messages, over tallies)."""
+    messages = Message.objects.filter(where, dispatch__pruned_at__isnull=True, **(filters or {}))
+    kept = PrunedTally.objects.filter(where, **(filters or {}))
+    return (
+        messages.values_list(*keys)
+        .annotate(**{name: pair[0] for name, pair in counts.items()})
+        .order_by()
+        .union(
+            kept.values_list(*keys).annotate(**{name: pair[1] for name, pair in counts.items()}).order_by(), all=True
+        )
+    )
 
 
 def of_dispatches(dispatch_ids):
     """{dispatch id: Outcomes} for each id (zeros for one without messages)."""
     ids = {pk for pk in dispatch_ids if pk}
-    found = tally(Message.objects.filter(dispatch__in=ids)) if ids else {}
+    found = tally(Q(dispatch__in=ids)) if ids else {}
     return {pk: found.get(pk, Outcomes()) for pk in ids}

@@ -14,7 +14,10 @@ class Conversion(models.Model):
     """A goal event credited to the message that led to it: at most one per message, and
     one per event and campaign (the latest message of the campaign within the window wins)."""
 
-    message = models.OneToOneField("delivery.Message", on_delete=models.CASCADE, related_name="+")
+    # Emptied when the message is pruned (MESSAGE_RETENTION_DAYS): the conversion stays, counted.
+    message = models.OneToOneField(
+        "delivery.Message", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     campaign = models.ForeignKey("campaigns.Campaign", on_delete=models.CASCADE, related_name="+")
     dispatch = models.ForeignKey("delivery.Dispatch", on_delete=models.CASCADE, related_name="+", db_index=False)
     variant = models.CharField(max_length=40, blank=True)

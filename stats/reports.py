@@ -17,6 +17,7 @@ from django.utils import timezone
 from campaigns import counts as run_counts
 from campaigns.models import Campaign, CampaignRun, ControlMember
 from delivery import codes
+from delivery import counts as delivery_counts
 from delivery.models import Message
 from stats.models import ControlConversion, DailyStat, ErrorStat, RollUp
 
@@ -315,22 +316,22 @@ def versions(campaign):
     each sent message records the one it was rendered with), oldest first; empty for a
     campaign whose messages never changed after scheduling.
 
-    Read from the messages, in one GROUP BY over the campaign's dispatches: the roll-ups are
-    per variant and day, not per version, and only a changed campaign pays for this query."""
+    Read from the messages, in one GROUP BY over the campaign's dispatches (a pruned one's from
+    its kept tally: ``delivery.counts.kept_union``): the roll-ups are per variant and day, not
+    per version, and only a changed campaign pays for this query."""
     kept = list(campaign.versions.order_by("number"))
     if len(kept) < 2:
         return []
     rows = {version.number: VersionRow(version.number, version.created_at, version.note) for version in kept}
-    messages = Message.objects.filter(
+    counted = delivery_counts.kept_union(
         Q(dispatch__run__campaign=campaign) | Q(dispatch__remainder_of_run__campaign=campaign),
-        status=Message.Status.SENT,
+        ("version",),
+        {"status": Message.Status.SENT},
+        sent=(Count("pk"), Sum("messages")),
+        viewed=(Count("viewed_at"), Sum("viewed")),
+        clicked=(Count("clicked_at"), Sum("clicked")),
     )
-    counted = (
-        messages.values("version")
-        .annotate(sent=Count("pk"), viewed=Count("viewed_at"), clicked=Count("clicked_at"))
-        .order_by()
-    )
-    for row in counted:
-        found = rows.setdefault(row["version"], VersionRow(row["version"], None, ""))
-        found.sent, found.viewed, found.clicked = row["sent"], row["viewed"], row["clicked"]
+    for number, sent, viewed, clicked in counted:
+        found = rows.setdefault(number, VersionRow(number, None, ""))
+        found.sent, found.viewed, found.clicked = found.sent + sent, found.viewed + viewed, found.clicked + clicked
     return [rows[number] for number in sorted(rows)]

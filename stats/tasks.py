@@ -4,6 +4,7 @@ and beat's entries carry them, so moving a function must not change them."""
 from celery import shared_task
 
 from stats.actions.events import do_track_events
+from stats.actions.retention import do_prune_messages
 from stats.actions.rollup import do_roll_up
 
 
@@ -18,3 +19,11 @@ def roll_up():
 def track_events(event_ids):
     """Views, clicks and conversions from events just recorded (segments.signals)."""
     do_track_events(event_ids)
+
+
+@shared_task(name="stats.tasks.prune_messages", ignore_result=True)
+def prune_messages():
+    """Beat, hourly (config/celery.py): delete the messages of dispatches finished more than
+    MESSAGE_RETENTION_DAYS ago, once their roll-ups are kept (stats/actions/retention.py).
+    Safe to run twice: a dispatch is kept once, and deleting what is gone deletes nothing."""
+    do_prune_messages()

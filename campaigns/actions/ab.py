@@ -8,6 +8,7 @@ the run as ``ab_ends_at``; beat looks for ended tests every 60 s (config/celery.
 winner is picked at most a minute after its test ends."""
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from campaigns import schedule
@@ -47,7 +48,7 @@ def do_finish_ab_test(run_id, *, now=None):
             return None
         campaign = Campaign.objects.get(pk=run.campaign_id)
         keys = list(run.dispatch.contents)
-        clicks = clicks_per_variant(Message.objects.filter(dispatch=run.dispatch))
+        clicks = clicks_per_variant(Q(dispatch=run.dispatch))
         run.winner, run.winner_picked_at = pick_winner(keys, clicks), now
         tally = ", ".join(f"{key}: {clicks.get(key, 0)}" for key in keys)
         run.note = f"Variant {run.winner} won the A/B test with the most clicks ({tally}) and went to the rest."

@@ -30,6 +30,7 @@ from campaigns.actions.drafts import do_save_step
 from campaigns.allocation import variant_keys
 from campaigns.models import Campaign, ContentVersion
 from campaigns.models.versions import current_version
+from delivery import counts as delivery_counts
 from delivery.actions import dispatches
 from delivery.models import Dispatch, Message
 
@@ -60,7 +61,7 @@ def _dispatches(campaign):
 def impact(campaign):
     open_ids = list(_dispatches(campaign).filter(status__in=UNFINISHED).values_list("pk", flat=True))
     pending = dispatches.pending_counts(open_ids)
-    sent = Message.objects.filter(dispatch__in=_dispatches(campaign), status=Message.Status.SENT).count()
+    sent = sum(outcomes.sent for outcomes in delivery_counts.tally(Q(dispatch__in=_dispatches(campaign))).values())
     return Impact(
         queued=pending[Message.Status.QUEUED] + pending[Message.Status.HELD],
         in_flight=pending[Message.Status.SENDING],

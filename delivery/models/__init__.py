@@ -1,7 +1,7 @@
 """How one message reaches one device (DESIGN.md: delivery owns messages and global limits)."""
 
 from delivery.models.limits import DeliverySettings
-from delivery.models.messages import Dispatch, Message
+from delivery.models.messages import Dispatch, Message, PrunedTally
 from delivery.models.workers import Heartbeat, VapidKey
 
-__all__ = ["DeliverySettings", "Dispatch", "Heartbeat", "Message", "VapidKey"]
+__all__ = ["DeliverySettings", "Dispatch", "Heartbeat", "Message", "PrunedTally", "VapidKey"]

@@ -38,6 +38,9 @@ class Dispatch(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # When its messages began to be deleted (MESSAGE_RETENTION_DAYS, stats/actions/retention.py):
+    # from then on its counts are read from its ``PrunedTally`` rows, never from its messages.
+    pruned_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -130,3 +133,32 @@ class Message(models.Model):
 
     def __str__(self):
         return f"message {self.pk} ({self.status})"
+
+
+class PrunedTally(models.Model):
+    """What a pruned dispatch's messages added up to, kept when they were deleted: one row per
+    variant, content version, status and code, in the transaction that set
+    ``Dispatch.pruned_at``. The counts of ``delivery.counts`` (and the clicks per variant an
+    A/B winner is picked by, and the sends per version) read these for a pruned dispatch and
+    the messages for every other, so a page says the same before and after the prune."""
+
+    dispatch = models.ForeignKey(Dispatch, on_delete=models.CASCADE, related_name="+")
+    variant = models.CharField(max_length=40, blank=True)
+    version = models.PositiveIntegerField(default=1)
+    status = models.CharField(max_length=8, choices=Message.Status.choices)
+    code = models.CharField(max_length=40, blank=True)
+    messages = models.PositiveIntegerField(default=0)
+    viewed = models.PositiveIntegerField(default=0)
+    clicked = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name = "pruned messages' tally"
+        verbose_name_plural = "pruned messages' tallies"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["dispatch", "variant", "version", "status", "code"], name="delivery_pruned_tally_once"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.messages} {self.status} of dispatch {self.dispatch_id}"

@@ -9,6 +9,9 @@ at once: the same messages give the same rows. What "may have moved" means:
 - tracking noted a view, click or conversion since (``RollUp.changes``);
 - it is sending or paused (a batch records outcomes at any moment);
 - it finished shortly before its last pass, or after it (the last batches' commits).
+
+A dispatch whose messages were pruned (``Dispatch.pruned_at``: ``stats.actions.retention``)
+is never recomputed: its rows were made current just before, and are all that is left.
 """
 
 from datetime import timedelta
@@ -31,7 +34,7 @@ def do_roll_up(*, now=None):
     """Bring every roll-up that may be stale up to date. Returns how many dispatches were recomputed."""
     now = now or timezone.now()
     adopt_new_dispatches()
-    due = RollUp.objects.filter(
+    due = RollUp.objects.filter(dispatch__pruned_at__isnull=True).filter(
         Q(rolled_at__isnull=True)
         | Q(changes__gt=F("rolled_changes"))
         | Q(dispatch__status__in=[Dispatch.Status.SENDING, Dispatch.Status.PAUSED])
@@ -64,6 +67,8 @@ def roll_up_dispatch(rollup_id, *, now=None):
     before the messages: tracking that commits meanwhile bumps it again, and the next pass
     sees that."""
     rollup = RollUp.objects.select_for_update().get(pk=rollup_id)
+    if Dispatch.objects.filter(pk=rollup.dispatch_id, pruned_at__isnull=False).exists():
+        return  # its messages are (being) deleted: recounting them would lose what they were
     days, errors = _count(rollup.dispatch_id)
     keys = {"campaign_id": rollup.campaign_id, "run_id": rollup.run_id, "dispatch_id": rollup.dispatch_id}
     DailyStat.objects.filter(dispatch_id=rollup.dispatch_id).delete()
