@@ -37,7 +37,7 @@ class Surface:
 
 
 # The one definition of how many characters each surface shows before it cuts the text with
-# "…" (the preview draws with it; the personalisation lint, campaigns/lint.py, counts people
+# "…" (the preview draws with it; the personalisation lint, campaigns/actions/lint.py, counts people
 # past it). No vendor documents these: they are the visible lengths the push vendors publish
 # from their own screenshots, rounded down where they disagree — Batch, "What is the optimal
 # length for every web push notification?" (doc.batch.com: Chrome/Edge on Windows 70/140,

@@ -17,7 +17,8 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from accounts import audit
-from campaigns import lint, schedule
+from campaigns import schedule
+from campaigns.actions import lint
 from campaigns.models import Campaign, CampaignRun, Variant
 from delivery.actions import dispatches
 from delivery.content import check as check_liquid
@@ -234,7 +235,7 @@ def _refresh(campaign, fresh):
 
 def check_lint(report, *, send_anyway):
     """The gate every schedule and publish passes (issue 17): a campaign whose personalisation
-    lint (``campaigns/lint.py``) found something goes only with "Send anyway" ticked. The
+    lint (``campaigns/actions/lint.py``) found something goes only with "Send anyway" ticked. The
     audit detail it adds when it lets one through (empty when there was nothing to accept)."""
     if not report:
         return ""

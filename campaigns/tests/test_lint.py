@@ -1,4 +1,4 @@
-"""The personalisation lint (campaigns/lint.py): each kind of finding on a real audience, the
+"""The personalisation lint (campaigns/actions/lint.py): each kind of finding on a real audience, the
 "Send anyway" gate of Schedule, and the Overview page that shows them."""
 
 import threading
@@ -10,8 +10,7 @@ import time_machine
 
 from accounts import roles
 from accounts.models import AuditEntry
-from campaigns import lint
-from campaigns.actions import lifecycle
+from campaigns.actions import lifecycle, lint
 from campaigns.models import Campaign
 from campaigns.tests.scheduled import audience, make_campaign
 from delivery.tests.test_linked import Handler

@@ -6,7 +6,7 @@ wizard may have taken longer than the margin a one-time send had). A passed send
 fixed in place: a small form sends it now or at a new time, judged by the When step's own
 form (``WhenForm.correcting``), saved as the When step and then scheduled.
 
-The personalisation lint (``campaigns/lint.py``) renders the message for a sample of the
+The personalisation lint (``campaigns/actions/lint.py``) renders the message for a sample of the
 audience each time the page is drawn; when it finds something, Schedule needs "Send
 anyway" ticked (``lifecycle.check_lint``) and says so at that box."""
 
@@ -15,8 +15,8 @@ from django.shortcuts import redirect
 from django.urls import path
 from django.utils import timezone
 
-from campaigns import lint, schedule, summary
-from campaigns.actions import lifecycle
+from campaigns import schedule, summary
+from campaigns.actions import lifecycle, lint
 from campaigns.actions.drafts import do_save_step
 from campaigns.forms.when import WhenForm
 from campaigns.models import Campaign

@@ -388,7 +388,7 @@ class Renderer:
 
     def context(self, content, profile_id, extra=None):
         """The Liquid context of personal ``content`` for one profile (the personalisation
-        lint, ``campaigns/lint.py``, renders with it too). Raises LinkedContentError."""
+        lint, ``campaigns/actions/lint.py``, renders with it too). Raises LinkedContentError."""
         # The message's own variables first: ``profile`` and ``linked`` are always ours.
         context = {**(extra or {}), "profile": liquid.profile_context(self.profiles[profile_id])}
         if content.get("linked"):
