@@ -15,6 +15,7 @@ from datetime import datetime
 from django.db.models import Count, Max, Min
 from django.utils import timezone
 
+from delivery.actions.besttime import WINDOW
 from delivery.codes import meaning
 from delivery.models import DeliverySettings, Dispatch, Message
 from delivery.throttle import INTERVAL
@@ -24,7 +25,7 @@ Hold = Message.HoldReason
 SENDING = "sending"  # queued or claimed rows of a sending dispatch: going out now
 PAUSED = "paused"  # queued rows of a paused dispatch
 # The order the groups are shown in: what goes soonest on its own first.
-ORDER = (SENDING, Hold.RETRY, Hold.THROTTLE, Hold.DND, Hold.USER_TIME_ZONE, Hold.SCHEDULED, "", PAUSED)
+ORDER = (SENDING, Hold.RETRY, Hold.THROTTLE, Hold.DND, Hold.USER_TIME_ZONE, Hold.BEST_TIME, Hold.SCHEDULED, "", PAUSED)
 
 
 @dataclass
@@ -37,7 +38,7 @@ class Group:
     first: datetime | None = None
     last: datetime | None = None
     code: str = ""  # a retry's provider code
-    clock: str = ""  # the local wall time they wait for (DND's end, the user-time-zone send)
+    clock: str = ""  # the local wall time they wait for (DND's end, the user-time-zone send, best time's fallback)
     asked: bool = False  # a retry's push service said how long to wait (Retry-After)
     limit: int | None = None  # the throttle's messages per 15 minutes
     now: datetime | None = None
@@ -55,6 +56,11 @@ class Group:
             return f"{n} {_wait(n)} for Do Not Disturb to end at {self.clock} in their time zone ({span})."
         if self.reason == Hold.USER_TIME_ZONE:
             return f"{n} {_wait(n)} for {self.clock} in their own time zone ({span})."
+        if self.reason == Hold.BEST_TIME:
+            return (
+                f"{n} {_wait(n)} for each person's best time: their most active hour of the last {WINDOW.days} days"
+                f" in their own time zone, {self.clock} for too little history ({span})."
+            )
         if self.reason == Hold.RETRY:
             why = "the push service asked to wait" if self.asked else _lower(meaning(self.code)).rstrip(".")
             if first == last:
@@ -133,6 +139,8 @@ def _clock(reason, rules):
     rules = rules or {}
     if reason == Hold.DND and rules.get("dnd"):
         return rules["dnd"].get("end", "")
+    if reason == Hold.BEST_TIME and rules.get("best_time"):
+        return f"{rules['best_time']['fallback_hour']:02d}:00"
     if reason == Hold.USER_TIME_ZONE and rules.get("user_timezone_at"):
         text = rules["user_timezone_at"]
         if "T" not in text:

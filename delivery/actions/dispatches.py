@@ -22,9 +22,12 @@ The ``rules`` keys (all optional) the pipeline reads (``delivery/actions/limits.
                       ``timezone``) or "2026-05-04T09:00": each message is held until that
                       time in its person's time zone; sent at once where it has passed
   collapse_prefix     put before "<dispatch id>-<device id>", the collapse key of each message
+  best_time           {"fallback_hour": 10}: when the dispatch starts, each queued message is
+                      held until its person's most engaged hour (``delivery/actions/besttime.py``),
+                      within the next 24 hours; the fallback hour for too little history
 
-Test dispatches (``is_test``) ignore DND, the caps, the throttle, the cut-off and the user's
-time zone: a test send goes out now.
+Test dispatches (``is_test``) ignore DND, the caps, the throttle, the cut-off, the user's
+time zone and best time: a test send goes out now.
 """
 
 import json
@@ -37,6 +40,7 @@ from django.db.models import Count
 from django.utils import timezone
 
 from delivery import counts as delivery_counts
+from delivery.actions import besttime
 from delivery.actions.limits import Rules
 from delivery.models import Dispatch, Message
 from delivery.tasks import send_batch
@@ -146,8 +150,11 @@ def _hold_reason(dispatch):
 
 def do_start(dispatch):
     """Open → sending. The send tasks are queued once the caller's transaction commits, so a
-    worker never looks for rows it cannot see yet."""
+    worker never looks for rows it cannot see yet. A best-time dispatch's rows are held
+    until each person's hour first: its window starts now."""
     now = timezone.now()
+    if (dispatch.rules or {}).get("best_time") and not dispatch.is_test and dispatch.status == Dispatch.Status.OPEN:
+        besttime.hold_at_best_times(dispatch, now=now)
     changed = Dispatch.objects.filter(pk=dispatch.pk, status=Dispatch.Status.OPEN).update(
         status=Dispatch.Status.SENDING, started_at=now
     )

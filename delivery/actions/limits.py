@@ -1,4 +1,5 @@
 """The When step's rules for one message: DND hours, the cut-off, the user's time zone,
+best time (``delivery/actions/besttime.py`` holds a dispatch's messages until each person's hour)
 and the global frequency caps. (How often a failed push is tried again: ``retries.py``.)
 
 Pure functions of a row, the rules and the clock (plus a short transaction for the caps),
@@ -28,6 +29,12 @@ DEFAULT_TTL = 24 * 3600
 
 def _time(text):
     return time.fromisoformat(text) if text else None
+
+
+def _hour(value):
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 23:
+        raise ValueError(f"best_time's fallback_hour must be an hour, 0 to 23: {value!r}")
+    return value
 
 
 def _datetime(text):
@@ -80,6 +87,7 @@ class Rules:
     urgency: str = "normal"
     user_timezone_at: str | None = None
     collapse_prefix: str = ""
+    best_time_fallback: int | None = None  # best time delivery's fallback hour (delivery/actions/besttime.py)
 
     @classmethod
     def parse(cls, rules):
@@ -94,6 +102,7 @@ class Rules:
             urgency=rules.get("urgency") or "normal",
             user_timezone_at=rules.get("user_timezone_at") or None,
             collapse_prefix=rules.get("collapse_prefix") or "",
+            best_time_fallback=_hour(rules["best_time"]["fallback_hour"]) if rules.get("best_time") else None,
         )
 
     def zone_for(self, profile_timezone):

@@ -68,6 +68,7 @@ class Message(models.Model):
         THROTTLE = "throttle", "Throttle"  # the global throttle's interval was full
         DND = "dnd", "Do Not Disturb"  # the person's DND hours, set to delay
         USER_TIME_ZONE = "user_time_zone", "User's time zone"  # the planned wall time in their zone
+        BEST_TIME = "best_time", "Best time"  # their most engaged hour (delivery/actions/besttime.py)
         RETRY = "retry", "Retry"  # the push service refused for now; ``code`` says how
         SCHEDULED = "scheduled", "Scheduled"  # enqueued to go at a given time
 
