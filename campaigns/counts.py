@@ -28,7 +28,7 @@ from delivery.codes import meaning
 from segments import counts as segment_counts
 from segments.counts import Term
 
-# The forecast's words for what a run will do before it runs (``campaigns/forecast.py``);
+# The forecast's words for what a run will do before it runs (``campaigns/actions/forecast.py``);
 # its other lines are the counts above.
 FORECAST_TERMS = (
     Term(

@@ -1,6 +1,7 @@
 """What to send, to whom and when (DESIGN.md: campaigns owns campaigns, variants, runs)."""
 
 from campaigns.models.campaign import Campaign, Label, Variant
+from campaigns.models.forecasts import RunForecast
 from campaigns.models.live import LiveTrigger
 from campaigns.models.popups import PopupShow
 from campaigns.models.runs import CampaignRun, ControlMember, TestSend
@@ -14,6 +15,7 @@ __all__ = [
     "Label",
     "LiveTrigger",
     "PopupShow",
+    "RunForecast",
     "TestSend",
     "Variant",
 ]

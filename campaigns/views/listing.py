@@ -14,7 +14,7 @@ from accounts import audit, roles
 from accounts.access import requires
 from campaigns import counts as run_counts
 from campaigns import progress, summary
-from campaigns.actions import lifecycle
+from campaigns.actions import forecast, lifecycle
 from campaigns.forms.listing import ListFilterForm
 from campaigns.models import Campaign
 from campaigns.views import changes
@@ -108,6 +108,7 @@ def _detail_page(request, pk, *, error="", status=200):
         "error": error,
         "here": request.get_full_path(),
         "history": audit.history(campaign) if request.user.has_perm(roles.VIEW_AUDIT) else None,
+        "forecast": forecast.panel(campaign, runs, now=timezone.now()),
     }
     return render(request, "campaigns/detail.html", context, status=status)
 

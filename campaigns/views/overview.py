@@ -16,7 +16,7 @@ from django.urls import path
 from django.utils import timezone
 
 from campaigns import schedule, summary
-from campaigns.actions import lifecycle, lint
+from campaigns.actions import forecast, lifecycle, lint
 from campaigns.actions.drafts import do_save_step
 from campaigns.forms.when import WhenForm
 from campaigns.models import Campaign
@@ -58,6 +58,7 @@ def step(request, campaign):
         "fix": fix,
         "lint": report if report is not None else lint.lint(campaign, now=now),
         "anyway_error": anyway_error,
+        "forecast": forecast.panel(campaign, [], now=now),
     }
     refused = error or anyway_error or (fix is not None and fix.is_bound)
     return render_step(request, campaign, STEP, context, status=422 if refused else 200)

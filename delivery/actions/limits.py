@@ -183,26 +183,35 @@ def capped_profiles(profile_ids, settings, *, dispatch_id, now):
     (one campaign to a person's phone and laptop is one message to them) and test sends (a
     marketer checking a campaign on a test profile takes nothing from that person's day).
     One grouped query over the index on (profile, sent_at)."""
-    daily, weekly = settings.daily_cap, settings.weekly_cap
-    if not profile_ids or (daily is None and weekly is None):
+    if not profile_ids or (settings.daily_cap is None and settings.weekly_cap is None):
         return set()
+    found = at_cap(settings, now=now, dispatch_id=dispatch_id).filter(profile_id__in=profile_ids)
+    return set(found.values_list("profile_id", flat=True))
+
+
+def at_cap(settings, *, now, dispatch_id=None, headroom=0):
+    """The ``capped_profiles`` rule as a query of the ``profile_id`` of everyone at a cap (or
+    within ``headroom`` sends of one), for the caller to narrow (a batch's profiles) or to
+    use as a sub-query (the forecast counts a whole audience with it,
+    ``campaigns/actions/forecast.py``). Nobody when no cap is set."""
+    daily, weekly = settings.daily_cap, settings.weekly_cap
+    if daily is None and weekly is None:
+        return Message.objects.none().values("profile_id")
     since = now - timedelta(days=7 if weekly is not None else 1)
+    sends = Message.objects.filter(status__in=(Message.Status.SENT, Message.Status.SENDING), sent_at__gte=since)
+    if dispatch_id is not None:
+        sends = sends.exclude(dispatch_id=dispatch_id)
     counts = (
-        Message.objects.filter(
-            profile_id__in=profile_ids,
-            status__in=(Message.Status.SENT, Message.Status.SENDING),
-            sent_at__gte=since,
-        )
-        .exclude(dispatch_id=dispatch_id)
-        .exclude(dispatch__is_test=True)
+        sends.exclude(dispatch__is_test=True)
         .values("profile_id")
         .annotate(
             day=Count("dispatch_id", distinct=True, filter=Q(sent_at__gte=now - timedelta(days=1))),
             week=Count("dispatch_id", distinct=True),
         )
     )
-    return {
-        row["profile_id"]
-        for row in counts
-        if (daily is not None and row["day"] >= daily) or (weekly is not None and row["week"] >= weekly)
-    }
+    reached = Q()
+    if daily is not None:
+        reached |= Q(day__gte=daily - headroom)
+    if weekly is not None:
+        reached |= Q(week__gte=weekly - headroom)
+    return counts.filter(reached).values("profile_id")
