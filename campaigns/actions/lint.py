@@ -27,6 +27,7 @@ so they parse and render alike; the text counted for length and size is the pipe
 """
 
 import contextvars
+import functools
 import time
 from dataclasses import dataclass, field
 
@@ -144,6 +145,11 @@ _noting_env = Environment()
 _noting_env.tags[TOKEN_OUTPUT] = _NotedOutput(_noting_env)
 
 
+@functools.lru_cache(maxsize=256)
+def _noting_template(text):
+    return _noting_env.from_string(text)  # parsed once per text, as the pipeline's are
+
+
 def empty_outputs(text, context):
     """The output expressions of ``text`` that render nothing (or only spaces) in ``context``."""
     if "{{" not in text:
@@ -151,7 +157,7 @@ def empty_outputs(text, context):
     noted = []
     token = _empties.set(noted)
     try:
-        _noting_env.from_string(text).render(**context)
+        _noting_template(text).render(**context)
     except LiquidError:
         return []  # the pipeline's render reports it
     finally:
@@ -268,16 +274,25 @@ def _check(campaign, renderer, content, person, extra, found):
                 note(Kind.EMPTY, path, f"The {_label(path)} shows nothing for {_braces(blank)}.", shown, _braces(blank))
     if campaign.channel == Campaign.Channel.EXIT_INTENT:
         return
-    for surface in _surfaces(campaign, content):
-        for path, limit in (("title", surface.title_chars), ("body", surface.body_chars)):
-            text = rendered.get(path) or ""
-            if len(text) > limit:
-                message = f"The {_label(path)} is cut after {limit} characters on {surface.label}."
-                note(Kind.TRUNCATED, path, message, text, surface.key)
+    for path, limit, labels in _limits(campaign, content):
+        text = rendered.get(path) or ""
+        if len(text) > limit:
+            message = f"The {_label(path)} is cut after {limit} characters on {', '.join(labels)}."
+            note(Kind.TRUNCATED, path, message, text, limit)
     for size in preview.sizes(campaign.channel, rendered, campaign.platforms):
         if size.over:
             message = f"{size.label} would be over {size.limit:,} bytes: the push service refuses it."
             note(Kind.TOO_BIG, "payload", message, f"{size.bytes:,} bytes", size.platform)
+
+
+def _limits(campaign, content):
+    """(title or body, visible characters, the surfaces that show that many), shortest
+    first: surfaces with the same length make one finding."""
+    found = {}
+    for surface in _surfaces(campaign, content):
+        for path, limit in (("title", surface.title_chars), ("body", surface.body_chars)):
+            found.setdefault((path, limit), []).append(surface.label)
+    return [(path, limit, labels) for (path, limit), labels in sorted(found.items())]
 
 
 def _surfaces(campaign, content):

@@ -78,10 +78,14 @@ def test_text_longer_than_a_surface_shows_is_counted_per_surface_and_person(owne
     report = lint.lint(campaign)
 
     cut = {finding.message: finding for finding in only(report, lint.Kind.TRUNCATED)}
-    windows = cut["The title is cut after 60 characters on Chrome on Windows."]
+    windows = cut[
+        "The title is cut after 60 characters on Chrome on Windows, Edge on Windows, Firefox (Windows, macOS)."
+    ]
     assert (windows.field, windows.people) == ("title", 3)
     assert windows.examples[0].shown.startswith("Welcome back, Maximilian")
-    assert "The title is cut after 40 characters on Chrome on macOS." in cut
+    narrow = "Chrome on macOS, Chrome on Android, Safari on macOS, Safari on iOS (web app on the home screen)"
+    assert f"The title is cut after 40 characters on {narrow}." in cut
+    assert len(cut) == 2
     assert not lint.lint(campaign_with(owner, {"title": "Welcome back", "body": "Spring is here"})).findings
 
 
@@ -96,6 +100,23 @@ def test_a_push_over_4_kb_is_counted(owner):
     assert finding.people == 1
     assert "Web Push (encrypted) would be over 4,096 bytes" in finding.message
     assert finding.examples[0].shown.endswith(" bytes")
+
+
+def test_a_mobile_push_over_4_kb_is_counted_for_apns_and_fcm(owner):
+    audience(2, platform="ios", properties={"note": "x" * 4100})
+    campaign = campaign_with(
+        owner,
+        {"title": "News", "body": "{{ profile.note }}"},
+        channel=Campaign.Channel.MOBILE_PUSH,
+        platforms=["android", "ios"],
+    )
+
+    messages = {finding.message: finding.people for finding in only(lint.lint(campaign), lint.Kind.TOO_BIG)}
+
+    assert messages == {
+        "Android (FCM) would be over 4,096 bytes: the push service refuses it.": 2,
+        "iOS (APNs) would be over 4,096 bytes: the push service refuses it.": 2,
+    }
 
 
 def test_a_liquid_error_at_render_time_is_counted(owner):
