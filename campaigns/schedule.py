@@ -197,6 +197,9 @@ def _recurring_text(campaign, tz, where):
 
 
 def _live_text(campaign):
+    if campaign.kind == "api_triggered":
+        path = f"/api/v1/campaigns/{campaign.pk or '<id>'}/send"
+        return f"When your backend asks for it, to the people it names (POST {path})"
     event = campaign.trigger_event or "an event not chosen yet"
     does = f"When someone does {event}{_filters(campaign.trigger_filters)}"
     if campaign.kind == "inaction":

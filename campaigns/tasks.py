@@ -9,6 +9,7 @@ so moving a function must not change them."""
 from celery import shared_task
 from django.db import transaction
 
+from campaigns import idempotency
 from campaigns.actions import ab, dispatcher, runs
 from campaigns.live import sending, triggers
 
@@ -50,3 +51,9 @@ def send_due():
     """Send the inaction windows and date-property sends that came due (beat, every 30 s:
     "check inaction windows" in config/celery.py)."""
     sending.do_send_due()
+
+
+@shared_task(name="campaigns.tasks.forget_idempotency_keys", ignore_result=True)
+def forget_idempotency_keys():
+    """Delete the API's idempotency keys older than 30 days (beat, hourly)."""
+    idempotency.do_forget_expired()

@@ -2,6 +2,7 @@
 rate limit and error answers. Every error a client can cause gets a 4xx with a
 message that names the problem; never a 500."""
 
+import functools
 import hmac
 import re
 
@@ -13,6 +14,8 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import HttpBearer
 
+from accounts.params import client_ip
+from campaigns.api import router as campaigns_router
 from segments.api import router as audience_router
 from segments.models import ApiKey
 
@@ -28,9 +31,19 @@ class RateLimited(HttpError):
 
 
 class ApiKeyAuth(HttpBearer):
-    """Authorization: Bearer clk_<prefix>_<secret>."""
+    """Authorization: Bearer clk_<prefix>_<secret>. Each request counts against its key's
+    ``rate_per_minute``; one without a valid key against its address's
+    ``API_ANONYMOUS_RATE_LIMIT`` (a stream of guessed keys is slowed like any other). The
+    figures are kept on the request for the rate-limit headers (``with_rate_headers``)."""
+
 
     openapi_description = "An API key from Settings → API keys, sent as `Authorization: Bearer clk_…`."
+
+    def __call__(self, request):
+        key = super().__call__(request)
+        if key is None:
+            _limit(request, anonymous_usage(request))
+        return key
 
     def authenticate(self, request, token):
         parts = token.split("_")
@@ -44,22 +57,89 @@ class ApiKeyAuth(HttpBearer):
         usage = get_usage(
             request, group="api", key=lambda group, request: key.prefix, rate=f"{key.rate_per_minute}/m", increment=True
         )
-        if usage and usage["should_limit"]:
-            raise RateLimited(usage["time_left"])
+        _limit(request, usage)
         now = timezone.now()
         if key.last_used_at is None or (now - key.last_used_at).total_seconds() > LAST_USED_RESOLUTION_SECONDS:
             ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
         return key
 
 
-api = NinjaAPI(
+def anonymous_usage(request):
+    """This request counted against its address's budget for calls without a valid key."""
+    rate = settings.API_ANONYMOUS_RATE_LIMIT
+    return get_usage(
+        request, group="api-anonymous", key=lambda group, request: client_ip(request), rate=rate, increment=True
+    )
+
+
+def _limit(request, usage):
+    request.api_rate = usage
+    if usage and usage["should_limit"]:
+        raise RateLimited(usage["time_left"])
+
+
+# Every answer of the API says where its caller stands (the IETF draft "RateLimit header
+# fields for HTTP" names the idea; these are the names most APIs and clients know):
+# the requests a minute allowed, those left in this minute, and the seconds until it ends.
+RATE_HEADERS = {
+    "X-RateLimit-Limit": "Requests allowed in the current window (a minute for an API key).",
+    "X-RateLimit-Remaining": "Requests left in the current window.",
+    "X-RateLimit-Reset": "Seconds until the current window ends and the count starts again.",
+}
+
+
+def rate_headers(usage):
+    return {
+        "X-RateLimit-Limit": str(usage["limit"]),
+        "X-RateLimit-Remaining": str(max(0, usage["limit"] - usage["count"])),
+        "X-RateLimit-Reset": str(max(0, int(usage["time_left"]))),
+    }
+
+
+def with_rate_headers(view):
+    """``view`` answering with the rate-limit headers: the key's figures (``ApiKeyAuth``),
+    else, for a call that checked no key (the OpenAPI document, the docs page), the
+    address's anonymous budget."""
+
+    @functools.wraps(view)
+    def answer(request, *args, **kwargs):
+        response = view(request, *args, **kwargs)
+        usage = getattr(request, "api_rate", None) or anonymous_usage(request)
+        for name, value in rate_headers(usage).items():
+            response[name] = value
+        return response
+
+    return answer
+
+
+class ClarionApi(NinjaAPI):
+    def get_openapi_schema(self, *args, **kwargs):
+        """The generated document, with the rate-limit headers on every answer."""
+        schema = super().get_openapi_schema(*args, **kwargs)
+        schema["components"].setdefault("headers", {}).update(
+            {name: {"description": text, "schema": {"type": "integer"}} for name, text in RATE_HEADERS.items()}
+        )
+        refs = {name: {"$ref": f"#/components/headers/{name}"} for name in RATE_HEADERS}
+        for operations in schema["paths"].values():
+            for operation in operations.values():
+                for answer in operation.get("responses", {}).values():
+                    answer.setdefault("headers", {}).update(refs)
+        return schema
+
+
+api = ClarionApi(
     title="Clarion API",
     version="1",
-    description="Upload profiles and events, and register app devices. Batches are written whole or not at all.",
+    description=(
+        "Upload profiles and events, register app devices, and ask API-triggered campaigns to send. "
+        "Batches are written whole or not at all. Every answer carries `X-RateLimit-Limit`, "
+        "`X-RateLimit-Remaining` and `X-RateLimit-Reset` (seconds); over the limit, 429 with `Retry-After`."
+    ),
     auth=ApiKeyAuth(),
     urls_namespace="api",
 )
 api.add_router("/v1/", audience_router)
+api.add_router("/v1/", campaigns_router)
 
 
 def error(request, status, detail, errors=None):
@@ -78,6 +158,8 @@ def invalid_input(request, exc):
         loc = [part for part in item.get("loc", ()) if part not in ("body", "payload")]
         index = next((part for part in loc if isinstance(part, int)), None)
         field_parts = loc[loc.index(index) + 1 :] if index is not None else loc
+        if index is not None and not field_parts:
+            field_parts = loc[: loc.index(index)]  # an item of a list of values: {"to": ["anon:x"]} names "to"
         errors.append(
             {
                 "index": index,
@@ -111,5 +193,6 @@ def urls():
     are exempt from the dashboard's login requirement."""
     patterns, app_name, namespace = api.urls
     for pattern in patterns:
+        pattern.callback = with_rate_headers(pattern.callback)
         pattern.callback.login_required = False
     return patterns, app_name, namespace

@@ -33,6 +33,8 @@ HOUSEKEEPING = {
     "worker heartbeat": ("delivery.tasks.heartbeat", 15.0),
     # delivery.tasks.amplify, registered under the name of the module it started in.
     "amplify web pushes": ("delivery.amplification.amplify", 300.0),
+    # The API's Idempotency-Key answers are kept 30 days (campaigns/idempotency.py).
+    "forget idempotency keys": ("campaigns.tasks.forget_idempotency_keys", 3600.0),
 }
 
 app.conf.beat_schedule = {

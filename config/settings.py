@@ -260,6 +260,12 @@ RATELIMIT_USE_CACHE = "default"
 SDK_RATE_LIMIT = env_str("SDK_RATE_LIMIT", "300/m")
 if not re.fullmatch(r"[1-9][0-9]*/[smhd]", SDK_RATE_LIMIT):
     raise ImproperlyConfigured(f"SDK_RATE_LIMIT must look like 300/m (per s, m, h or d); got {SDK_RATE_LIMIT!r}.")
+# API calls without a valid key, per address (each key has its own rate, set in Settings).
+API_ANONYMOUS_RATE_LIMIT = env_str("API_ANONYMOUS_RATE_LIMIT", "300/m")
+if not re.fullmatch(r"[1-9][0-9]*/[smhd]", API_ANONYMOUS_RATE_LIMIT):
+    raise ImproperlyConfigured(
+        f"API_ANONYMOUS_RATE_LIMIT must look like 300/m (per s, m, h or d); got {API_ANONYMOUS_RATE_LIMIT!r}."
+    )
 # The demo shop at /demo/site/ (config/demo_site.py): it makes a Site and a VAPID key
 # and signs in anyone as its demo accounts, so it is for development only.
 DEMO_SITE = env_bool("DEMO_SITE", DEBUG)

@@ -32,6 +32,7 @@ FUZZ = settings(
 @pytest.fixture(autouse=True)
 def no_rate_limit(settings):
     settings.SDK_RATE_LIMIT = "1000000/m"  # a fuzz run is many calls from one address
+    settings.API_ANONYMOUS_RATE_LIMIT = "1000000/m"
 
 
 @pytest.fixture
@@ -263,3 +264,79 @@ def test_api_bodies_that_are_not_json_or_too_deep_are_a_4xx(client, path):
 def test_any_bearer_token_is_a_401_not_a_server_error(client, token):
     response = client.get("/api/v1/profiles/x", headers={"Authorization": f"Bearer clk_{token}_{token}"})
     assert response.status_code == 401
+
+
+# An API-triggered campaign's send (campaigns/api.py): a key holder's body, header and path.
+
+SEND = {"to": ["ada"], "data": {"order_id": "A-1"}}
+
+
+@pytest.fixture
+def send_api(client):
+    """send(body, idempotency_key=None, campaign=None) against a running API-triggered campaign."""
+    from campaigns.actions import lifecycle
+    from campaigns.models import Campaign, Variant
+
+    _, key = create_api_key("fuzz send", rate_per_minute=1_000_000)
+    campaign = Campaign.objects.create(
+        name="Fuzzed", channel="web_push", kind="api_triggered", steps_done=["who", "when", "what", "setup"]
+    )
+    Variant.objects.create(campaign=campaign, content={"title": "{{ data.order_id }}", "body": "Hi"})
+    lifecycle.do_schedule(campaign, user=None, send_anyway=True)
+
+    def call(body, idempotency_key=None, path=None):
+        headers = {"Authorization": f"Bearer {key}"}
+        if idempotency_key is not None:
+            headers["Idempotency-Key"] = idempotency_key
+        raw = body if isinstance(body, str | bytes) else json.dumps(body)
+        url = f"/api/v1/campaigns/{path or campaign.pk}/send"
+        return client.post(url, raw, content_type="application/json", headers=headers)
+
+    return call
+
+
+def test_the_fuzzed_send_bodies_start_from_one_it_accepts(send_api):
+    assert send_api(SEND).status_code == 200
+
+
+@FUZZ
+@given(fields=st.dictionaries(st.sampled_from(["to", "data", "unknown"]), JSON_VALUES, min_size=1, max_size=2))
+def test_the_send_endpoint_answers_generated_bodies_without_a_server_error(send_api, fields):
+    body = {**SEND, **fields}
+    response = send_api(body)
+    assert response.status_code < 500, (body, response.content)
+
+
+@FUZZ
+@given(data=st.dictionaries(NASTY_TEXT, JSON_VALUES, max_size=4), to=st.lists(NASTY_TEXT, max_size=4))
+def test_the_send_endpoint_answers_generated_identities_and_data_without_a_server_error(send_api, data, to):
+    response = send_api({"to": to, "data": data})
+    assert response.status_code < 500, (to, data, response.content)
+
+
+@FUZZ
+@given(body=RAW_BODIES)
+def test_the_send_endpoint_answers_raw_bytes_with_a_4xx(send_api, body):
+    response = send_api(body)
+    assert 400 <= response.status_code < 500, (body[:100], response.content)
+
+
+def test_the_send_endpoint_refuses_deep_and_huge_data_with_a_4xx(send_api):
+    for levels in (6, 200, 900, 5000):
+        deep = '{"to": ["ada"], "data": ' + '{"a": ' * levels + "1" + "}" * levels + "}"
+        assert 400 <= send_api(deep).status_code < 500, levels
+    for data in ({"x": "y" * 20_000}, {"n": 10**400}, {"list": list(range(5000))}, {"": 1}, {"k" * 101: 1}):
+        assert send_api({"to": ["ada"], "data": data}).status_code == 400
+    assert send_api({"to": ["a"] * 1001}).status_code == 400
+
+
+@FUZZ
+@given(key=st.one_of(NASTY_TEXT, st.text(min_size=250, max_size=300)))
+def test_the_send_endpoint_answers_any_idempotency_key_without_a_server_error(send_api, key):
+    response = send_api(SEND, idempotency_key=key)
+    assert response.status_code in (200, 400), (key, response.content)
+
+
+@pytest.mark.parametrize("path", ["0", "-1", "99999999999999999999999", "9223372036854775808", "x", "1%00"])
+def test_the_send_endpoints_path_answers_anything_with_a_4xx(send_api, path):
+    assert 400 <= send_api(SEND, path=path).status_code < 500

@@ -2,6 +2,8 @@ from django import forms
 
 from campaigns.models import Campaign
 
+PUSH_CHANNELS = (Campaign.Channel.WEB_PUSH, Campaign.Channel.MOBILE_PUSH)
+
 
 class StartForm(forms.Form):
     """The first choice: a name, the channel, and the campaign type."""
@@ -25,4 +27,8 @@ class StartForm(forms.Form):
             Campaign.Kind.SINGLE_ACTION,
         ):
             self.add_error("kind", "A Web Exit Intent campaign is live: choose Single action.")
+        # An API-triggered campaign is sent by a backend to people it names: a push to their
+        # devices (a pop-up shows only while someone is on the page).
+        elif data.get("kind") == Campaign.Kind.API_TRIGGERED and data.get("channel") not in PUSH_CHANNELS:
+            self.add_error("kind", "API triggered is for Web Push and Mobile Push campaigns.")
         return data

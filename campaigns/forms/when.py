@@ -267,8 +267,9 @@ class WhenForm(ErrorAria, forms.Form):
             names += ["starts_at", "ends_at"]
         if kind == Kind.RECURRING:
             names += ["repeat", "repeat_every", "weekdays", "month_day", "send_time"]
-        if live and self.campaign.channel != Campaign.Channel.EXIT_INTENT:
-            # An exit-intent pop-up's trigger is its targeting, chosen in Who.
+        # An exit-intent pop-up's trigger is its targeting, chosen in Who; an API-triggered
+        # campaign's is a request (campaigns/api.py): no event, no date.
+        if live and self.campaign.channel != Campaign.Channel.EXIT_INTENT and kind != Kind.API_TRIGGERED:
             names += ["trigger_event", "trigger_filters"]
             if kind == Kind.INACTION:
                 names += ["inaction_event", "inaction_amount", "inaction_unit"]
@@ -276,6 +277,8 @@ class WhenForm(ErrorAria, forms.Form):
                 names += ["date_property", "date_property_type", "offset_side", "offset_amount", "offset_unit"]
         if kind in PAST_KINDS:
             names += ["user_timezone", "cutoff_time"]
+        if kind == Kind.API_TRIGGERED:
+            names.append("cutoff_time")  # for each request's sends (campaigns/live/sending.py)
         if self.campaign.channel != Campaign.Channel.EXIT_INTENT:
             names += ["dnd_enabled", "dnd_start", "dnd_end", "dnd_action"]
         names.append("skip_global_limits")

@@ -12,6 +12,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from campaigns.actions import lifecycle
+from campaigns.actions.dispatcher import cutoff_for
 from campaigns.allocation import LiveLimits, LivePicker, in_control_group, rules_for
 from campaigns.models import Campaign, CampaignRun, ControlMember, LiveTrigger
 from campaigns.models.versions import current_version
@@ -30,10 +31,11 @@ TARGET_CAP = "The campaign's total cap was reached."
 NO_MESSAGE = "No message for this person's {name} and no fallback message."
 
 
-def deliver(campaign, triggers, now):
+def deliver(campaign, triggers, now, *, data=None):
     """Decide ``triggers`` (``LiveTrigger`` objects of ``campaign``, new or claimed pending
     ones) and send those that go, as one run and one dispatch. The caller holds the
-    campaign's row lock inside a transaction; the sends are queued when it commits."""
+    campaign's row lock inside a transaction; the sends are queued when it commits.
+    ``data``: an API send's Liquid variables, the same for every trigger of the batch."""
     if not triggers:
         return None
     profile_ids = {trigger.profile_id for trigger in triggers}
@@ -59,7 +61,7 @@ def deliver(campaign, triggers, now):
             _skip(trigger, NO_MESSAGE.format(name=campaign.property_name))
         else:
             trigger.status, trigger.variant = Status.SENT, key
-            context = message_context(trigger)
+            context = message_context(trigger, data)
             rows += [(trigger.profile_id, device_id, key, None, context) for device_id in devices[trigger.profile_id]]
             limits.count(trigger.profile_id)
             sent.append(trigger)
@@ -72,9 +74,12 @@ def deliver(campaign, triggers, now):
     return run
 
 
-def message_context(trigger):
+def message_context(trigger, data=None):
     """The Liquid variables of a trigger's messages beside ``profile``: ``event``, the
-    trigger event's properties (``{{ event.product }}``), as the What step's preview shows."""
+    trigger event's properties (``{{ event.product }}``), as the What step's preview shows;
+    for an API send, ``data``, the request's variables (``{{ data.order_id }}``)."""
+    if trigger.event_id is None:
+        return {"data": dict(data or {})}
     return {"event": dict(trigger.event.properties or {})}
 
 
@@ -125,13 +130,24 @@ def _run(campaign, sent, held_out, triggers, rows, picker, now):
             channel=campaign.channel,
             label=f"{campaign.name} · live {planned:%Y-%m-%d %H:%M:%S}"[:300],
             contents=picker.contents(),
-            rules=rules_for(campaign),
+            rules=_rules(campaign, now),
             version=current_version(campaign),
         )
         do_enqueue(dispatch, rows)
         run.dispatch = do_start(dispatch)
         run.save(update_fields=["dispatch"])
     return run
+
+
+def _rules(campaign, now):
+    """The dispatch rules of a batch. An API-triggered campaign's When step has a cut-off:
+    each request's batch gets the one a run starting at that moment would
+    (``dispatcher.cutoff_for``), so messages that DND or the throttle would hold past it
+    are dropped."""
+    rules = rules_for(campaign)
+    if campaign.kind == Campaign.Kind.API_TRIGGERED and (cutoff := cutoff_for(campaign, now)):
+        rules["cutoff"] = cutoff.isoformat()
+    return rules
 
 
 def _save(triggers):

@@ -4,6 +4,7 @@ from campaigns.models.campaign import Campaign, Label, Variant
 from campaigns.models.forecasts import RunForecast
 from campaigns.models.live import LiveTrigger
 from campaigns.models.popups import PopupShow
+from campaigns.models.requests import IdempotencyKey
 from campaigns.models.runs import CampaignRun, ControlMember, TestSend
 from campaigns.models.versions import ContentVersion
 
@@ -12,6 +13,7 @@ __all__ = [
     "CampaignRun",
     "ContentVersion",
     "ControlMember",
+    "IdempotencyKey",
     "Label",
     "LiveTrigger",
     "PopupShow",

@@ -36,8 +36,13 @@ class Campaign(models.Model):
         SINGLE_ACTION = "single_action", "Single action"
         INACTION = "inaction", "Inaction within time"
         DATE_PROPERTY = "date_property", "On a date property"
+        # Sent when a backend asks: POST /api/v1/campaigns/<id>/send (campaigns/api.py).
+        API_TRIGGERED = "api_triggered", "API triggered"
 
-    LIVE_KINDS = frozenset({Kind.SINGLE_ACTION, Kind.INACTION, Kind.DATE_PROPERTY})
+    # Live kinds are published, not scheduled, and sent one batch at a time through
+    # campaigns/live/sending.py; an API-triggered campaign is one, with its batches
+    # requested by the API instead of triggered by events.
+    LIVE_KINDS = frozenset({Kind.SINGLE_ACTION, Kind.INACTION, Kind.DATE_PROPERTY, Kind.API_TRIGGERED})
 
     class Status(models.TextChoices):
         DRAFT = "draft", "Draft"

@@ -11,7 +11,9 @@ class LiveTrigger(models.Model):
     Unique per campaign and event, so a person gets a live campaign at most once per
     trigger even when the evaluation task runs twice. An inaction window or a
     date-property send waits here as ``pending`` until ``due_at``; the beat task
-    "check inaction windows" claims the due ones. ``reason`` says why one was not sent."""
+    "check inaction windows" claims the due ones. ``reason`` says why one was not sent.
+    An API-triggered campaign's sends have no event: one row per person of each request
+    (counted by the daily limit and the total cap like the others)."""
 
     class Status(models.TextChoices):
         PENDING = "pending", "Waiting"  # an inaction window or a date-property send, until due_at
@@ -21,7 +23,8 @@ class LiveTrigger(models.Model):
         SKIPPED = "skipped", "Skipped"
 
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="live_triggers")
-    event = models.ForeignKey("segments.Event", on_delete=models.CASCADE, related_name="+")
+    # None for an API-triggered campaign's send: a request, not an event, triggered it.
+    event = models.ForeignKey("segments.Event", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
     profile = models.ForeignKey("segments.Profile", on_delete=models.CASCADE, related_name="+")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     due_at = models.DateTimeField(null=True, blank=True, help_text="Pending: when it is sent unless cancelled.")

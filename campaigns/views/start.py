@@ -20,6 +20,7 @@ from campaigns.models import Campaign
 
 PAST_KINDS = [Campaign.Kind.ONE_TIME, Campaign.Kind.MULTIPLE_DATES, Campaign.Kind.RECURRING]
 LIVE_KINDS = [Campaign.Kind.SINGLE_ACTION, Campaign.Kind.INACTION, Campaign.Kind.DATE_PROPERTY]
+REQUESTED_KINDS = [Campaign.Kind.API_TRIGGERED]  # Web Push and Mobile Push (forms/start.py)
 KIND_HELP = {
     Campaign.Kind.ONE_TIME: "On a specific date and time.",
     Campaign.Kind.MULTIPLE_DATES: "On several dates and times you pick.",
@@ -27,6 +28,7 @@ KIND_HELP = {
     Campaign.Kind.SINGLE_ACTION: "As soon as someone does something (an event).",
     Campaign.Kind.INACTION: "Someone does A and not B within a time, e.g. an abandoned cart.",
     Campaign.Kind.DATE_PROPERTY: "Before or after a date held in an event, e.g. a trip reminder.",
+    Campaign.Kind.API_TRIGGERED: "When your backend asks, through the API, e.g. an order confirmation.",
 }
 CHANNEL_HELP = {
     Campaign.Channel.WEB_PUSH: "Browser notifications (Chrome, Firefox, Edge, Safari, KaiOS).",
@@ -70,6 +72,7 @@ def start(request):
         "channels": [(value, label, CHANNEL_HELP[value]) for value, label in Campaign.Channel.choices],
         "past_kinds": [(k.value, k.label, KIND_HELP[k]) for k in PAST_KINDS],
         "live_kinds": [(k.value, k.label, KIND_HELP[k]) for k in LIVE_KINDS],
+        "requested_kinds": [(k.value, k.label, KIND_HELP[k]) for k in REQUESTED_KINDS],
     }
     context["post_url"] = f"{reverse('campaigns:new')}?start={key}" if key else reverse("campaigns:new")
     response = render(request, "campaigns/start.html", context, status=status)
