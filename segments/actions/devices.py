@@ -1,5 +1,7 @@
 """Devices changing hands, and the web SDK's browser devices."""
 
+from datetime import timedelta
+
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -60,36 +62,65 @@ def hand_over(device, new_profile):
     device.save(update_fields=["profile"])
 
 
-@transaction.atomic
+# "Last seen" is shown to the minute: a browser's page views within a minute of the
+# last one write nothing (a row update per page view would cost more than the read).
+LAST_SEEN_RESOLUTION = timedelta(minutes=1)
+
+
+def _locked_device(client_id):
+    return Device.objects.select_for_update().filter(client_id=client_id).select_related("profile").first()
+
+
+@transaction.atomic(savepoint=False)
 def browser_device(client_id, *, browser="", user_agent=""):
     """The web device for an SDK client id, created with an anonymous profile the
     first time a browser shows up. Returns it locked for this transaction."""
-    device = Device.objects.select_for_update().filter(client_id=client_id).select_related("profile").first()
-    now = timezone.now()
+    device = _locked_device(client_id)
     if device is None:
-        # Two first requests from a new browser can race here; get_or_create turns
-        # the loser's unique-constraint error into a read of the winner's row.
         profile, _ = Profile.objects.get_or_create(identity=f"{ANONYMOUS_PREFIX}{client_id}")
-        Device.objects.get_or_create(
-            client_id=client_id,
-            defaults={
-                "profile": profile,
-                "platform": Device.Platform.WEB,
-                "browser": browser,
-                "user_agent": user_agent,
-            },
-        )
-        device = Device.objects.select_for_update().select_related("profile").get(client_id=client_id)
-    device.last_seen_at = now
-    if browser:
-        device.browser = browser
-    if user_agent:
-        device.user_agent = user_agent[:500]
-    device.save(update_fields=["last_seen_at", "browser", "user_agent"])
+        return _first_seen(client_id, profile, browser, user_agent)
+    return _seen(device, browser, user_agent)
+
+
+def _first_seen(client_id, profile, browser, user_agent):
+    """A new browser's device, on ``profile``."""
+    try:
+        # Two first requests from a new browser can race here: the loser's insert
+        # waits for the winner's commit, fails on the unique client id, and the
+        # loser goes on with the winner's row.
+        with transaction.atomic():
+            return Device.objects.create(
+                client_id=client_id,
+                profile=profile,
+                platform=Device.Platform.WEB,
+                browser=browser,
+                user_agent=user_agent[:500],
+                last_seen_at=timezone.now(),
+            )
+    except IntegrityError:
+        return _seen(_locked_device(client_id), browser, user_agent)
+
+
+def _seen(device, browser, user_agent):
+    now = timezone.now()
+    user_agent = user_agent[:500]
+    changed = (browser and browser != device.browser) or (user_agent and user_agent != device.user_agent)
+    if changed or device.last_seen_at is None or now - device.last_seen_at >= LAST_SEEN_RESOLUTION:
+        device.last_seen_at = now
+        device.browser = browser or device.browser
+        device.user_agent = user_agent or device.user_agent
+        device.save(update_fields=["last_seen_at", "browser", "user_agent"])
     return device
 
 
-@transaction.atomic
+def seen_now(profile_id, last_seen_at):
+    """Mark a profile seen, unless it was within the last minute."""
+    now = timezone.now()
+    if last_seen_at is None or now - last_seen_at >= LAST_SEEN_RESOLUTION:
+        Profile.objects.filter(pk=profile_id).update(last_seen_at=now)
+
+
+@transaction.atomic(savepoint=False)
 def identify(client_id, identity, *, vouched, browser="", user_agent=""):
     """The person on this browser is ``identity``: the device moves to that profile
     (created if new). Returns (the device, whether the profile was created).
@@ -98,21 +129,31 @@ def identify(client_id, identity, *, vouched, browser="", user_agent=""):
     browser's word is all there is and anyone can give it (the site key is
     public), so it may only link an anonymous browser to an identity nobody has
     yet, or repeat the link the browser already has; raises NotVouched otherwise."""
-    device = browser_device(client_id, browser=browser, user_agent=user_agent)
+    device = _locked_device(client_id)
+    if device is not None and device.profile.identity == identity:
+        # A page view of someone already identified on this browser: the most common call.
+        _seen(device, browser, user_agent)
+        seen_now(device.profile_id, device.profile.last_seen_at)
+        return device, False
     if vouched:
-        profile, created = Profile.objects.get_or_create(identity=identity)
+        profile, created = Profile.objects.get_or_create(identity=identity, defaults={"last_seen_at": timezone.now()})
     else:
         profile, created = _unvouched_profile(device, identity)
+    if device is None:
+        # A browser whose first call is identify() starts on that person: no
+        # anonymous profile to make and merge away.
+        device = _first_seen(client_id, profile, browser, user_agent)
+    else:
+        _seen(device, browser, user_agent)
     if device.profile_id != profile.id:
         hand_over(device, profile)
-    Profile.objects.filter(pk=profile.pk).update(last_seen_at=timezone.now())
+    if not created:
+        seen_now(profile.pk, profile.last_seen_at)
     return device, created
 
 
 def _unvouched_profile(device, identity):
-    if device.profile.identity == identity:
-        return device.profile, False
-    if not is_anonymous(device.profile):
+    if device is not None and not is_anonymous(device.profile):
         # Moving a known person's browser would leave them a Suspended device.
         raise NotVouched(
             f"identityHash is needed for a known person: this browser is {device.profile.identity}'s, "
@@ -124,27 +165,33 @@ def _unvouched_profile(device, identity):
         # profile. The unique index makes the loser wait for the winner's commit
         # and fail, so only the first browser links.
         with transaction.atomic():
-            return Profile.objects.create(identity=identity), True
+            return Profile.objects.create(identity=identity, last_seen_at=timezone.now()), True
     except IntegrityError:
         raise needs_hash(identity) from None
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def save_subscription(client_id, endpoint, p256dh, auth, *, categories=None, browser="", user_agent=""):
     """Store a browser's push subscription; the device becomes Allowed. Categories
     left as None keep the ones stored before."""
     device = browser_device(client_id, browser=browser, user_agent=user_agent)
-    # The same subscription under another client id: the browser's storage was
-    # cleared but its push subscription survived. It now belongs to this device.
-    Device.objects.filter(endpoint=endpoint).exclude(pk=device.pk).update(
-        endpoint="", p256dh="", auth="", push_status=Device.PushStatus.ASK
-    )
-    device.endpoint, device.p256dh, device.auth = endpoint, p256dh, auth
-    device.push_status = Device.PushStatus.ALLOWED
+    wanted = {"endpoint": endpoint, "p256dh": p256dh, "auth": auth, "push_status": Device.PushStatus.ALLOWED}
+    wanted["retired_at"] = None
     if categories is not None:
-        device.categories = list(categories)
-    device.retired_at = None
-    device.save()
+        wanted["categories"] = list(categories)
+    changed = [name for name, value in wanted.items() if getattr(device, name) != value]
+    if not changed:
+        return device  # the SDK sends the subscription again on later visits
+    if device.endpoint != endpoint:
+        # The same subscription under another client id: the browser's storage was
+        # cleared but its push subscription survived. It now belongs to this device.
+        # (One device holds an endpoint at a time: each save here takes it from the others.)
+        Device.objects.filter(endpoint=endpoint).exclude(pk=device.pk).update(
+            endpoint="", p256dh="", auth="", push_status=Device.PushStatus.ASK
+        )
+    for name in changed:
+        setattr(device, name, wanted[name])
+    device.save(update_fields=changed)
     return device
 
 

@@ -4,35 +4,33 @@ Each batch is one transaction: it is written whole or not at all.
 """
 
 from collections import defaultdict
-from datetime import timedelta
 
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
-from segments.actions.devices import hand_over
+from segments.actions.devices import LAST_SEEN_RESOLUTION, hand_over
 from segments.actions.properties import note_properties
 from segments.models import Device, Event, Profile, PropertyDefinition
 from segments.schemas import changed_fields
 from segments.signals import events_recorded
-
-LAST_SEEN_RESOLUTION = timedelta(minutes=1)
 
 # What a field becomes when a client sends null for it.
 _CLEARED = {"name": "", "email": "", "phone": "", "gender": "", "country": "", "region": "", "city": ""}
 _CLEARED |= {"timezone": "", "language": "", "email_unsubscribed": False, "sms_unsubscribed": False, "is_test": False}
 
 
-def ensure_profiles(identities):
-    """{identity: profile id} for every identity, creating the unknown ones."""
+def ensure_profiles(identities, *, now):
+    """({identity: (profile id, last seen)} for every identity, how many were created),
+    creating the unknown ones, seen ``now``."""
     identities = set(identities)
-    ids = dict(Profile.objects.filter(identity__in=identities).values_list("identity", "id"))
-    missing = identities - ids.keys()
+    known = Profile.objects.values_list("identity", "id", "last_seen_at")
+    found = {identity: (pk, seen) for identity, pk, seen in known.filter(identity__in=identities)}
+    missing = identities - found.keys()
     if missing:
         # ignore_conflicts: a concurrent request may create the same identity first.
-        Profile.objects.bulk_create([Profile(identity=i) for i in missing], ignore_conflicts=True)
-        ids |= dict(Profile.objects.filter(identity__in=missing).values_list("identity", "id"))
-    return ids, len(missing)
+        Profile.objects.bulk_create([Profile(identity=i, last_seen_at=now) for i in missing], ignore_conflicts=True)
+        found |= {identity: (pk, seen) for identity, pk, seen in known.filter(identity__in=missing)}
+    return found, len(missing)
 
 
 @transaction.atomic
@@ -80,11 +78,11 @@ def upsert_profiles(records):
 def record_events(records):
     """Store events, creating profiles for unknown identities. Returns (events, new profiles)."""
     now = timezone.now()
-    ids, created = ensure_profiles(r.identity for r in records)
+    profiles, created = ensure_profiles((r.identity for r in records), now=now)
     events = Event.objects.bulk_create(
         [
             Event(
-                profile_id=ids[r.identity],
+                profile_id=profiles[r.identity][0],
                 name=r.name,
                 properties=r.properties,
                 occurred_at=r.occurred_at or now,
@@ -99,8 +97,9 @@ def record_events(records):
         transaction.on_commit(lambda: events_recorded.send(sender=Event, event_ids=event_ids))
     # "Last seen" is shown to the minute; rewriting every profile row (and its
     # last_seen_at index entry) for each event would cost more than the events.
-    stale = Q(last_seen_at__isnull=True) | Q(last_seen_at__lt=now - LAST_SEEN_RESOLUTION)
-    Profile.objects.filter(stale, id__in=ids.values()).update(last_seen_at=now)
+    stale = [pk for pk, seen in profiles.values() if seen is None or now - seen >= LAST_SEEN_RESOLUTION]
+    if stale:
+        Profile.objects.filter(id__in=stale).update(last_seen_at=now)
     by_event = defaultdict(list)
     for r in records:
         if r.properties:

@@ -18,7 +18,7 @@ from django_ratelimit.core import get_usage
 from pydantic import ValidationError
 
 from accounts.params import client_ip
-from segments.models import Site
+from segments.actions.sites import site_for_key
 from segments.schemas import unstorable
 
 # The SDK sends a handful of fields; a body this large is a mistake or an attack.
@@ -94,7 +94,7 @@ def _check(request, schema):
         return None, error(400, "siteKey is missing.", [{"field": "siteKey", "reason": "Field required"}])
     if problem := unstorable(site_key):  # looked up before the schema checks the rest
         return None, error(400, "The request was not accepted.", [{"field": "siteKey", "reason": problem}])
-    site = Site.objects.filter(key=site_key).first()
+    site = site_for_key(site_key)
     if site is None:
         return None, error(403, "Unknown site key: copy it from Clarion's Settings page.")
     origin = request.headers.get("Origin", "")
