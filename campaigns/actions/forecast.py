@@ -24,7 +24,6 @@ have the audience's average devices, time zone and recent sends); DND is read at
 each throttle window opens, for the first two days of windows.
 """
 
-import logging
 import math
 from collections import Counter
 from dataclasses import asdict, dataclass, field
@@ -47,8 +46,6 @@ from delivery.throttle import INTERVAL, interval_bounds
 from segments.models import Device
 from segments.rules import tree as rule_tree
 from segments.rules.compiler import profiles, reachable_devices
-
-log = logging.getLogger(__name__)
 
 SCHEDULED_KINDS = (Campaign.Kind.ONE_TIME, Campaign.Kind.MULTIPLE_DATES, Campaign.Kind.RECURRING)
 MAX_WINDOWS = 2 * 96  # throttle windows whose DND is read one by one (two days of 15 minutes)
@@ -148,8 +145,12 @@ def forecast(campaign, *, now, planned=None):
     if not applies(campaign):
         return found
     settings = DeliverySettings.load()
-    audience = Audience(campaign, start)
-    qualified = profiles(rule_tree.parse(campaign.segment.rules), now=start)
+    try:
+        audience = Audience(campaign, start)
+        qualified = profiles(rule_tree.parse(campaign.segment.rules), now=start)
+    except rule_tree.RuleError as error:
+        found.notes.append(f"The segment's rules cannot be read ({error}): the run will fail, sending nothing.")
+        return found
     found.qualified = qualified.count()
     found.reachable = audience.count()
     _left_out(found, campaign, audience, qualified)
@@ -340,7 +341,10 @@ def collisions(campaign, audience, planned, start, settings):
     found = []
     for other in others:
         at = _planned_on(other, begin, end)
-        theirs = Audience(other, start)
+        try:
+            theirs = Audience(other, start)
+        except rule_tree.RuleError:
+            continue  # its run will fail, sending nothing
         both = audience.profiles.filter(Exists(theirs.profiles.filter(pk=OuterRef("pk"))))
         overlap = both.count()
         if not overlap:

@@ -242,3 +242,14 @@ def test_the_campaign_page_shows_the_kept_forecast_until_the_run_then_beside_it(
     assert 'data-forecast="reachable">12<' in after and 'data-actual="reachable">15<' in after
     assert 'data-actual="expected">15<' in after
     assert 'data-actual="qualified"><span class="muted"' in after  # a run does not keep it
+
+
+@pytest.mark.django_db
+def test_a_segment_whose_rules_do_not_parse_forecasts_nothing_and_says_why(owner):
+    audience(3)
+    campaign = make_campaign(owner, rules={"match": "all", "conditions": [{"kind": "no such kind"}]})
+
+    found = forecast.forecast(campaign, now=NOW, planned=NOW)
+
+    assert (found.qualified, found.expected) == (0, 0)
+    assert "cannot be read" in found.notes[0]
