@@ -4,9 +4,11 @@ the variant of each person, the quotas, and the delivery rules of the dispatch.
 - The variant: one message per property value (``ByProperty``: the person's value of a
   custom property, else of the profile field of that name, compared by ``normalise``), or
   the A/B variants with their winner by clicks (``clicks_per_variant``, ``pick_winner``).
-  A scheduled run knows its audience before it sends, so it draws exact counts from the
-  run's seeded generator (``Plan``, ``Sample``, ``Quotas``); a live campaign meets its
-  people one at a time, so its variants take turns until the test size (``LivePicker``).
+  A scheduled run knows its audience before it sends, so it draws exact counts: its
+  people are ranked by a hash seeded by the run and each rank falls in one span of the plan
+  (``Plan.spans``, ``Draw``; the same rule as SQL for PostgreSQL, ``draw_key_sql``); a
+  live campaign meets its people one at a time, so its variants take turns until the test
+  size (``LivePicker``).
 - The quotas: a run's control group, target cap and run limit (``Plan.make``); a live
   campaign's stable control group, daily limit and total cap (``in_control_group``,
   ``LiveLimits``).
@@ -15,6 +17,7 @@ the variant of each person, the quotas, and the delivery rules of the dispatch.
   (``campaigns/actions/dispatcher.py``).
 """
 
+import bisect
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime, time
@@ -67,40 +70,7 @@ class ByProperty:
         return self.by_value.get(normalise(value), self.fallback)
 
 
-# --- scheduled runs: exact counts from the run's seeded generator -----------------------
-
-
-class Sample:
-    """Exactly ``want`` of ``total`` items seen one at a time, each equally likely to be
-    taken (Knuth's selection sampling, Algorithm S): no list of the items is needed."""
-
-    def __init__(self, rng, want, total):
-        self.rng, self.want, self.left = rng, max(0, want), total
-
-    def take(self):
-        taken = self.want > 0 and (self.left <= self.want or self.rng.random() * self.left < self.want)
-        self.left -= 1
-        self.want -= taken
-        return taken
-
-
-class Quotas:
-    """Hands out keys at random until each has been given its quota: exact counts per key."""
-
-    def __init__(self, rng, quotas):
-        self.rng, self.left = rng, dict(quotas)
-
-    def pick(self):
-        total = sum(self.left.values())
-        if total <= 0:
-            return None
-        roll = self.rng.randrange(total)
-        for key, left in self.left.items():
-            if roll < left:
-                self.left[key] -= 1
-                return key
-            roll -= left
-        return None
+# --- scheduled runs: exact counts, drawn by a hash seeded by the run ---------------------
 
 
 def equal_quotas(keys, total):
@@ -179,24 +149,128 @@ class Plan:
         else:
             self.mode, self.test = "ab", each * len(self.variants)
 
-    def chooser(self, rng):
-        """A function (property value) -> variant key for each targeted profile in turn;
-        None for a profile that gets nothing (by property, no match and no fallback), and
-        "" for one kept for the A/B winner."""
+    def spans(self):
+        """The run's draw in rank order (``Draw``): the control group, then the targeted
+        people by variant (A/B: the test population, then those kept for the winner; by
+        property: one span, keyed by value), then those over the cap. Exact counts, as the
+        quotas say; empty spans left out."""
         keys = list(self.variants)
+        spans = [Span(self.control, CONTROL)]
         if self.mode == "property":
-            return self.by_property.key
-        if self.mode == "single":
-            return lambda value: keys[0]
-        if self.mode == "equal":
-            quotas = Quotas(rng, equal_quotas(keys, self.targeted))
-            return lambda value: quotas.pick()
-        if self.mode == "split":
-            quotas = Quotas(rng, share_quotas({k: v.share for k, v in self.variants.items()}, self.targeted))
-            return lambda value: quotas.pick()
-        test = Sample(rng, self.test, self.targeted)
-        quotas = Quotas(rng, equal_quotas(keys, self.test))
-        return lambda value: quotas.pick() if test.take() else ""
+            spans.append(Span(self.targeted, BY_VALUE))
+        elif self.mode == "single":
+            spans.append(Span(self.targeted, SEND, keys[0]))
+        elif self.mode == "equal":
+            spans += [Span(n, SEND, key) for key, n in equal_quotas(keys, self.targeted).items()]
+        elif self.mode == "split":
+            shares = share_quotas({k: v.share for k, v in self.variants.items()}, self.targeted)
+            spans += [Span(n, SEND, key) for key, n in shares.items()]
+        else:
+            spans += [Span(n, SEND, key) for key, n in equal_quotas(keys, self.test).items()]
+            spans.append(Span(self.targeted - self.test, WAIT))
+        spans.append(Span(self.qualified - self.control - self.targeted, OVER_CAP))
+        return [span for span in spans if span.size > 0]
+
+    def key(self, span, value):
+        """The variant key of a person in ``span`` whose property value is ``value``: None
+        for one who gets nothing (held out, over the cap, by property without a match or a
+        fallback), "" for one kept for the A/B winner."""
+        if span.outcome == SEND:
+            return span.key
+        if span.outcome == WAIT:
+            return ""
+        if span.outcome == BY_VALUE:
+            return self.by_property.key(value)
+        return None
+
+
+# What a rank of a run's draw means (``Span.outcome``).
+CONTROL, SEND, WAIT, BY_VALUE, OVER_CAP = "control", "send", "wait", "by value", "over cap"
+
+
+@dataclass(frozen=True)
+class Span:
+    size: int
+    outcome: str
+    key: str = ""  # SEND: the variant
+
+
+def draw_key(seed, profile_id):
+    """A person's place in a draw seeded by ``seed``: the first 60 bits of
+    sha256("<seed>:<profile id>") (``in_control_group`` reads the first 32). A hash, not a
+    generator's next number, so the database can compute it too (``draw_key_sql``) and a
+    person's place does not depend on who else is read before them."""
+    digest = hashlib.sha256(f"{seed}:{profile_id}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") >> 4
+
+
+def draw_key_sql(id_column):
+    """``draw_key`` in PostgreSQL (a bigint), its one parameter the seed."""
+    return (
+        f"('x' || left(encode(sha256(convert_to(%s::text || ':' || {id_column}, 'UTF8')), 'hex'), 15))::bit(60)::bigint"
+    )
+
+
+class Draw:
+    """A scheduled run's draw: its qualified people ranked by (``draw_key``, profile id),
+    rank 0 first, and cut into ``Plan.spans`` in that order: the first ``control`` ranks
+    are held out, and so on. ``cuts`` are the (key, profile id) of each span's first rank
+    but the first's, found by ``cuts`` (Python) or ``cuts_sql`` (PostgreSQL); with them a
+    person's span needs nothing but their own id (``span``, or ``span_sql`` in a query)."""
+
+    # The cut of a rank past the audience's end: when people stopped qualifying between the
+    # count and the draw (READ COMMITTED), the last spans are the shorter.
+    END = (2**63 - 1, 2**63 - 1)
+
+    def __init__(self, seed, spans, cuts):
+        cuts = [tuple(cut) for cut in cuts]
+        self.seed, self.spans = seed, spans
+        self.cuts = cuts + [self.END] * (len(spans) - 1 - len(cuts))
+
+    @staticmethod
+    def ranks(spans):
+        """The rank at which each span but the first starts."""
+        starts, total = [], 0
+        for span in spans[:-1]:
+            total += span.size
+            starts.append(total)
+        return starts
+
+    @classmethod
+    def cuts(cls, seed, spans, profile_ids):
+        """The cuts from the audience's ids, sorted in memory (the embedded SQLite mode)."""
+        ranks = cls.ranks(spans)
+        if not ranks:
+            return []
+        order = sorted((draw_key(seed, profile_id), profile_id) for profile_id in profile_ids)
+        return [order[rank] for rank in ranks if rank < len(order)]
+
+    @classmethod
+    def cuts_sql(cls, spans, audience_sql):
+        """(SQL, parameters after the seed's) of the cuts of ``audience_sql`` (a query of
+        profile ids named ``id``), in rank order; one sort in the database."""
+        key = draw_key_sql("a.id")
+        return (
+            f"SELECT k, id FROM (SELECT k, id, row_number() OVER (ORDER BY k, id) - 1 AS r"  # noqa: S608
+            f" FROM (SELECT {key} AS k, a.id FROM ({audience_sql}) a) keyed) ranked"
+            " WHERE r = ANY(%s) ORDER BY r",
+            [cls.ranks(spans)],
+        )
+
+    def span(self, profile_id):
+        return self.spans[bisect.bisect_right(self.cuts, (draw_key(self.seed, profile_id), profile_id))]
+
+    def span_sql(self, key_column, id_column):
+        """(SQL, parameters) of the index in ``spans`` of the row whose key and profile id
+        are these columns."""
+        if not self.cuts:
+            return "0", []
+        sql, params = ["CASE"], []
+        for index, cut in enumerate(self.cuts):
+            sql.append(f"WHEN ({key_column}, {id_column}) < (%s::bigint, %s::bigint) THEN {index}")
+            params += cut
+        sql.append(f"ELSE {len(self.cuts)} END")
+        return " ".join(sql), params
 
 
 # --- the A/B winner ---------------------------------------------------------------------
@@ -308,8 +382,7 @@ def in_control_group(campaign, profile_id):
     stay comparable). A scheduled run draws its exact count instead (``Plan.make``)."""
     if not campaign.control_group_percent:
         return False
-    digest = hashlib.sha256(f"{campaign.pk}:{profile_id}".encode()).digest()
-    return int.from_bytes(digest[:4], "big") % 100 < campaign.control_group_percent
+    return (draw_key(campaign.pk, profile_id) >> 28) % 100 < campaign.control_group_percent
 
 
 class LiveLimits:

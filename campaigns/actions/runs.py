@@ -4,30 +4,47 @@
 
 ``do_start_run`` is safe to run twice: it claims the run (planned -> running) in a short
 transaction, then evaluates the audience and writes the messages in a second one that locks
-the run and does nothing if another attempt already did it. The audience is streamed in
-profile id order, a page at a time, and every random choice (control group, target cap,
-A/B test population, variants) is drawn from a generator seeded by the run
-(``campaigns.allocation``), so memory does not grow with the audience and a retried run
-chooses the same people.
+the run and does nothing if another attempt already did it. Every choice (control group,
+target cap, A/B test population, variants) is the run's draw (``campaigns.allocation.Draw``):
+a rank per person from a hash seeded by the run, so a retried run chooses the same people.
+
+On PostgreSQL the audience never comes into Python (``InDatabase``): the draw's cuts are
+found by one sort in the database, then a few ``INSERT … SELECT`` statements, one per range
+of profile ids, write the control group and the messages (starting a run for 1,000,000
+profiles: bench/run.py). The embedded SQLite mode reads the audience a page at a time and
+enqueues the rows (``Writer``); both give each person the same outcome
+(campaigns/tests/test_run_draw.py).
 """
 
+import json
 import logging
-import random
 from datetime import timedelta
 
-from django.db import transaction
-from django.db.models import Exists, OuterRef
+from django.db import connection, transaction
+from django.db.models import Exists, Max, Min, OuterRef
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from campaigns import emails, schedule
 from campaigns.actions.dispatcher import rules_for, settle_campaign, wall_time
-from campaigns.allocation import Plan, Sample, property_column, property_value
+from campaigns.allocation import (
+    BY_VALUE,
+    CONTROL,
+    SEND,
+    WAIT,
+    Draw,
+    Plan,
+    draw_key_sql,
+    property_column,
+    property_value,
+)
 from campaigns.models import Campaign, CampaignRun, ControlMember
 from campaigns.models.versions import current_version
 from delivery.actions import dispatches
 from delivery.actions.limits import Rules
 from delivery.actions.sending import safari_left_out
-from segments.models import Device
+from delivery.models import Message
+from segments.models import Device, Profile
 from segments.rules import tree as rule_tree
 from segments.rules.compiler import profiles, reachable_devices
 
@@ -36,7 +53,9 @@ log = logging.getLogger(__name__)
 Status = Campaign.Status
 RunStatus = CampaignRun.Status
 
-PAGE = 2000  # profiles read per query while a run streams its audience
+PAGE = 2000  # profiles read per query while a run streams its audience (SQLite)
+ID_RANGE = 250_000  # profile ids per INSERT … SELECT (PostgreSQL)
+MAX_VALUES = 10_000  # distinct property values mapped to variants in SQL, else a by-property run pages
 DEFAULT_AB_MINUTES = 24 * 60
 
 
@@ -134,11 +153,11 @@ def _send(run, campaign, now):
         remainder = dispatches.do_create_dispatch(
             channel=campaign.channel, label=f"{label} (A/B winner)", contents=contents, rules=rules, version=version
         )
-    writer = Writer(run, campaign, plan, remainder, Rules.parse(rules), now)
-    dispatches.do_enqueue(dispatch, writer.rows(audience))
-    writer.flush_remainder()
+    draw = audience.draw(plan, draw_seed(run))
+    writer = InDatabase if connection.vendor == "postgresql" else Writer
+    writer = writer(run, plan, draw, dispatch, remainder, Rules.parse(rules), now)
     run.dispatch, run.remainder = dispatch, remainder
-    run.targeted, run.note = writer.targeted, plan.note
+    run.targeted, run.note = writer.write(audience), plan.note
     if remainder is not None:
         run.ab_ends_at = now + timedelta(minutes=campaign.ab_test_minutes or DEFAULT_AB_MINUTES)
     run.save(update_fields=["qualified", "targeted", "dispatch", "remainder", "note", "ab_ends_at"])
@@ -146,6 +165,11 @@ def _send(run, campaign, now):
     if run.status == RunStatus.PAUSED:  # paused while its audience was being written
         dispatches.do_pause(dispatch)
     return run
+
+
+def draw_seed(run):
+    """What the run's draw is seeded by: the same people each time the run is started."""
+    return f"clarion-run-{run.pk}"
 
 
 def _stop(run, campaign, now, reason, status=RunStatus.STOPPED):
@@ -180,6 +204,38 @@ class Audience:
 
     def count(self):
         return self.profiles.count()
+
+    def draw(self, plan, seed):
+        """The run's draw (``allocation.Draw``): its cuts ranked in the database on
+        PostgreSQL, in memory on SQLite."""
+        spans = plan.spans()
+        if len(spans) < 2:
+            return Draw(seed, spans, [])
+        if connection.vendor != "postgresql":
+            return Draw(seed, spans, Draw.cuts(seed, spans, self.profiles.values_list("pk", flat=True).iterator()))
+        ids, params = self.profiles.values("id").query.sql_with_params()
+        sql, more = Draw.cuts_sql(spans, ids)
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [seed, *params, *more])
+            return Draw(seed, spans, cursor.fetchall())
+
+    def rows_sql(self):
+        """(SQL, parameters) of the audience's ``id``, ``timezone`` and ``value``: for a
+        message by property, the person's value as ``property_value`` reads it, as JSON
+        ('null' for none); NULL otherwise."""
+        value = "NULL::jsonb"
+        params = []
+        if self.property:
+            table = Profile._meta.db_table
+            column = f'to_jsonb("{table}"."{self.column}")' if self.column else "NULL"
+            value = (
+                f"""CASE WHEN jsonb_typeof("{table}"."properties") = 'object' AND "{table}"."properties" ? %s"""
+                f""" THEN "{table}"."properties" -> %s ELSE coalesce({column}, 'null'::jsonb) END"""
+            )
+            params = [self.property, self.property]
+        # The column is one of PROPERTY_FIELDS and the table ours; the name is a parameter.
+        rows = self.profiles.annotate(value=RawSQL(value, params)).values("id", "timezone", "value")  # noqa: S611
+        return rows.query.sql_with_params()
 
     def pages(self):
         """Lists of (profile id, time zone, property value), PAGE at a time, by id (keyset
@@ -222,28 +278,33 @@ class Audience:
 
 
 class Writer:
-    """Walks the audience once: holds out the control group (``ControlMember`` rows), takes
-    the targeted people, gives each a variant and yields their devices' message rows for the
-    run's dispatch; A/B rows kept for the winner go to the remainder dispatch."""
+    """The embedded (SQLite) way: walks the audience a page at a time, holds out the control
+    group (``ControlMember`` rows), gives each targeted person their variant by the run's
+    draw and enqueues their devices' message rows; A/B rows kept for the winner go to the
+    remainder dispatch."""
 
-    def __init__(self, run, campaign, plan, remainder, rules, now):
-        self.run, self.plan, self.remainder, self.rules = run, plan, remainder, rules
+    def __init__(self, run, plan, draw, dispatch, remainder, rules, now):
+        self.run, self.plan, self.draw, self.rules = run, plan, draw, rules
+        self.dispatch, self.remainder = dispatch, remainder
         self.started = now
-        self.rng = random.Random(f"clarion-run-{run.pk}")  # noqa: S311 (a fair draw, not a secret)
-        self.control = Sample(self.rng, plan.control, plan.qualified)
-        self.target = Sample(self.rng, plan.targeted, plan.qualified - plan.control)
-        self.choose = plan.chooser(self.rng)
         self.targeted = 0
         self.waiting = []  # remainder rows not written yet (at most one page's worth)
         self.user_timezone = bool(rules.user_timezone_at)
+
+    def write(self, audience):
+        """Returns how many people were targeted."""
+        dispatches.do_enqueue(self.dispatch, self.rows(audience))
+        self.flush_remainder()
+        return self.targeted
 
     def rows(self, audience):
         for page in audience.pages():
             held_out, chosen = [], {}
             for profile_id, tz, value in page:
-                if self.control.take():
+                span = self.draw.span(profile_id)
+                if span.outcome == CONTROL:
                     held_out.append(ControlMember(run=self.run, profile_id=profile_id))
-                elif self.target.take() and (key := self.choose(value)) is not None:
+                elif (key := self.plan.key(span, value)) is not None:
                     chosen[profile_id] = (key, tz)
             ControlMember.objects.bulk_create(held_out, ignore_conflicts=True)
             self.targeted += len(chosen)
@@ -269,3 +330,130 @@ class Writer:
             return None
         release = self.rules.release_at(self.rules.zone_for(tz), self.started)
         return release if release and release > self.started else None
+
+
+class InDatabase:
+    """The PostgreSQL way: the same outcomes as ``Writer``, written by the database. Per
+    range of ``ID_RANGE`` profile ids, one statement computes each person's span of the draw
+    (``Draw.span_sql``), inserts the control group's ``ControlMember`` rows and one message
+    per reachable device of each targeted person, in the run's dispatch or the A/B
+    remainder. What Python still decides it decides per distinct value, not per person: the
+    release time of each time zone in the audience (a user-time-zone run) and the variant of
+    each property value (a message by property; more than ``MAX_VALUES`` values, and the
+    run pages through Python as ``Writer`` does)."""
+
+    def __init__(self, run, plan, draw, dispatch, remainder, rules, now):
+        self.run, self.plan, self.draw, self.rules = run, plan, draw, rules
+        self.dispatch, self.remainder = dispatch, remainder
+        self.started = now
+        self.python = Writer(run, plan, draw, dispatch, remainder, rules, now)
+
+    def write(self, audience):
+        """Returns how many people were targeted."""
+        values = self._variants_by_value(audience)
+        if values is None:
+            return self.python.write(audience)
+        sql, before, after = self._statement(audience, values)
+        found = audience.profiles.aggregate(low=Min("pk"), high=Max("pk"))
+        targeted = written = 0
+        with connection.cursor() as cursor:
+            for low in range(found["low"], found["high"] + 1, ID_RANGE):
+                cursor.execute(sql, [*before, low, low + ID_RANGE - 1, *after])
+                chosen, added = cursor.fetchone()
+                targeted, written = targeted + chosen, written + added
+                log.info(
+                    "run %s: profiles %s-%s written, %s messages so far", self.run.pk, low, low + ID_RANGE - 1, written
+                )
+        return targeted
+
+    def _variants_by_value(self, audience):
+        """{property value as JSON text: variant key} of a message by property ({} for any
+        other run), or None when there are too many values to list."""
+        if not any(span.outcome == BY_VALUE for span in self.draw.spans):
+            return {}
+        sql, params = audience.rows_sql()
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT DISTINCT a.value::text FROM ({sql}) a LIMIT %s", [*params, MAX_VALUES + 1])  # noqa: S608
+            found = [row[0] for row in cursor.fetchall()]
+        if len(found) > MAX_VALUES:
+            return None
+        keys = {text: self.plan.by_property.key(json.loads(text)) for text in found}
+        return {text: key for text, key in keys.items() if key is not None}
+
+    def _releases(self, audience):
+        """{time zone: release} of a user-time-zone run, for each zone of the audience whose
+        planned wall time is still ahead (``Writer._release``)."""
+        if not self.python.user_timezone:
+            return {}
+        zones = audience.profiles.order_by().values_list("timezone", flat=True).distinct()
+        releases = {tz: self.python._release(tz) for tz in zones}
+        return {tz: release for tz, release in releases.items() if release}
+
+    def _statement(self, audience, values):
+        rows, row_params = audience.rows_sql()
+        devices, device_params = audience.devices.order_by().values("id", "profile_id").query.sql_with_params()
+        keyed = f"{draw_key_sql('a.id')} AS k" if self.draw.cuts else "0 AS k"
+        span, span_params = self.draw.span_sql("a.k", "a.id")
+        by_span = [
+            (i, s.key if s.outcome != WAIT else "") for i, s in enumerate(self.draw.spans) if s.outcome in (SEND, WAIT)
+        ]
+        by_value = next((i for i, s in enumerate(self.draw.spans) if s.outcome == BY_VALUE), -1)
+        control = [i for i, s in enumerate(self.draw.spans) if s.outcome == CONTROL]
+        releases = self._releases(audience)
+        remainder = self.remainder or self.dispatch
+        # Columns without a value here take their database defaults (version, error_detail)
+        # or NULL. No ON CONFLICT: the dispatches are this transaction's own, the run is
+        # locked and each range of ids is written once (a speculative insert per row cost
+        # time for conflicts that cannot happen). The table names are ours; every value is a
+        # parameter.
+        sql = f"""
+            WITH keyed AS (
+                SELECT a.*, {keyed} FROM ({rows}) a WHERE a.id BETWEEN %s AND %s
+            ), spans AS (
+                SELECT a.id, a.timezone, a.value, {span} AS span FROM keyed a
+            ), chosen AS (
+                SELECT s.id, s.timezone, v.key FROM spans s
+                JOIN unnest(%s::int[], %s::text[]) AS v(span, key) ON v.span = s.span
+                UNION ALL
+                SELECT s.id, s.timezone, m.key FROM spans s
+                JOIN unnest(%s::text[], %s::text[]) AS m(value, key) ON m.value::jsonb = s.value
+                WHERE s.span = %s
+            ), control AS (
+                INSERT INTO {ControlMember._meta.db_table} (run_id, profile_id)
+                SELECT %s, s.id FROM spans s WHERE s.span = ANY(%s::int[])
+            ), written AS (
+                INSERT INTO {Message._meta.db_table} (dispatch_id, profile_id, device_id, variant, status,
+                    not_before, hold_reason, code, attempts, payload_hash, created_at, updated_at)
+                SELECT CASE WHEN c.key = '' THEN %s ELSE %s END, c.id, d.id, c.key,
+                    CASE WHEN z.release IS NULL THEN %s ELSE %s END, z.release,
+                    CASE WHEN z.release IS NULL THEN '' ELSE %s END, '', 0, '', %s, %s
+                FROM chosen c
+                JOIN ({devices}) d ON d.profile_id = c.id
+                LEFT JOIN unnest(%s::text[], %s::timestamptz[]) AS z(timezone, release) ON z.timezone = c.timezone
+                ORDER BY c.id, d.id
+                RETURNING 1
+            )
+            SELECT (SELECT count(*) FROM chosen), (SELECT count(*) FROM written)
+        """  # noqa: S608
+        before = ([self.draw.seed] if self.draw.cuts else []) + list(row_params)
+        after = [
+            *span_params,
+            [i for i, _ in by_span],
+            [key for _, key in by_span],
+            list(values),
+            list(values.values()),
+            by_value,
+            self.run.pk,
+            control,
+            remainder.pk,
+            self.dispatch.pk,
+            Message.Status.QUEUED,
+            Message.Status.HELD,
+            Message.HoldReason.USER_TIME_ZONE,
+            timezone.now(),
+            timezone.now(),
+            *device_params,
+            list(releases),
+            list(releases.values()),
+        ]
+        return sql, before, after

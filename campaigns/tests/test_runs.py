@@ -122,10 +122,9 @@ def test_the_control_group_is_held_out_reproducibly_and_gets_nothing(owner):
     assert (len(held_out), len(sent), run.targeted) == (10, 40, 40)
     assert held_out.isdisjoint(sent)
     # The same run draws the same people: a retried start holds out the same group.
-    again = runs.Writer(run, campaign, runs.Plan.make(campaign, run, 50), None, runs.Rules.parse({}), NOW)
-    ControlMember.objects.filter(run=run).delete()
-    list(again.rows(runs.Audience(campaign, NOW)))
-    assert set(ControlMember.objects.filter(run=run).values_list("profile_id", flat=True)) == held_out
+    again = runs.Audience(campaign, NOW).draw(runs.Plan.make(campaign, run, 50), runs.draw_seed(run))
+    qualified = runs.Audience(campaign, NOW).profiles.values_list("pk", flat=True)
+    assert {pk for pk in qualified if again.span(pk).outcome == "control"} == held_out
 
 
 @pytest.mark.parametrize(
