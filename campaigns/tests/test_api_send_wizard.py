@@ -86,3 +86,10 @@ def test_it_publishes_without_a_trigger_event():
 
     assert lifecycle.check_ready(campaign) == []
     assert lifecycle.do_schedule(campaign, user=None).status == Campaign.Status.RUNNING
+
+
+def test_the_campaign_page_shows_how_to_call_it_once_published(marketer):
+    campaign = draft()
+    Campaign.objects.filter(pk=campaign.pk).update(status=Campaign.Status.RUNNING)
+    page = marketer.get(reverse("campaigns:detail", args=[campaign.pk])).content.decode()
+    assert f"/api/v1/campaigns/{campaign.pk}/send" in page
