@@ -7,9 +7,10 @@ import time_machine
 from django.urls import reverse
 
 from campaigns import schedule
-from campaigns.actions import lifecycle
+from campaigns.actions import lifecycle, lint
 from campaigns.actions.drafts import do_create_draft
 from campaigns.models import Campaign, Variant
+from campaigns.tests.live import person
 
 pytestmark = pytest.mark.django_db
 
@@ -93,3 +94,17 @@ def test_the_campaign_page_shows_how_to_call_it_once_published(marketer):
     Campaign.objects.filter(pk=campaign.pk).update(status=Campaign.Status.RUNNING)
     page = marketer.get(reverse("campaigns:detail", args=[campaign.pk])).content.decode()
     assert f"/api/v1/campaigns/{campaign.pk}/send" in page
+
+
+def test_the_personalisation_lint_leaves_a_requests_data_alone_but_not_the_profiles():
+    person("ada")
+    campaign = draft()
+    Campaign.objects.filter(pk=campaign.pk).update(steps_done=["who", "when", "what", "setup"])
+    content = {"title": "Order {{ data.order_id }}", "body": "Hi {{ profile.nickname }}, {{ data.total | upcase }}"}
+    Variant.objects.filter(campaign=campaign).update(content=content)
+
+    report = lint.lint(campaign)
+
+    assert [(finding.kind, finding.field) for finding in report.findings] == [("empty", "body")]
+    assert "profile.nickname" in report.findings[0].message
+    assert "data" not in report.findings[0].message
