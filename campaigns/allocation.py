@@ -100,7 +100,8 @@ def variant_keys(variants):
 @dataclass
 class Plan:
     """How many of the qualified go to a scheduled run's control group and to its message
-    (the quotas: the control group's share, then the target cap and the run limit), and how
+    (the quotas: the control group's share, then the target cap, the run limit and, for a
+    run spread over each person's day, the daily limit), and how
     the message's people get their variant."""
 
     variants: dict  # key -> Variant
@@ -125,6 +126,10 @@ class Plan:
             targeted = min(targeted, campaign.target_cap)
         if campaign.run_limit is not None:
             targeted = min(targeted, campaign.run_limit)
+        if campaign.daily_limit is not None and (campaign.best_time or campaign.user_timezone):
+            # A run delivered in each person's own time (their best hour, or the planned time
+            # in their zone) spreads over a day: the daily limit is this day's quota.
+            targeted = min(targeted, campaign.daily_limit)
         plan = cls(variants, qualified, control, targeted, "single")
         kind = campaign.message_type
         if kind == Campaign.MessageType.BY_PROPERTY:

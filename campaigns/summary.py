@@ -12,6 +12,7 @@ from campaigns import schedule
 from campaigns.forms.what import Browsers
 from campaigns.forms.what.content import ExitIntentContentForm
 from campaigns.models import Campaign
+from delivery.actions import besttime
 from segments.forms.builder import OP_LABELS
 from segments.rules.tree import FIELD_LABELS
 
@@ -155,6 +156,15 @@ def _when_rows(campaign, now):
         action = "discarded" if campaign.dnd_action == Campaign.DndAction.DISCARD else "delayed until it ends"
         rows.append(
             ("Do not disturb", f"{campaign.dnd_start:%H:%M} to {campaign.dnd_end:%H:%M}; messages are {action}")
+        )
+    if campaign.best_time and not campaign.is_live:
+        rows.append(
+            (
+                "Best time",
+                f"within 24 hours of each run's time, each person at the hour they were most active in the last"
+                f" {besttime.WINDOW.days} days, in their own time zone; {campaign.best_time_fallback_hour:02d}:00"
+                f" there for fewer than {besttime.MIN_EVENTS} events",
+            )
         )
     if campaign.cutoff_time:
         rows.append(("Cut-off", f"nothing is delivered after {campaign.cutoff_time:%H:%M}"))

@@ -77,13 +77,16 @@ def cutoff_for(campaign, planned):
 
 def rules_for(campaign, planned):
     """The delivery rules of the run planned for ``planned``: those every send of the
-    campaign shares (``allocation.rules_for``), with the run's cut-off and the user's time zone."""
+    campaign shares (``allocation.rules_for``), with the run's cut-off, the user's time zone
+    and best time (its messages are held from the run's start, ``delivery/actions/besttime.py``)."""
     rules = allocation.rules_for(campaign)
     cutoff = cutoff_for(campaign, planned)
     if cutoff:
         rules["cutoff"] = cutoff.isoformat()
     if campaign.user_timezone:
         rules["user_timezone_at"] = schedule.local(planned, schedule.zone(campaign.timezone)).isoformat()
+    if campaign.best_time:
+        rules["best_time"] = {"fallback_hour": campaign.best_time_fallback_hour}
     return rules
 
 

@@ -31,6 +31,7 @@ from campaigns.forms.event_filters import (  # who.py imports some of these from
     show_value,  # noqa: F401 (forms/who.py's import)
 )
 from campaigns.models import Campaign
+from delivery.actions.besttime import MIN_EVENTS, WINDOW
 from delivery.models import DeliverySettings
 from segments.models import PropertyDefinition
 
@@ -48,6 +49,7 @@ SEND_WHEN = (("now", "Now, when I schedule it"), ("at", "At a date and time"))
 FIXES = ("send_when", "send_at")
 WEEKDAYS = [(str(i), name) for i, name in enumerate(schedule.WEEKDAY_NAMES)]
 TIMEZONES = sorted(available_timezones())
+HOURS = [(str(hour), f"{hour:02d}:00") for hour in range(24)]
 
 
 class ErrorAria:
@@ -180,6 +182,20 @@ class WhenForm(ErrorAria, forms.Form):
         required=False,
         help_text="People ahead of the campaign's time zone get it first.",
     )
+    best_time = forms.BooleanField(
+        label="Deliver at each person's best time",
+        required=False,
+        help_text="Within 24 hours of the time above, at the hour of the day each person was most active"
+        f" in the last {WINDOW.days} days, in their own time zone.",
+    )
+    best_time_fallback_hour = forms.TypedChoiceField(
+        label="For people with too little history",
+        choices=HOURS,
+        coerce=int,
+        empty_value=None,
+        required=False,
+        help_text=f"Fewer than {MIN_EVENTS} events in {WINDOW.days} days: this hour in their own time zone.",
+    )
     dnd_enabled = forms.BooleanField(label="Do Not Disturb hours", required=False)
     dnd_start = forms.TimeField(
         label="From", required=False, widget=forms.TimeInput(format="%H:%M", attrs={"type": "time"})
@@ -276,7 +292,7 @@ class WhenForm(ErrorAria, forms.Form):
             if kind == Kind.DATE_PROPERTY:
                 names += ["date_property", "date_property_type", "offset_side", "offset_amount", "offset_unit"]
         if kind in PAST_KINDS:
-            names += ["user_timezone", "cutoff_time"]
+            names += ["user_timezone", "best_time", "best_time_fallback_hour", "cutoff_time"]
         if kind == Kind.API_TRIGGERED:
             names.append("cutoff_time")  # for each request's sends (campaigns/live/sending.py)
         if self.campaign.channel != Campaign.Channel.EXIT_INTENT:
@@ -309,6 +325,8 @@ class WhenForm(ErrorAria, forms.Form):
             "offset_amount": offset_amount,
             "offset_unit": offset_unit,
             "user_timezone": c.user_timezone,
+            "best_time": c.best_time,
+            "best_time_fallback_hour": c.best_time_fallback_hour,
             "dnd_enabled": c.dnd_enabled,
             "dnd_start": c.dnd_start,
             "dnd_end": c.dnd_end,
@@ -378,7 +396,17 @@ class WhenForm(ErrorAria, forms.Form):
             if not data.get("dnd_action"):
                 self.add_error("dnd_action", "Choose whether to discard or delay messages during DND hours.")
         self._clean_cutoff(data)
+        if "best_time" in self.fields:
+            self._clean_best_time(data)
         return data
+
+    def _clean_best_time(self, data):
+        if data.get("best_time") and data.get("user_timezone"):
+            self.add_error("best_time", "Choose one: each person's best time, or the time above in their time zone.")
+        if data.get("best_time_fallback_hour") is None:
+            if data.get("best_time") and "best_time_fallback_hour" not in self.errors:
+                self.add_error("best_time_fallback_hour", "Choose the hour for people with too little history.")
+            data["best_time_fallback_hour"] = self.campaign.best_time_fallback_hour
 
     def _clean_send_at(self, data):
         """One time: now (the moment it is scheduled: no time to go stale while the other
@@ -526,7 +554,7 @@ class WhenForm(ErrorAria, forms.Form):
             fields.append("send_now")
         simple = ["send_at", "starts_at", "ends_at", "repeat", "repeat_every", "month_day", "send_time"]
         simple += ["trigger_event", "inaction_event", "date_property", "date_property_type"]
-        simple += ["user_timezone", "cutoff_time"]
+        simple += ["user_timezone", "best_time", "best_time_fallback_hour", "cutoff_time"]
         simple += ["dnd_enabled", "dnd_action", "skip_global_limits"]
         for name in simple:
             if name in self.fields:

@@ -1,4 +1,5 @@
 from django.conf import settings
+from django.core.validators import MaxValueValidator
 from django.db import models
 from django.urls import reverse
 
@@ -155,6 +156,15 @@ class Campaign(models.Model):
     )
     date_offset_minutes = models.IntegerField(default=0, help_text="Negative: before the date; positive: after.")
     user_timezone = models.BooleanField(default=False, help_text="Deliver at this time in each user's time zone.")
+    # Best time (seed 001, beside the user's time zone): delivery/actions/besttime.py.
+    best_time = models.BooleanField(
+        default=False, help_text="Send each person at their most engaged hour of the day, within 24 hours."
+    )
+    best_time_fallback_hour = models.PositiveSmallIntegerField(
+        default=10,
+        validators=[MaxValueValidator(23)],
+        help_text="Best time: the local hour for people with too little history (0 to 23).",
+    )
     dnd_enabled = models.BooleanField("DND hours", default=False)
     dnd_start = models.TimeField(null=True, blank=True)
     dnd_end = models.TimeField(null=True, blank=True)

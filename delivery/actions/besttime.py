@@ -83,10 +83,12 @@ def hold_at_best_times(dispatch, *, now=None):
 class Spread:
     """Where a best-time send's people fall: ``local_hours[h]``, how many get it at h:00 on
     their own clock; ``sends``, [(moment, people)] in time order, moment None for those sent
-    at once (their hour is under way at the start)."""
+    at once (their hour is under way at the start); ``by_zone``, the same per zone name (the
+    person's own when valid, else the campaign's: ``Rules.zone_for(...).key``)."""
 
     local_hours: list
     sends: list
+    by_zone: dict
 
     @property
     def people(self):
@@ -96,7 +98,7 @@ class Spread:
 def spread(profiles, *, campaign_zone, fallback_hour=DEFAULT_FALLBACK_HOUR, start=None):
     """The spread of send hours of a best-time send to ``profiles`` (a Profile queryset)
     starting at ``start`` (default now): the forecast's counts per hour, from the same
-    aggregate the send uses. ``campaign_zone``: a ZoneInfo or an IANA name."""
+    aggregate the send uses (one query). ``campaign_zone``: a ZoneInfo or an IANA name."""
     start = start or timezone.now()
     tz = campaign_zone if not isinstance(campaign_zone, str) else zone(campaign_zone)
     plan = Plan(profiles, tz, fallback_hour, start)
@@ -104,14 +106,19 @@ def spread(profiles, *, campaign_zone, fallback_hour=DEFAULT_FALLBACK_HOUR, star
     with connection.cursor() as cursor:
         cursor.execute(sql, plan.params)
         counts = {(name, hour): n for name, hour, n in cursor.fetchall()}
-    local_hours, sends = [0] * 24, {}
+    local_hours, sends, by_zone = [0] * 24, {}, {}
     for name, hour, moment in plan.releases():
         n = counts.get((name, hour), 0)
         if n:
             local_hours[hour] += n
             sends[moment] = sends.get(moment, 0) + n
-    ordered = sorted(sends.items(), key=lambda item: (item[0] is not None, item[0] or start))
-    return Spread(local_hours, ordered)
+            by_zone.setdefault(name, []).append((moment, n))
+
+    def in_order(item):  # those sent at once first
+        return (item[0] is not None, item[0] or start)
+
+    by_zone = {name: sorted(found, key=in_order) for name, found in by_zone.items()}
+    return Spread(local_hours, sorted(sends.items(), key=in_order), by_zone)
 
 
 class Plan:

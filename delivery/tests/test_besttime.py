@@ -147,3 +147,8 @@ def test_the_spread_counts_people_per_local_hour_and_per_send_time(service, cloc
         (datetime(2026, 6, 10, 12, 0, tzinfo=UTC), 3),
         (datetime(2026, 6, 11, 0, 0, tzinfo=UTC), 1),
     ]
+    assert found.by_zone == {
+        "America/New_York": [(datetime(2026, 6, 11, 0, 0, tzinfo=UTC), 1)],
+        "Asia/Tokyo": [(datetime(2026, 6, 10, 12, 0, tzinfo=UTC), 3)],
+        "Europe/London": [(None, 1)],
+    }
