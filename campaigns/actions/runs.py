@@ -353,12 +353,12 @@ class InDatabase:
         values = self._variants_by_value(audience)
         if values is None:
             return self.python.write(audience)
-        sql, before, after = self._statement(audience, values)
+        sql, params = self._statement(audience, values)
         found = audience.profiles.aggregate(low=Min("pk"), high=Max("pk"))
         targeted = written = 0
         with connection.cursor() as cursor:
             for low in range(found["low"], found["high"] + 1, ID_RANGE):
-                cursor.execute(sql, [*before, low, low + ID_RANGE - 1, *after])
+                cursor.execute(sql, params(low, low + ID_RANGE - 1))
                 chosen, added = cursor.fetchone()
                 targeted, written = targeted + chosen, written + added
                 log.info(
@@ -428,7 +428,7 @@ class InDatabase:
                     CASE WHEN z.release IS NULL THEN %s ELSE %s END, z.release,
                     CASE WHEN z.release IS NULL THEN '' ELSE %s END, '', 0, '', %s, %s
                 FROM chosen c
-                JOIN ({devices}) d ON d.profile_id = c.id
+                JOIN ({devices}) d ON d.profile_id = c.id AND d.profile_id BETWEEN %s AND %s
                 LEFT JOIN unnest(%s::text[], %s::timestamptz[]) AS z(timezone, release) ON z.timezone = c.timezone
                 ORDER BY c.id, d.id
                 RETURNING 1
@@ -436,7 +436,7 @@ class InDatabase:
             SELECT (SELECT count(*) FROM chosen), (SELECT count(*) FROM written)
         """  # noqa: S608
         before = ([self.draw.seed] if self.draw.cuts else []) + list(row_params)
-        after = [
+        middle = [
             *span_params,
             [i for i, _ in by_span],
             [key for _, key in by_span],
@@ -453,7 +453,12 @@ class InDatabase:
             timezone.now(),
             timezone.now(),
             *device_params,
-            list(releases),
-            list(releases.values()),
         ]
-        return sql, before, after
+        after = [list(releases), list(releases.values())]
+
+        def params(low, high):
+            """The statement's parameters for the profile ids from ``low`` to ``high``
+            (the devices read by the same range: an index scan, not the whole table)."""
+            return [*before, low, high, *middle, low, high, *after]
+
+        return sql, params
