@@ -29,11 +29,12 @@ so they parse and render alike; the text counted for length and size is the pipe
 
 import contextvars
 import functools
+import random
 import re
 import time
 from dataclasses import dataclass, field
 
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, Max, Min, OuterRef
 from django.urls import reverse
 from django.utils import timezone
 from liquid import Environment
@@ -54,6 +55,9 @@ from segments.rules.compiler import profiles as profiles_of
 
 SAMPLE = 1000  # the issue's figure: 1,000 people, or all of them if fewer
 EXAMPLES = 3
+# Ids drawn per person wanted, then at most this many in one query (``sample_ids``).
+CANDIDATES = 3
+MAX_CANDIDATES = 30_000
 
 
 class Kind:
@@ -191,8 +195,23 @@ def audience(campaign, now):
     return found
 
 
-def sample_ids(queryset, size=SAMPLE):
-    """``size`` profile ids drawn at random (all of them when there are fewer)."""
+def sample_ids(queryset, size=SAMPLE, *, rng=random):
+    """``size`` ids of ``queryset``'s profiles drawn at random (all of them when there are
+    fewer). Ids drawn uniformly from the whole profile id range, kept where they are in
+    the audience, are a uniform sample of it, and cost one indexed look-up each: what
+    ``ORDER BY random()`` costs is the whole audience query (3.5 s for 1,000,000 profiles,
+    bench/lint.py). An audience too sparse in the id range for that falls back to it."""
+    bounds = Profile.objects.aggregate(low=Min("pk"), high=Max("pk"))
+    if bounds["low"] is not None:
+        span = range(bounds["low"], bounds["high"] + 1)
+        wanted = CANDIDATES * size
+        for _ in range(2):
+            candidates = rng.sample(span, min(len(span), wanted))
+            hits = list(queryset.filter(pk__in=candidates).values_list("pk", flat=True))
+            if len(hits) >= size or len(candidates) == len(span):
+                return rng.sample(hits, min(size, len(hits)))
+            # Drawn as many again as this hit rate needs, within what one query should list.
+            wanted = min(MAX_CANDIDATES, int(size * len(candidates) / max(1, len(hits)) * 1.2))
     return list(queryset.order_by("?").values_list("pk", flat=True)[:size])
 
 

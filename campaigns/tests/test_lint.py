@@ -14,7 +14,7 @@ from campaigns.actions import lifecycle, lint
 from campaigns.models import Campaign
 from campaigns.tests.scheduled import audience, make_campaign
 from delivery.tests.test_linked import Handler
-from segments.models import Profile
+from segments.models import Event, Profile
 
 NOW = datetime(2026, 5, 4, 9, 0, tzinfo=UTC)
 LONG_TITLE = "A title long enough to be cut on every screen we know of, and then some"  # 72 characters
@@ -164,12 +164,48 @@ def test_a_linked_content_failure_is_counted_and_fetched_once(owner, linked_serv
     assert not lint.lint(campaign_with(owner, content))
 
 
+def test_a_live_campaign_samples_people_who_did_its_trigger_with_their_latest_event(owner):
+    did, other = audience(2), audience(3)
+    for person in did:
+        Event.objects.create(
+            profile=person, name="Added To Cart", properties={"product": ""}, occurred_at=NOW - timedelta(days=2)
+        )
+    Event.objects.create(profile=did[0], name="Added To Cart", properties={"product": "Trail shoes"}, occurred_at=NOW)
+    Event.objects.create(profile=other[0], name="Purchased", properties={}, occurred_at=NOW)
+    campaign = campaign_with(
+        owner,
+        {"title": '{{ event.product | default: "" }} is still in your cart', "body": "Come back"},
+        kind=Campaign.Kind.SINGLE_ACTION,
+        trigger_event="Added To Cart",
+        segment=None,
+    )
+
+    report = lint.lint(campaign)
+
+    assert report.sampled == 2
+    [finding] = report.findings
+    assert (finding.kind, finding.people) == (lint.Kind.EMPTY, 1)
+    assert [example.profile_id for example in finding.examples] == [did[1].pk]
+    assert finding.examples[0].shown == " is still in your cart"
+
+
 def test_the_sample_is_at_most_its_size(owner):
     audience(7)
     campaign = campaign_with(owner, {"title": "Hi {{ profile.first_name }}", "body": "Spring"})
     report = lint.lint(campaign, size=5)
     assert report.sampled == 5
     assert only(report, lint.Kind.EMPTY)[0].people == 5
+
+
+def test_a_sample_is_drawn_from_an_audience_sparse_in_the_id_range(owner):
+    few = audience(3, properties={"tier": "gold"})
+    audience(20)
+    far = Profile.objects.create(pk=few[0].pk + 10_000_000, identity="far", properties={"tier": "gold"})
+    gold = Profile.objects.filter(properties__tier="gold")
+
+    assert sorted(lint.sample_ids(gold, 5)) == sorted([*(p.pk for p in few), far.pk])
+    drawn = lint.sample_ids(gold, 2)
+    assert len(set(drawn)) == 2 and set(drawn) <= {*(p.pk for p in few), far.pk}
 
 
 def test_every_variant_is_checked_and_named(owner):
