@@ -250,7 +250,7 @@ CONTENT_SECURITY_POLICY = {
 # production, a database table in the embedded mode (createcachetable makes it).
 CACHE_URL = env_str("CACHE_URL", "db://")
 if CACHE_URL.startswith(("redis://", "rediss://")):
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}}
+    CACHES = {"default": {"BACKEND": "config.cache.RedisCache", "LOCATION": CACHE_URL}}
 elif CACHE_URL == "db://":
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "clarion_cache"}}
 else:

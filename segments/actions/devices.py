@@ -101,12 +101,23 @@ def _first_seen(client_id, profile, browser, user_agent):
         return _seen(_locked_device(client_id), browser, user_agent)
 
 
-def _seen(device, browser, user_agent):
-    now = timezone.now()
+def _stale(device, browser, user_agent):
+    """Whether a call from this browser has something to write: a new browser name or
+    user agent, or a device or person last seen over a minute ago."""
     user_agent = user_agent[:500]
     changed = (browser and browser != device.browser) or (user_agent and user_agent != device.user_agent)
-    if changed or device.last_seen_at is None or now - device.last_seen_at >= LAST_SEEN_RESOLUTION:
-        device.last_seen_at = now
+    return changed or _long_ago(device.last_seen_at) or _long_ago(device.profile.last_seen_at)
+
+
+def _long_ago(moment):
+    return moment is None or timezone.now() - moment >= LAST_SEEN_RESOLUTION
+
+
+def _seen(device, browser, user_agent):
+    user_agent = user_agent[:500]
+    changed = (browser and browser != device.browser) or (user_agent and user_agent != device.user_agent)
+    if changed or _long_ago(device.last_seen_at):
+        device.last_seen_at = timezone.now()
         device.browser = browser or device.browser
         device.user_agent = user_agent or device.user_agent
         device.save(update_fields=["last_seen_at", "browser", "user_agent"])
@@ -115,9 +126,8 @@ def _seen(device, browser, user_agent):
 
 def seen_now(profile_id, last_seen_at):
     """Mark a profile seen, unless it was within the last minute."""
-    now = timezone.now()
-    if last_seen_at is None or now - last_seen_at >= LAST_SEEN_RESOLUTION:
-        Profile.objects.filter(pk=profile_id).update(last_seen_at=now)
+    if _long_ago(last_seen_at):
+        Profile.objects.filter(pk=profile_id).update(last_seen_at=timezone.now())
 
 
 @transaction.atomic(savepoint=False)
@@ -129,9 +139,15 @@ def identify(client_id, identity, *, vouched, browser="", user_agent=""):
     browser's word is all there is and anyone can give it (the site key is
     public), so it may only link an anonymous browser to an identity nobody has
     yet, or repeat the link the browser already has; raises NotVouched otherwise."""
-    device = _locked_device(client_id)
+    device = Device.objects.filter(client_id=client_id).select_related("profile").first()
+    if device is not None and device.profile.identity == identity and not _stale(device, browser, user_agent):
+        # A page view of someone already identified on this browser, the most common
+        # call, within a minute of the last: one read, no lock. A lock is a write
+        # (PostgreSQL marks the row), and its commit waits for the disk.
+        return device, False
+    if device is not None:
+        device = _locked_device(client_id)  # read again, locked, for the writes below
     if device is not None and device.profile.identity == identity:
-        # A page view of someone already identified on this browser: the most common call.
         _seen(device, browser, user_agent)
         seen_now(device.profile_id, device.profile.last_seen_at)
         return device, False
