@@ -17,7 +17,7 @@ from delivery.actions.sending import send_batch
 from delivery.models import Message
 from delivery.tests.engine import vapid_key, web_audience
 from segments.actions.keys import create_api_key
-from segments.models import Profile, Segment
+from segments.models import Device, Profile, Segment
 from tests.pushservices.webpush import WebPushService
 
 pytestmark = pytest.mark.django_db
@@ -121,6 +121,26 @@ def _held_out(campaign, profile):
     Campaign.objects.filter(pk=campaign.pk).update(control_group_percent=30)
     campaign.control_group_percent = 30
     return in_control_group(campaign, profile.pk)
+
+
+def test_a_mobile_campaign_sends_to_the_apps_of_its_platforms(send):
+    ada = Profile.objects.create(identity="ada")
+    for platform in (Device.Platform.ANDROID, Device.Platform.IOS, Device.Platform.WEB):
+        Device.objects.create(
+            profile=ada,
+            platform=platform,
+            token=f"{platform}-token" if platform != Device.Platform.WEB else "",
+            endpoint="https://push.example/ada" if platform == Device.Platform.WEB else "",
+            push_status=Device.PushStatus.ALLOWED,
+        )
+    campaign = api_campaign(channel=Campaign.Channel.MOBILE_PUSH, platforms=["android"])
+
+    response = send(campaign, {"to": ["ada"]})
+
+    [result] = response.json()["results"]
+    assert result["status"] == "queued"
+    [message] = Message.objects.filter(pk__in=result["message_ids"])
+    assert message.device.platform == Device.Platform.ANDROID
 
 
 def test_only_the_segments_members_are_sent_to_when_the_campaign_has_one(send):
