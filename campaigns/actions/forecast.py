@@ -176,7 +176,7 @@ def _forecast(campaign, *, now, planned):
         found.notes.append(f"The segment's rules cannot be read ({error}): the run will fail, sending nothing.")
         return found
     found.qualified = qualified.count()
-    zones = _by_zone(found, campaign, audience, qualified, settings, start)
+    zones = _by_zone(found, campaign, audience, qualified, settings, start, planned, same_day(campaign, planned, start))
     _left_out(found, campaign, audience, qualified)
     if campaign.safety_limit is not None and found.reachable > campaign.safety_limit:
         found.notes.append(
@@ -186,16 +186,17 @@ def _forecast(campaign, *, now, planned):
     elif found.reachable:
         _quotas(found, campaign, audience)
         _deliver(found, campaign, planned, start, zones, settings)
-    found.collisions = collisions(campaign, audience, planned, start, settings)
     found.notes.append(ESTIMATED)
     return found
 
 
-def _by_zone(found, campaign, audience, qualified, settings, start):
+def _by_zone(found, campaign, audience, qualified, settings, start, planned, others):
     """{profile time zone: [devices, devices of people at a frequency cap]} of the run's
-    audience, and its reachable people and devices per platform, in one GROUP BY over the
-    segment's people's reachable devices (the run's own ``Audience.devices``). People at a
-    cap: ``limits.at_cap``'s query, which PostgreSQL runs once and hashes."""
+    audience, its reachable people and devices per platform, and the people it shares with
+    each of ``others`` (``same_day``) and whose message the caps will stop, in one GROUP BY
+    over the segment's people's reachable devices (the run's own ``Audience.devices``). The
+    sub-queries (people at a cap: ``limits.at_cap``; each other campaign's audience) are run
+    once by PostgreSQL and hashed."""
     devices = audience.devices.filter(Exists(qualified.filter(pk=OuterRef("profile_id"))))
     counts = {
         "people": Count("profile_id", distinct=True),
@@ -203,6 +204,12 @@ def _by_zone(found, campaign, audience, qualified, settings, start):
     }
     if not campaign.skip_global_limits:
         counts["at_cap"] = Count("pk", filter=Q(profile_id__in=limits.at_cap(settings, now=start)))
+    for i, (other, at, theirs) in enumerate(others):
+        shared = Q(profile_id__in=theirs.profiles.values("pk"))
+        counts[f"overlap{i}"] = Count("profile_id", distinct=True, filter=shared)
+        if _stops(campaign, planned, other, at, settings) and (short := _one_short(settings, start)) is not None:
+            counts[f"stopped{i}"] = Count("profile_id", distinct=True, filter=shared & Q(profile_id__in=short))
+    totals = Counter()
     zones = {}
     for row in devices.values("profile__timezone").annotate(**counts).order_by():
         found.reachable += row["people"]
@@ -210,6 +217,14 @@ def _by_zone(found, campaign, audience, qualified, settings, start):
             if row[platform]:
                 found.devices[platform] = found.devices.get(platform, 0) + row[platform]
         zones[row["profile__timezone"]] = [sum(row[p] for p in Device.Platform.values), row.get("at_cap", 0)]
+        totals.update({name: row[name] for name in counts if name.startswith(("overlap", "stopped"))})
+    for i, (other, at, _) in enumerate(others):
+        if overlap := totals[f"overlap{i}"]:
+            whose = _stops(campaign, planned, other, at, settings)
+            stopped = totals[f"stopped{i}"] if f"stopped{i}" in counts else overlap if whose else 0
+            found.collisions.append(
+                Collision(other.pk, other.name, at.isoformat(), overlap, stopped, whose if stopped else "")
+            )
     return zones
 
 
@@ -368,11 +383,9 @@ def spread(sends, tz):
 # --- other campaigns the same day -------------------------------------------------------
 
 
-def collisions(campaign, audience, planned, start, settings):
-    """Other scheduled or running campaigns with a run the same day (in ``campaign``'s zone)
-    whose audiences share reachable people with this one: how many, and how many of them
-    the global caps will stop from getting the later of the two messages (people one send
-    short of a cap, ``limits.at_cap`` with headroom 1; a cap of one: all of them)."""
+def same_day(campaign, planned, start):
+    """[(campaign, its planned time, its run's Audience)] of the other scheduled or running
+    campaigns with a run the same day as ``planned`` (in ``campaign``'s zone), soonest first."""
     tz = schedule.zone(campaign.timezone)
     day = planned.astimezone(tz).date()
     begin = schedule.to_utc(datetime.combine(day, time()), tz)
@@ -391,28 +404,29 @@ def collisions(campaign, audience, planned, start, settings):
         .distinct()
         .order_by("next_run_at", "pk")[:MAX_COLLISIONS]
     )
-    caps = [cap for cap in (settings.daily_cap, settings.weekly_cap) if cap is not None]
     found = []
     for other in others:
-        at = _planned_on(other, begin, end)
         try:
-            theirs = Audience(other, start)
+            found.append((other, _planned_on(other, begin, end), Audience(other, start)))
         except rule_tree.RuleError:
             continue  # its run will fail, sending nothing
-        both = audience.profiles.filter(Exists(theirs.profiles.filter(pk=OuterRef("pk"))))
-        overlap = both.count()
-        if not overlap:
-            continue
-        collision = Collision(other.pk, other.name, at.isoformat(), overlap)
-        later = campaign if planned >= at else other
-        if caps and not later.skip_global_limits:
-            if min(caps) <= 1:
-                collision.stopped = overlap
-            else:
-                collision.stopped = both.filter(pk__in=limits.at_cap(settings, now=start, headroom=1)).count()
-            collision.stopped_campaign = ("this" if later is campaign else "other") if collision.stopped else ""
-        found.append(collision)
     return found
+
+
+def _stops(campaign, planned, other, at, settings):
+    """Whose sends the caps stop for people both campaigns reach: the later one's ("this" or
+    "other"), unless it skips the global limits or no cap is set ("")."""
+    later = campaign if planned >= at else other
+    if (settings.daily_cap is None and settings.weekly_cap is None) or later.skip_global_limits:
+        return ""
+    return "this" if later is campaign else "other"
+
+
+def _one_short(settings, start):
+    """People one send short of a cap (``limits.at_cap`` with headroom 1), or None when a cap
+    of one makes that everyone."""
+    caps = [cap for cap in (settings.daily_cap, settings.weekly_cap) if cap is not None]
+    return None if min(caps) <= 1 else limits.at_cap(settings, now=start, headroom=1)
 
 
 def _planned_on(campaign, begin, end):

@@ -253,3 +253,19 @@ def test_a_segment_whose_rules_do_not_parse_forecasts_nothing_and_says_why(owner
 
     assert (found.qualified, found.expected) == (0, 0)
     assert "cannot be read" in found.notes[0]
+
+
+@pytest.mark.django_db
+def test_with_a_cap_of_two_the_caps_stop_the_later_message_to_people_one_send_short(owner):
+    french = audience(30, country="FR")
+    caps(daily=2)
+    sent_earlier(french[:10], NOW - timedelta(hours=2))
+    rules = {"match": "all", "conditions": [{"kind": "geo", "field": "country", "values": ["FR"]}]}
+    later = make_campaign(owner, name="Evening news", rules=rules, status="scheduled")
+    Campaign.objects.filter(pk=later.pk).update(next_run_at=NOW + timedelta(hours=5))
+    campaign = make_campaign(owner, name="Morning sale", send_at=NOW + timedelta(hours=1))
+
+    found = forecast.forecast(campaign, now=NOW, planned=NOW + timedelta(hours=1))
+
+    [collision] = found.collisions
+    assert (collision.overlap, collision.stopped, collision.stopped_campaign) == (30, 10, "other")
