@@ -48,6 +48,8 @@ def test_debug_starts_with_the_embedded_defaults():
         ({"DEBUG": "1", "SECURE_HSTS_SECONDS": "a year"}, "SECURE_HSTS_SECONDS must be a whole number"),
         ({"DEBUG": "1", "LOG_LEVEL": "LOUD"}, "LOG_LEVEL must be one of"),
         ({"DEBUG": "1", "DEMO_SITE": "please"}, "DEMO_SITE must be one of"),
+        ({"DEBUG": "1", "MESSAGE_RETENTION_DAYS": "0"}, "MESSAGE_RETENTION_DAYS must be at least 1"),
+        ({"DEBUG": "1", "MESSAGE_RETENTION_DAYS": "99999"}, "MESSAGE_RETENTION_DAYS must be at most 3650"),
     ],
 )
 def test_a_bad_value_stops_start_up_and_names_the_variable(variables, message):

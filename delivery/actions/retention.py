@@ -16,7 +16,7 @@ be made current first and conversions let go of their messages, and delivery may
 stats.
 """
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count
 from django.utils import timezone
 
@@ -65,23 +65,31 @@ def do_keep_tally(dispatch_id, *, now=None):
     return True
 
 
-def do_delete_batch(dispatch_id, *, after=0, size=BATCH, let_go=None):
-    """Delete up to ``size`` messages of a pruned dispatch with ids above ``after``, lowest
-    first (step 2 above), in one transaction. ``let_go(ids)`` runs first in it: what refers
-    to these messages from a higher app (a conversion) lets go of them. Returns (deleted,
-    last id): (0, after) when none is left."""
+def do_delete_batch(dispatch_id, *, size=BATCH, let_go=None):
+    """Delete up to ``size`` messages of a pruned dispatch (step 2 above), in one transaction.
+    ``let_go(dispatch_id)`` runs first in it: what refers to the dispatch's messages from a
+    higher app (a conversion) lets go of them. Returns how many were deleted: 0 when none is
+    left (or the dispatch is not pruned)."""
     with transaction.atomic():
-        ids = list(
-            Message.objects.filter(dispatch_id=dispatch_id, dispatch__pruned_at__isnull=False, pk__gt=after)
-            .order_by("pk")
-            .values_list("pk", flat=True)[:size]
-        )
+        if not Dispatch.objects.filter(pk=dispatch_id, pruned_at__isnull=False).exists():
+            return 0
+        # Through the (dispatch, status) index, in no order: an ORDER BY id would walk the
+        # primary key from the table's first row, past every other dispatch's rows.
+        ids = list(Message.objects.filter(dispatch_id=dispatch_id).values_list("pk", flat=True)[:size])
         if not ids:
-            return 0, after
+            return 0
         if let_go:
-            let_go(ids)
-        # One DELETE … WHERE id IN (…): QuerySet.delete() would fetch the rows to cascade
-        # and delete them 100 at a time. Nothing cascades from a message: the one reference
-        # to it (a conversion) was let go of just above.
-        deleted = Message.objects.filter(pk__in=ids)._raw_delete(Message.objects.db)
-    return deleted, ids[-1]
+            let_go(dispatch_id)
+        return _delete(ids)
+
+
+def _delete(ids):
+    """One DELETE of the messages ``ids``. QuerySet.delete() would fetch them to cascade and
+    delete 100 at a time, and nothing cascades from a message (its one reference, a
+    conversion, was let go of). On PostgreSQL the ids go as one array: binding 5,000
+    placeholders of ``id IN (…)`` took twice as long as the deletion itself (bench/prune.py)."""
+    if connection.vendor != "postgresql":
+        return Message.objects.filter(pk__in=ids)._raw_delete(Message.objects.db)
+    with connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {Message._meta.db_table} WHERE id = ANY(%s)", [ids])  # noqa: S608 (our table)
+        return cursor.rowcount

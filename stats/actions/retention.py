@@ -59,9 +59,8 @@ def do_prune_messages(*, now=None, days=None, batch=retention.BATCH, budget=TIME
             skipped += 1
     deleted, batches = 0, 0
     for dispatch_id in _with_messages_left():
-        after = 0
         while time.monotonic() - started < budget:
-            n, after = retention.do_delete_batch(dispatch_id, after=after, size=batch, let_go=_let_go)
+            n = retention.do_delete_batch(dispatch_id, size=batch, let_go=_let_go)
             if not n:
                 break
             deleted, batches = deleted + n, batches + 1
@@ -113,5 +112,7 @@ def _with_messages_left():
     return list(Dispatch.objects.filter(pruned_at__isnull=False).filter(Exists(left)).values_list("pk", flat=True))
 
 
-def _let_go(message_ids):
-    Conversion.objects.filter(message_id__in=message_ids).update(message=None)
+def _let_go(dispatch_id):
+    # A conversion is credited to a message of its own dispatch (stats.actions.conversions);
+    # through the (dispatch, occurred_at) index, without a list of ids to bind.
+    Conversion.objects.filter(dispatch_id=dispatch_id, message__isnull=False).update(message=None)

@@ -176,3 +176,17 @@ def test_a_run_of_the_prune_is_logged_in_one_line(campaign, caplog):
     lines = [record.getMessage() for record in caplog.records if record.name == "stats.actions.retention"]
     assert len(lines) == 1
     assert "2 dispatches kept as roll-ups, 8 messages deleted in 2 batches" in lines[0]
+
+
+def test_an_old_test_send_goes_without_a_roll_up_and_a_dispatch_of_no_run_stays(campaign):
+    person = f.profile()
+    finished = {"status": Dispatch.Status.DONE, "started_at": f.T0, "finished_at": f.T0}
+    tested = Dispatch.objects.create(channel="web_push", label="test send", is_test=True, **finished)
+    orphan = Dispatch.objects.create(channel="web_push", label="no run", **finished)
+    for dispatch in (tested, orphan):
+        Message.objects.create(dispatch=dispatch, profile=person, device=f.device(person), status="sent")
+    with time_machine.travel(LATER, tick=False):
+        do_roll_up()
+        found = do_prune_messages()
+    assert found["dispatches"] == 3 and found["skipped"] == 1
+    assert list(Message.objects.values_list("dispatch", flat=True)) == [orphan.pk]
