@@ -9,7 +9,7 @@ import time_machine
 from django.urls import reverse
 
 from accounts import roles
-from campaigns.actions import dispatcher, lifecycle, runs
+from campaigns.actions import dispatcher, forecast, lifecycle, runs
 from campaigns.actions.drafts import do_create_draft
 from campaigns.models import Campaign
 from campaigns.summary import sections
@@ -91,3 +91,20 @@ def test_a_best_time_run_holds_each_message_until_its_persons_hour_and_keeps_to_
     assert run.dispatch.messages.count() == 3
     [when_rows] = [section["rows"] for section in sections(campaign) if section["step"] == "when"]
     assert "08:00 there for fewer than 5 events" in dict(when_rows)["Best time"]
+
+
+def test_the_forecast_spreads_a_best_time_runs_sends_over_its_peoples_hours(clock, make_user):
+    owner = make_user(roles.MARKETER)
+    tokyo = audience(3, timezone="Asia/Tokyo")
+    for profile in tokyo:  # 21:00 in Tokyo
+        Event.objects.bulk_create(
+            Event(profile=profile, name="page_view", occurred_at=datetime(2026, 5, day, 12, 5, tzinfo=UTC))
+            for day in range(1, 6)
+        )
+    audience(1, timezone="America/New_York")  # no history: 10:00 there (14:00 UTC)
+    campaign = make_campaign(owner, send_at=PLANNED, best_time=True, best_time_fallback_hour=10)
+
+    found = forecast.forecast(campaign, now=NOW)
+
+    assert found.hours == {12: 3, 14: 1}  # in the campaign's zone (UTC)
+    assert datetime.fromisoformat(found.last_send_at) == datetime(2026, 6, 10, 14, 0, tzinfo=UTC)

@@ -22,7 +22,7 @@ at each hour (the forecast's spread of send hours).
 from dataclasses import dataclass
 from datetime import time, timedelta
 
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 
 from delivery.actions.limits import Rules, local_moment
@@ -74,9 +74,7 @@ def hold_at_best_times(dispatch, *, now=None):
     )
     params += [Message.Status.HELD, Message.HoldReason.BEST_TIME, ops.adapt_datetimefield_value(now)]
     params += [dispatch.pk, Message.Status.QUEUED]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.rowcount
+    return _execute(sql, params)
 
 
 @dataclass(frozen=True)
@@ -103,9 +101,7 @@ def spread(profiles, *, campaign_zone, fallback_hour=DEFAULT_FALLBACK_HOUR, star
     tz = campaign_zone if not isinstance(campaign_zone, str) else zone(campaign_zone)
     plan = Plan(profiles, tz, fallback_hour, start)
     sql = f"{plan.sql} SELECT zone, hour, count(*) FROM plan GROUP BY zone, hour"  # noqa: S608
-    with connection.cursor() as cursor:
-        cursor.execute(sql, plan.params)
-        counts = {(name, hour): n for name, hour, n in cursor.fetchall()}
+    counts = {(name, hour): n for name, hour, n in _execute(sql, plan.params, rows=True)}
     local_hours, sends, by_zone = [0] * 24, {}, {}
     for name, hour, moment in plan.releases():
         n = counts.get((name, hour), 0)
@@ -119,6 +115,25 @@ def spread(profiles, *, campaign_zone, fallback_hour=DEFAULT_FALLBACK_HOUR, star
 
     by_zone = {name: sorted(found, key=in_order) for name, found in by_zone.items()}
     return Spread(local_hours, sorted(sends.items(), key=in_order), by_zone)
+
+
+def _execute(sql, params, *, rows=False):
+    """Run a Plan's statement: its rows, or how many it changed. On PostgreSQL without nested
+    loops: a run's messages were written in its own transaction, so the planner's statistics
+    know none of them and guess a handful of people, and a nested loop over two of the WITH
+    clauses then costs people times people (bench/besttime.py: a 5,000-message dispatch ran for
+    minutes). Hash joins cost the same whatever the guess. Only for this statement: the
+    setting is put back after it (and rolled back with the savepoint on an error)."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        postgres = connection.vendor == "postgresql"
+        if postgres:
+            cursor.execute("SELECT current_setting('enable_nestloop'), set_config('enable_nestloop', 'off', true)")
+            [(before, _)] = cursor.fetchall()
+        cursor.execute(sql, params)
+        result = cursor.fetchall() if rows else cursor.rowcount
+        if postgres:
+            cursor.execute("SELECT set_config('enable_nestloop', %s, true)", [before])
+        return result
 
 
 class Plan:
