@@ -110,6 +110,7 @@ class Finding:
     fix_url: str
     people: int = 0
     examples: list = field(default_factory=list)
+    group: str = ""  # what splits one field's findings: the visible length, the platform, the outputs
 
     @property
     def title(self):
@@ -127,7 +128,10 @@ class Report:
 
     def summary(self):
         """One line for the audit log: each finding's kind, field and count."""
-        return "; ".join(f"{f.kind} {f.variant + ' ' if f.variant else ''}{f.field}: {f.people}" for f in self.findings)
+        return "; ".join(
+            f"{f.kind} {f.variant + ' ' if f.variant else ''}{f.field}{f' ({f.group})' if f.group else ''}: {f.people}"
+            for f in self.findings
+        )
 
 
 # --- noting outputs that write nothing -------------------------------------------------
@@ -272,7 +276,7 @@ def _check(campaign, renderer, content, person, extra, found):
     def note(kind, path, message, shown, group=""):
         finding = found.get((kind, person.variant, path, group))
         if finding is None:
-            finding = Finding(kind, person.variant, path, message, fix_url(campaign, person.key, path))
+            finding = Finding(kind, person.variant, path, message, fix_url(campaign, person.key, path), group=group)
             found[(kind, person.variant, path, group)] = finding
         finding.people += 1
         if len(finding.examples) < EXAMPLES:
@@ -308,7 +312,7 @@ def _check(campaign, renderer, content, person, extra, found):
         text = rendered.get(path) or ""
         if len(text) > limit:
             message = f"The {_label(path)} is cut after {limit} characters on {', '.join(labels)}."
-            note(Kind.TRUNCATED, path, message, text, limit)
+            note(Kind.TRUNCATED, path, message, text, f"{limit} characters")
     for size in preview.sizes(campaign.channel, rendered, campaign.platforms):
         if size.over:
             message = f"{size.label} would be over {size.limit:,} bytes: the push service refuses it."

@@ -246,7 +246,10 @@ def test_schedule_is_refused_without_send_anyway_and_accepted_with_it(owner):
     campaign.refresh_from_db()
     assert campaign.status == Campaign.Status.SCHEDULED
     entry = AuditEntry.objects.get(object_id=campaign.pk, verb=AuditEntry.Verb.SCHEDULED)
-    assert "sent anyway past the personalisation check (3 sampled: empty title: 3)" in entry.detail
+    assert (
+        "sent anyway past the personalisation check (3 sampled: empty title ({{ profile.first_name }}): 3)"
+        in entry.detail
+    )
 
 
 def test_a_campaign_without_findings_schedules_without_the_box(owner):
