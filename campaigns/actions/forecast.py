@@ -519,10 +519,16 @@ def panel(campaign, runs, *, now):
     next run's kept forecast or, for a draft, one made now; None when it has none."""
     if not applies(campaign):
         return None
-    for run in sorted(runs, key=lambda run: run.planned_at, reverse=True):
-        found = recorded(campaign, run)
-        if found is not None and getattr(run, "counts", None) is not None:
-            return {"forecast": found, "rows": rows(found, run.counts), "run": run}
+    by_time = {run.planned_at: run for run in runs if getattr(run, "counts", None) is not None}
+    kept = (
+        RunForecast.objects.filter(campaign=campaign, planned_at__in=list(by_time)).order_by("-planned_at").first()
+        if by_time
+        else None
+    )
+    if kept is not None:  # one query, however many runs
+        run = by_time[kept.planned_at]
+        found = Forecast.from_json(kept.lines)
+        return {"forecast": found, "rows": rows(found, run.counts), "run": run}
     if runs and not campaign.next_run_at:
         return None  # ran without a kept forecast, and nothing is ahead
     found = recorded(campaign) or forecast(campaign, now=now)
