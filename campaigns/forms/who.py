@@ -83,7 +83,8 @@ class WhoForm(ErrorAria, forms.Form):
         choices = [(SAVED, "A saved segment"), (ADHOC, "A segment built here")]
         if campaign.is_live:
             # A live campaign's trigger is in When; the segment only narrows who it may reach.
-            choices.insert(0, (EVERYONE, "Everyone who does the trigger"))
+            everyone = "Everyone a request names" if campaign.kind == Campaign.Kind.API_TRIGGERED else None
+            choices.insert(0, (EVERYONE, everyone or "Everyone who does the trigger"))
         self.fields["audience"].choices = choices
         for name in set(self.fields) - set(self.shown_fields()):
             del self.fields[name]

@@ -108,3 +108,11 @@ def test_the_personalisation_lint_leaves_a_requests_data_alone_but_not_the_profi
     assert [(finding.kind, finding.field) for finding in report.findings] == [("empty", "body")]
     assert "profile.nickname" in report.findings[0].message
     assert "data" not in report.findings[0].message
+
+
+def test_who_says_the_requests_name_the_people_and_the_segment_narrows_them(marketer):
+    campaign = draft()
+    page = marketer.get(reverse("campaigns:who", args=[campaign.pk])).content.decode()
+    assert "Everyone a request names" in page
+    assert "Your backend names the people in each request" in page
+    assert "does the trigger" not in page
