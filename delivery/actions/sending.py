@@ -2,10 +2,10 @@
 
 ``send_batch`` claims up to ``DELIVERY_BATCH_SIZE`` ready rows in one statement, decides each in
 memory (unreachable, cut-off, the user's time zone, DND, frequency caps, throttle), renders
-Liquid once per profile and variant, sends through the providers (one pooled async session
-per provider per batch) and records the outcomes as the answers come back, a group of about
-``RECORD_EVERY`` at a time, with one UPDATE per outcome group. Nothing in the loop queries per
-row.
+Liquid once per profile and variant, sends through the providers (their connection pools live
+on one event loop per process, so they outlive a batch) and records the outcomes as the answers
+come back, a group of about ``RECORD_EVERY`` at a time, with one UPDATE per outcome group.
+Nothing in the loop queries per row.
 
 Delivery is at-least-once with collapse: a row is claimed (``sending`` until ``claimed_until``,
 renewed while the batch works: ``delivery/actions/claims.py``) before its send and marked
@@ -16,10 +16,15 @@ groups keeps what a death sends twice to the pushes in flight and one unrecorded
 """
 
 import asyncio
+import atexit
 import contextlib
 import hashlib
 import json
 import logging
+import os
+import threading
+import time
+import weakref
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -42,6 +47,11 @@ from delivery.providers.registry import MISSING_CREDENTIALS, Providers
 from delivery.throttle import Throttle
 from segments.actions.ingest import retire_devices
 from segments.models import Device, Profile
+
+try:
+    import uvloop
+except ImportError:  # not built for every platform (Windows): asyncio's own loop does the same work
+    uvloop = None
 
 log = logging.getLogger(__name__)
 
@@ -298,6 +308,7 @@ class Batch:
             urgency=urgency if platform != "ios" else self.rules.urgency,
             collapse_key=collapse_key,
             message_id=row["id"],
+            body=data,
         )
 
     # -- recording -----------------------------------------------------------------------
@@ -417,7 +428,7 @@ def answers_in_groups(provider, items, *, size=RECORD_EVERY, wait=RECORD_WAIT, p
     """Send ``items`` ([(row, push)]) through ``provider`` and yield [(row, result)] as the
     answers come back: about ``size`` at a time, or what came within ``wait`` seconds.
 
-    The pushes run on one event loop (``asyncio.Runner``) and share the provider's pool, in
+    The pushes run on the process's event loop (``_runner``) and share the provider's pool, in
     ``send_many`` calls of ``part`` pushes, at most ``provider.concurrency`` pushes at once, as
     one call for the whole batch would. The loop is paused while the caller handles a group,
     so it may use the database (Django refuses to from a running loop); a pause of a few
@@ -455,21 +466,72 @@ def answers_in_groups(provider, items, *, size=RECORD_EVERY, wait=RECORD_WAIT, p
             await asyncio.wait_for(ready.wait(), wait)
         ready.clear()
 
-    with asyncio.Runner() as runner:
-        try:
-            ready, _tasks = runner.run(start())  # the tasks are kept: the loop holds them weakly
-            while True:
-                if left and not failure:
-                    runner.run(some(ready))
-                if done:
-                    group, done[:] = done[:], []
-                    yield group
-                if failure:
-                    raise failure[0]
-                if not left:
-                    break
-        finally:
-            runner.run(provider.aclose())  # tasks still pending are cancelled as the runner closes
+    runner = _runner()
+    if not provider.pool_per_loop or time.monotonic() - _pool_used.get(provider, 0) > POOL_IDLE:
+        # A pool idle this long may hold connections the push service has closed meanwhile
+        # (the loop was paused, so it never heard): start afresh rather than fail pushes on them.
+        runner.run(provider.aclose())
+    tasks = []
+    try:
+        ready, tasks = runner.run(start())  # the tasks are kept: the loop holds them weakly
+        while True:
+            if left and not failure:
+                runner.run(some(ready))
+            if done:
+                group, done[:] = done[:], []
+                yield group
+            if failure:
+                raise failure[0]
+            if not left:
+                break
+    finally:
+        # The loop outlives the batch: a push still pending (the caller failed, or stopped
+        # reading) must not go out later, unrecorded, when the next batch runs the loop.
+        runner.run(_cancelled(tasks))
+        if provider.pool_per_loop:
+            _pool_used[provider] = time.monotonic()
+        else:
+            runner.run(provider.aclose())
+
+
+# Seconds a provider's pool may sit unused on the paused loop and still be used: below the
+# keep-alive time of aiohttp (15 s) and of push services (FCM and autopush keep idle
+# connections open for minutes), so a connection reused after a pause is one still open.
+POOL_IDLE = 10
+_pool_used = weakref.WeakKeyDictionary()  # provider -> when its pool last sent (time.monotonic())
+_local = threading.local()
+
+
+def _runner():
+    """This thread's event loop for sending, kept for the life of the process, so connection
+    pools and their keep-alive connections outlive a batch (a fresh loop per batch opened
+    about 200 connections a batch). uvloop's loop when it is installed (requirements.txt):
+    its transports and callbacks cost less CPU per push than asyncio's (bench/README.md)."""
+    runner = getattr(_local, "runner", None)
+    if runner is None or _local.pid != os.getpid():  # a forked child makes its own
+        _local.runner, _local.pid = asyncio.Runner(loop_factory=_loop_factory()), os.getpid()
+        runner = _local.runner
+        atexit.register(_close, runner)
+    return runner
+
+
+def _close(runner):
+    """At exit: the pools this loop kept open, closed as their sessions ask (no warnings)."""
+    with contextlib.suppress(RuntimeError):  # the loop is already closed, or running
+        for provider in list(_pool_used):
+            runner.run(provider.aclose())
+        runner.close()
+
+
+def _loop_factory():
+    return uvloop.new_event_loop if uvloop else None
+
+
+async def _cancelled(tasks):
+    pending = [task for task in tasks if not task.done()]
+    for task in pending:
+        task.cancel()
+    await asyncio.gather(*pending, return_exceptions=True)
 
 
 def _loop_running():

@@ -38,6 +38,9 @@ class Push:
     # Same key on a resend = the person sees one notification (DESIGN.md "at-least-once with collapse").
     collapse_key: str = ""
     message_id: int | str | None = None
+    # ``payload`` as the JSON bytes a provider sends (``delivery.payloads.payload_bytes``), when
+    # the pipeline already made them to check the size: so they are not made twice.
+    body: bytes | None = None
 
 
 @dataclass(frozen=True)
@@ -137,6 +140,9 @@ class Provider:
     """Base class: subclasses implement ``send_many`` and, when they hold a connection pool, ``aclose``."""
 
     name = ""
+    # True when the provider keeps a pool per event loop (``pooled.py``), so the pipeline's loop
+    # may keep it open from one batch to the next; otherwise it is closed after each batch.
+    pool_per_loop = False
 
     async def send_many(self, pushes):
         """Send concurrently; one Result per push, in order. Never raises for a single push's failure."""

@@ -1,5 +1,10 @@
 """What the HTTP providers (Web Push, FCM) share: one pooled aiohttp session for all
-their posts, at most ``concurrency`` at once (DESIGN.md: pooled async sending)."""
+their posts, at most ``concurrency`` at once (DESIGN.md: pooled async sending).
+
+A session belongs to the event loop it was opened on. The send pipeline keeps one loop per
+worker process (``delivery/actions/sending.py``), so the pool and its keep-alive connections
+outlive a batch; a caller with a loop of its own (``send_many_sync``, a test) gets a session
+of its own on it, closed by its ``aclose``."""
 
 import asyncio
 
@@ -11,29 +16,40 @@ from delivery.providers.base import Provider
 class PooledHttpProvider(Provider):
     """Subclasses implement ``send_one(session, push) -> Result``."""
 
+    pool_per_loop = True  # the pipeline may keep the pool open between batches (see above)
+
     def __init__(self, *, concurrency, connect_timeout, read_timeout):
         self.concurrency = concurrency
         self.timeout = aiohttp.ClientTimeout(total=None, sock_connect=connect_timeout, sock_read=read_timeout)
-        self._session = None
+        self._sessions = {}  # event loop -> its session
 
     def _connector(self):
         """Called inside the event loop, once per session."""
         return aiohttp.TCPConnector(limit=self.concurrency)
 
     def _open(self):
-        if self._session is None or self._session.closed:
-            connector = self._connector()
-            # Push services set no cookie we need, and one device's must never reach another's
-            # request; skipping the jar also saves about a tenth of the time per post.
-            self._session = aiohttp.ClientSession(
-                connector=connector, timeout=self.timeout, cookie_jar=aiohttp.DummyCookieJar()
-            )
-        return self._session
+        loop = asyncio.get_running_loop()
+        session = self._sessions.get(loop)
+        if session is None or session.closed:
+            # Loops closed without an aclose (a caller's that failed) take nothing more along.
+            self._sessions = {other: kept for other, kept in self._sessions.items() if not other.is_closed()}
+            session = self._sessions[loop] = self._new_session()
+        return session
+
+    def _new_session(self):
+        """Called inside the event loop: what ``send_one`` posts through (it has ``closed``
+        and ``close()``)."""
+        # Push services set no cookie we need, and one device's must never reach another's
+        # request; skipping the jar also saves about a tenth of the time per post.
+        return aiohttp.ClientSession(
+            connector=self._connector(), timeout=self.timeout, cookie_jar=aiohttp.DummyCookieJar()
+        )
 
     async def aclose(self):
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        """Close this loop's pool (the next send opens a new one)."""
+        session = self._sessions.pop(asyncio.get_running_loop(), None)
+        if session is not None:
+            await session.close()
 
     async def send_many(self, pushes):
         session = self._open()

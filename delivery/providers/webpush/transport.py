@@ -1,10 +1,10 @@
-"""Web Push: aes128gcm encryption (RFC 8291) with pywebpush's encoder, VAPID (RFC 8292),
-and the HTTP push protocol (RFC 8030) over one pooled aiohttp session.
+"""Web Push: aes128gcm encryption (RFC 8291) with the cryptography package's primitives,
+VAPID (RFC 8292), and the HTTP push protocol (RFC 8030) over kept-alive connections.
 
-Why aiohttp: pywebpush already depends on it, so it adds no package, and its connection
-pool keeps keep-alive connections per push-service host across thousands of concurrent
-posts. pywebpush's own ``webpush()`` opens a request per call; DESIGN.md measured ~820/s
-that way against ~4,200/s encrypting with it and posting over one pooled session.
+The posts go through ``client.py``, a small HTTP/1.1 client that does only what a push
+needs: pywebpush's own ``webpush()`` opens a request per call (DESIGN.md measured ~820/s
+that way), and aiohttp's pooled ``ClientSession``, which this provider used before, spent
+more of the sender's CPU per push than the encryption (bench/README.md, send.py).
 
 The endpoint came from a browser through the public SDK, so before each post it must be a
 push service of ``WEBPUSH_ALLOWED_HOSTS`` (``segments.pushhosts``: checked again here for
@@ -17,17 +17,19 @@ let the URL's host send the worker anywhere.
 import base64
 import binascii
 import hashlib
-import json
+import hmac
 import logging
 import os
+import struct
 
-import aiohttp
-import http_ece
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.conf import settings
 from yarl import URL
 
 from delivery.addresses import networks, refusal
+from delivery.payloads import payload_bytes
 from delivery.providers.base import (
     NO_ANSWER,
     Answer,
@@ -37,6 +39,7 @@ from delivery.providers.base import (
     result,
 )
 from delivery.providers.pooled import PooledHttpProvider
+from delivery.providers.webpush.client import NoAnswer, PushClient
 from delivery.providers.webpush.resolver import PublicAddressResolver, RefusedAddress
 from delivery.providers.webpush.vapid import VapidHeaders, origin_of
 from segments.pushhosts import EndpointRefused, check_endpoint
@@ -67,24 +70,64 @@ def topic_for(key):
     return base64.urlsafe_b64encode(digest).decode()
 
 
+def _authority(endpoint):
+    """(scheme, authority) of a URL (RFC 3986 §3: the authority ends at the first "/", "?"
+    or "#"), the key its check is remembered under; None for a URL urlsplit would first
+    clean up (spaces, tabs, line breaks), which is checked every time. Whatever the key,
+    the connection goes only to the scheme, host and port that were checked (``_checked``)."""
+    if endpoint[:1] <= " " or any(char in endpoint for char in "\t\r\n"):
+        return None
+    scheme, sep, rest = endpoint.partition(":")
+    if not sep or not rest.startswith("//"):
+        return None
+    rest = rest[2:]
+    end = min((at for at in (rest.find("/"), rest.find("?"), rest.find("#")) if at >= 0), default=len(rest))
+    return scheme, rest[:end]
+
+
 def _b64decode(text):
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
+# RFC 8291 §3.4 and RFC 8188 §2.2: the constants of the key derivation and the header.
+P256 = ec.SECP256R1()
+KEY_INFO = b"WebPush: info\x00"
+CEK_INFO = b"Content-Encoding: aes128gcm\x00\x01"
+NONCE_INFO = b"Content-Encoding: nonce\x00\x01"
+RECORD_SIZE = struct.pack("!I", 4096)  # one record: the body is at most 4096 bytes anyway
+KEY_ID_LENGTH = b"\x41"  # the sender's public key, 65 bytes uncompressed
+LAST_RECORD = b"\x02"  # RFC 8188 §2: the padding delimiter of the last record, no padding
+
+
 def encrypt(push):
-    """The aes128gcm body for this subscription (RFC 8291: a fresh ephemeral key pair and
-    salt for every message, one record). http_ece does the encryption, as it does inside
-    pywebpush's ``WebPusher.encode``; calling it directly skips the per-call copying and
-    re-parsing around it, a quarter of the encryption time (bench/send.py)."""
-    data = json.dumps(push.payload, separators=(",", ":"), ensure_ascii=False).encode()
-    return http_ece.encrypt(
-        data,
-        salt=os.urandom(16),
-        private_key=ec.generate_private_key(ec.SECP256R1()),
-        dh=_b64decode(push.p256dh),
-        auth_secret=_b64decode(push.auth),
-        version="aes128gcm",
+    """The aes128gcm body for this subscription (RFC 8291 §3.4): a fresh ephemeral key pair
+    and salt for every message, one record.
+
+    HKDF with SHA-256 and 32 or fewer bytes of output is one HMAC to extract and one to
+    expand (RFC 5869 §2), so each step is ``hmac.digest``; http_ece did the same through
+    cryptography's HKDF objects, a key serialisation and a record loop per message, about a
+    fifth of the encryption's time (bench/README.md, send.py). The local push service
+    (tests/pushservices) decrypts these bodies with http_ece."""
+    subscriber = _b64decode(push.p256dh)
+    auth_secret = _b64decode(push.auth)
+    if len(auth_secret) != 16:  # RFC 8291 §3.2
+        raise ValueError("the auth secret must be 16 bytes")
+    receiver = ec.EllipticCurvePublicKey.from_encoded_point(P256, subscriber)  # ValueError if not on the curve
+    sender = ec.generate_private_key(P256)
+    sender_public = sender.public_key().public_bytes(
+        serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
     )
+    shared = sender.exchange(ec.ECDH(), receiver)
+    ikm = hmac.digest(
+        hmac.digest(auth_secret, shared, "sha256"), KEY_INFO + subscriber + sender_public + b"\x01", "sha256"
+    )
+    salt = os.urandom(16)
+    prk = hmac.digest(salt, ikm, "sha256")
+    key = hmac.digest(prk, CEK_INFO, "sha256")[:16]
+    nonce = hmac.digest(prk, NONCE_INFO, "sha256")[:12]
+    data = push.body if push.body is not None else payload_bytes(push.payload)
+    record = AESGCM(key).encrypt(nonce, data + LAST_RECORD, None)
+    return b"".join((salt, RECORD_SIZE, KEY_ID_LENGTH, sender_public, record))
 
 
 class WebPushProvider(PooledHttpProvider):
@@ -101,6 +144,9 @@ class WebPushProvider(PooledHttpProvider):
     ):
         self.vapid = VapidHeaders(private_key, subject)
         self._allowed_networks = []  # the tests' loopback services (WEBPUSH_ALLOWED_NETWORKS)
+        self._origins = {}  # (scheme, authority) -> what _check_origin found, for this pool
+        self._common = {}  # origin -> the headers every push to it carries
+        self.connect_timeout, self.read_timeout = connect_timeout, read_timeout
         super().__init__(concurrency=concurrency, connect_timeout=connect_timeout, read_timeout=read_timeout)
 
     @classmethod
@@ -108,27 +154,72 @@ class WebPushProvider(PooledHttpProvider):
         """From a ``delivery.models.VapidKey``."""
         return cls(key.private_key, key.subject, **options)
 
-    def _connector(self):
+    def _new_session(self):
+        # A new pool reads the settings again (tests change them between sends).
         self._allowed_networks = networks(getattr(settings, "WEBPUSH_ALLOWED_NETWORKS", ()))
-        return aiohttp.TCPConnector(limit=self.concurrency, resolver=PublicAddressResolver(self._allowed_networks))
+        self._origins.clear()
+        return PushClient(
+            resolver=PublicAddressResolver(self._allowed_networks),
+            limit=self.concurrency,
+            connect_timeout=self.connect_timeout,
+            read_timeout=self.read_timeout,
+        )
 
     def _checked(self, endpoint):
-        """(the URL as aiohttp will read it, its VAPID origin), or EndpointRefused."""
-        scheme, host, port, address = check_endpoint(endpoint)
+        """(the URL as aiohttp will read it, its VAPID origin), or EndpointRefused.
+
+        What is checked depends only on the URL's scheme and authority (``check_endpoint``,
+        the address check, ``origin_of``), so each push service's is checked once per
+        connection pool and remembered (``_origins``); the URL itself is parsed per push."""
+        key = _authority(endpoint)
+        found = self._origins.get(key) if key else None
+        if found is None:
+            found = self._check_origin(endpoint)
+            if key:
+                self._origins[key] = found
+        if isinstance(found, EndpointRefused):
+            raise EndpointRefused(str(found), malformed=found.malformed)  # a new one: tracebacks grow
+        expected, origin = found
         try:
             url = URL(endpoint)
-            origin = origin_of(endpoint)
         except (ValueError, TypeError):
             raise EndpointRefused("is not a URL", malformed=True) from None
         # urlsplit (the check) and yarl (the connection) must read the same host and port.
-        if (url.scheme, url.host, url.port) != (scheme, host, port):
+        if (url.scheme, url.host, url.port) != expected:
             raise EndpointRefused("is read differently by two URL parsers", malformed=True)
+        return url, origin
+
+    def _check_origin(self, endpoint):
+        """((scheme, host, port) as checked, the VAPID origin), or the EndpointRefused to raise."""
+        try:
+            scheme, host, port, address = check_endpoint(endpoint)
+            origin = origin_of(endpoint)
+        except EndpointRefused as refused:
+            return refused
+        except (ValueError, TypeError):
+            return EndpointRefused("is not a URL", malformed=True)
         # An address literal skips the resolver, so it is checked here (only the tests'
         # networks pass check_endpoint; this keeps the metadata addresses out even there).
         reason = address and refusal(host, self._allowed_networks)
         if reason:
-            raise EndpointRefused(f"{host} is {reason}", malformed=True)
-        return url, origin
+            return EndpointRefused(f"{host} is {reason}", malformed=True)
+        return (scheme, host, port), origin
+
+    def _head(self, origin, push):
+        """The request's header lines: those every push to ``origin`` carries are made once
+        per pool (the VAPID header is renewed when close to its expiry), the rest per push.
+        Every value is ours (a signed token, digits, a listed urgency, base64url)."""
+        authorization = self.vapid.authorization(origin)
+        common = self._common.get(origin)
+        if common is None or common[0] != authorization:
+            lines = f"Authorization: {authorization}\r\nContent-Encoding: aes128gcm\r\n"
+            common = self._common[origin] = (authorization, f"{lines}Content-Type: application/octet-stream\r\n")
+        urgency = push.urgency if push.urgency in URGENCIES else "normal"
+        head = f"{common[1]}TTL: {max(0, int(push.ttl))}\r\nUrgency: {urgency}\r\n"
+        topic_key = push.collapse_key or push.message_id
+        if topic_key not in (None, ""):
+            head += f"Topic: {topic_for(topic_key)}\r\n"
+        return head.encode("ascii")
 
     async def send_one(self, session, push):
         try:
@@ -138,41 +229,25 @@ class WebPushProvider(PooledHttpProvider):
             return self._failed(push, answer, f"endpoint refused: {refused}")
         try:
             body = encrypt(push)
-        except (http_ece.ECEException, binascii.Error, ValueError, TypeError):
+        except (binascii.Error, ValueError, TypeError):
             return self._failed(push, BAD_SUBSCRIPTION_KEYS, "subscription keys are not valid")
         if len(body) > MAX_BODY:
             return self._failed(push, TOO_LARGE, f"{len(body)} bytes encrypted, {MAX_BODY} allowed")
-
-        headers = {
-            "Authorization": self.vapid.authorization(origin),
-            "Content-Encoding": "aes128gcm",
-            "Content-Type": "application/octet-stream",
-            "TTL": str(max(0, int(push.ttl))),
-            "Urgency": push.urgency if push.urgency in URGENCIES else "normal",
-        }
-        topic_key = push.collapse_key or push.message_id
-        if topic_key not in (None, ""):
-            headers["Topic"] = topic_for(topic_key)
-
         try:
-            async with session.post(url, data=body, headers=headers, allow_redirects=False) as response:
-                status = response.status
-                retry_after = parse_retry_after(response.headers.get("Retry-After"))
-                await response.read()  # so the connection goes back to the pool
-        except aiohttp.ClientConnectorError as error:
-            if isinstance(error.os_error, RefusedAddress):
-                return self._failed(push, BAD_ENDPOINT, f"endpoint refused: {error.os_error}")
-            log.info("webpush: device %s at %s: no answer (%s)", push.device_id, origin, type(error).__name__)
-            return result(push, NO_ANSWER)
-        except (aiohttp.ClientError, TimeoutError) as error:
-            log.info("webpush: device %s at %s: no answer (%s)", push.device_id, origin, type(error).__name__)
+            answered = await session.post(url, self._head(origin, push), body)
+        except RefusedAddress as refused:
+            return self._failed(push, BAD_ENDPOINT, f"endpoint refused: {refused}")
+        except NoAnswer as error:
+            log.info("webpush: device %s at %s: no answer (%s)", push.device_id, origin, error)
             return result(push, NO_ANSWER)
 
+        status = answered.status
         answer = answer_for_status(status)
         if answer.outcome != Outcome.SENT:
             log.info("webpush: device %s at %s: HTTP %s -> %s", push.device_id, origin, status, answer.code)
-        if answer.outcome != Outcome.RETRY:
-            retry_after = None
+        retry_after = None
+        if answer.outcome == Outcome.RETRY:
+            retry_after = parse_retry_after(answered.headers.get("retry-after"))
         return result(push, answer, status=status, retry_after=retry_after)
 
     def _failed(self, push, answer, why):
