@@ -101,7 +101,9 @@ def _start_rows(campaign):
 def _who_rows(campaign):
     rows = []
     segment = campaign.segment
-    if segment is None and campaign.is_live and Campaign.Step.WHO in campaign.steps_done:
+    if segment is None and campaign.kind == Campaign.Kind.API_TRIGGERED and Campaign.Step.WHO in campaign.steps_done:
+        rows.append(("Segment", "Everyone a request names"))
+    elif segment is None and campaign.is_live and Campaign.Step.WHO in campaign.steps_done:
         rows.append(("Segment", "Everyone who does the trigger"))
     elif segment is None:
         rows.append(("Segment", "Not chosen yet"))

@@ -116,3 +116,10 @@ def test_who_says_the_requests_name_the_people_and_the_segment_narrows_them(mark
     assert "Everyone a request names" in page
     assert "Your backend names the people in each request" in page
     assert "does the trigger" not in page
+
+
+def test_overview_says_who_it_goes_to_without_a_segment(marketer):
+    campaign = draft()
+    Campaign.objects.filter(pk=campaign.pk).update(steps_done=["who"])
+    page = marketer.get(reverse("campaigns:overview", args=[campaign.pk])).content.decode()
+    assert "Everyone a request names" in page
