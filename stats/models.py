@@ -92,6 +92,7 @@ class DailyStat(models.Model):
     delivered = models.PositiveIntegerField(default=0, help_text="Accepted by the push service.")
     failed = models.PositiveIntegerField(default=0)
     dropped = models.PositiveIntegerField(default=0, help_text="Not sent on purpose: caps, DND, cut-off, stop.")
+    rendered = models.PositiveIntegerField(default=0, help_text="Displayed on the device (impressions).")
     viewed = models.PositiveIntegerField(default=0)
     clicked = models.PositiveIntegerField(default=0)
     conversions = models.PositiveIntegerField(default=0)

@@ -107,8 +107,10 @@ class Message(models.Model):
     # When the push service accepted it; while it is ``sending``, when it took its person's
     # frequency-cap slot (``delivery/actions/limits.py``, ``cap_slots``): cleared if it is not sent.
     sent_at = models.DateTimeField(null=True, blank=True)
-    # Reported by the service worker or the app (stats, issue 8); push amplification
-    # resends a web push accepted but not viewed within an hour.
+    # Reported by the service worker or the app (stats, issue 8; ``stats.actions.tracking``);
+    # push amplification resends a web push accepted but not viewed within an hour. Rendered
+    # (an impression: the device displayed it) is implied by a view, a view by a click.
+    rendered_at = models.DateTimeField(null=True, blank=True)
     viewed_at = models.DateTimeField(null=True, blank=True)
     clicked_at = models.DateTimeField(null=True, blank=True)
     amplified_at = models.DateTimeField(null=True, blank=True)
