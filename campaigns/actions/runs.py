@@ -357,7 +357,8 @@ class InDatabase:
         found = audience.profiles.aggregate(low=Min("pk"), high=Max("pk"))
         targeted = written = 0
         with connection.cursor() as cursor:
-            for low in range(found["low"], found["high"] + 1, ID_RANGE):
+            # No ids (everyone stopped qualifying since the count): an empty range.
+            for low in range(found["low"] or 0, (found["high"] or -1) + 1, ID_RANGE):
                 cursor.execute(sql, params(low, low + ID_RANGE - 1))
                 chosen, added = cursor.fetchone()
                 targeted, written = targeted + chosen, written + added

@@ -24,10 +24,8 @@ from segments.models import Device, Profile
 NOW = datetime(2026, 5, 4, 9, 0, tzinfo=UTC)
 SEED = "clarion-run-test"
 
-pytestmark = [
-    pytest.mark.django_db,
-    pytest.mark.skipif(connection.vendor != "postgresql", reason="the SQL form is PostgreSQL's"),
-]
+pytestmark = pytest.mark.django_db
+postgresql_only = pytest.mark.skipif(connection.vendor != "postgresql", reason="the SQL form is PostgreSQL's")
 
 ZONES = ["", "Europe/Paris", "America/New_York", "Asia/Tokyo", "Mars/Olympus"]
 TIERS = [" GOLD ", "gold", "STRASSE", "Straße", "silver", 7, True, None]
@@ -118,6 +116,7 @@ def outcome(run):
     return held_out, sent, (run.qualified, run.targeted)
 
 
+@postgresql_only
 @pytest.mark.parametrize("name", CAMPAIGNS)
 def test_a_run_written_by_the_database_is_the_run_python_would_write(owner, monkeypatch, name):
     seeded_audience()
@@ -139,6 +138,7 @@ def test_a_run_written_by_the_database_is_the_run_python_would_write(owner, monk
         assert {row[3] for row in sent} == {"Gold", "Street", "Seven", "Others"}
 
 
+@postgresql_only
 def test_the_database_and_python_rank_and_cut_a_draw_alike(owner):
     people = seeded_audience()
     campaign = make_campaign(owner, **CAMPAIGNS["control, cap and an A/B test"])
@@ -174,6 +174,7 @@ def test_a_live_campaigns_control_group_reads_the_same_hash_as_before():
         assert allocation.in_control_group(campaign, profile_id) == before
 
 
+@postgresql_only
 def test_a_run_on_postgresql_never_brings_its_audience_into_python(owner, monkeypatch):
     def refuse(*args, **kwargs):
         raise AssertionError("the audience was read into Python")
