@@ -39,48 +39,61 @@ UNFINISHED_RUNS = (CampaignRun.Status.PLANNED, CampaignRun.Status.RUNNING, Campa
 # One task run stops starting new batches after this long; the next hourly run goes on. Short
 # enough that two runs never overlap (beat's entry expires after an hour).
 TIME_BUDGET = 20 * 60
+# After each batch the prune waits as long again as the batch took: on our 2 cores the send
+# pipeline keeps the database's attention (bench/prune.py measures both), and a day of
+# messages (a million) still goes in a few minutes.
+YIELD = 1.0
 
 
-def do_prune_messages(*, now=None, days=None, batch=retention.BATCH, budget=TIME_BUDGET):
-    """Prune every dispatch that may be pruned (see the module docstring), then delete the
-    messages of pruned dispatches, ``batch`` at a time, for at most ``budget`` seconds. Logs
-    one line; returns {"dispatches", "messages", "batches", "skipped"}."""
+def do_prune_messages(*, now=None, days=None, batch=retention.BATCH, budget=TIME_BUDGET, pause=YIELD):
+    """Prune the dispatches that may be pruned (see the module docstring) one at a time: keep
+    its numbers, then delete its messages ``batch`` at a time, each batch followed by
+    ``pause`` times its own duration of sleep. A dispatch a previous run left half deleted
+    goes first. Starts nothing new after ``budget`` seconds. Logs one line; returns
+    {"dispatches", "messages", "batches", "skipped"}."""
     now = now or timezone.now()
     days = days if days is not None else settings.MESSAGE_RETENTION_DAYS
     started = time.monotonic()
-    kept, skipped = 0, 0
-    for dispatch_id, window in _candidates(now - timedelta(days=days)):
-        finished = window["finished_at"]
-        if window["minutes"] and finished + timedelta(minutes=window["minutes"]) > now:
-            continue  # a goal event may still credit one of its messages
-        if _freeze(dispatch_id, now=now):
-            kept += 1
-        else:
-            skipped += 1
-    deleted, batches = 0, 0
-    for dispatch_id in _with_messages_left():
+    found = {"dispatches": 0, "messages": 0, "batches": 0, "skipped": 0}
+
+    def delete(dispatch_id):
         while time.monotonic() - started < budget:
+            took = time.monotonic()
             n = retention.do_delete_batch(dispatch_id, size=batch, let_go=_let_go)
             if not n:
-                break
-            deleted, batches = deleted + n, batches + 1
-    found = {"dispatches": kept, "messages": deleted, "batches": batches, "skipped": skipped}
+                return
+            found["messages"] += n
+            found["batches"] += 1
+            time.sleep(pause * (time.monotonic() - took))
+
+    for dispatch_id in _with_messages_left():
+        delete(dispatch_id)
+    for dispatch_id, finished, window in _candidates(now - timedelta(days=days)):
+        if time.monotonic() - started >= budget:
+            break
+        if window and finished + timedelta(minutes=window) > now:
+            continue  # a goal event may still credit one of its messages
+        if not _freeze(dispatch_id, now=now):
+            found["skipped"] += 1
+            continue
+        found["dispatches"] += 1
+        delete(dispatch_id)
     logger.info(
         "Pruned messages older than %s days: %s dispatches kept as roll-ups, %s messages deleted in %s batches"
         " (%.1f s), %s dispatches skipped for a missing roll-up",
         days,
-        kept,
-        deleted,
-        batches,
+        found["dispatches"],
+        found["messages"],
+        found["batches"],
         time.monotonic() - started,
-        skipped,
+        found["skipped"],
     )
     return found
 
 
 def _candidates(cutoff):
-    """[(dispatch id, {"finished_at", "minutes": its campaign's funnel window})] of the old,
-    finished dispatches whose run (if any) is finished too."""
+    """[(dispatch id, finished at, its campaign's funnel window in minutes or 0)] of the old,
+    finished dispatches whose run (if any) is finished too, oldest first."""
     unfinished = CampaignRun.objects.filter(
         Q(dispatch=OuterRef("pk")) | Q(remainder=OuterRef("pk")), status__in=UNFINISHED_RUNS
     )
@@ -92,7 +105,7 @@ def _candidates(cutoff):
         )
         .order_by("finished_at")
     )
-    return [(pk, {"finished_at": at, "minutes": ran or rest or 0}) for pk, at, ran, rest in rows]
+    return [(pk, at, ran or rest or 0) for pk, at, ran, rest in rows]
 
 
 def _freeze(dispatch_id, *, now):

@@ -13,12 +13,15 @@ import pytest
 import time_machine
 from django.db.models import Q
 from django.urls import reverse
+from django.utils import timezone
 
 from campaigns.allocation import clicks_per_variant
 from campaigns.models import CampaignRun, ContentVersion
+from delivery import counts as delivery_counts
+from delivery.actions import retention
 from delivery.models import Dispatch, Message
 from stats import exports
-from stats.actions.retention import do_prune_messages
+from stats.actions.retention import _freeze, do_prune_messages
 from stats.actions.rollup import do_roll_up
 from stats.models import ControlConversion, Conversion, DailyStat
 from stats.tests import factory as f
@@ -190,3 +193,17 @@ def test_an_old_test_send_goes_without_a_roll_up_and_a_dispatch_of_no_run_stays(
         found = do_prune_messages()
     assert found["dispatches"] == 3 and found["skipped"] == 1
     assert list(Message.objects.values_list("dispatch", flat=True)) == [orphan.pk]
+
+
+def test_a_dispatch_left_half_deleted_counts_the_same_and_goes_on_the_next_run(campaign):
+    dispatch_id = campaign.run.dispatch_id
+    with time_machine.travel(LATER, tick=False):
+        do_roll_up()
+        before = delivery_counts.of_dispatches([dispatch_id])
+        assert _freeze(dispatch_id, now=timezone.now())  # a run stopped before deleting
+        assert retention.do_delete_batch(dispatch_id, size=2) == 2  # and after one batch
+        assert delivery_counts.of_dispatches([dispatch_id]) == before
+        found = do_prune_messages()
+    assert found["dispatches"] == 1  # the rest; the half-deleted one was kept already
+    assert not Message.objects.filter(dispatch_id=dispatch_id).exists()
+    assert delivery_counts.of_dispatches([dispatch_id]) == before
