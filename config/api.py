@@ -15,6 +15,7 @@ from accounts.params import client_ip
 from campaigns.api import router as campaigns_router
 from segments.actions.keys import key_for_token
 from segments.api import router as audience_router
+from stats.api import router as engagement_router
 
 
 class RateLimited(HttpError):
@@ -115,7 +116,8 @@ api = ClarionApi(
     title="Clarion API",
     version="1",
     description=(
-        "Upload profiles and events, register app devices, and ask API-triggered campaigns to send. "
+        "Upload profiles and events, register app devices, ask API-triggered campaigns to send, and "
+        "report pushes rendered, viewed or clicked on the device. "
         "Batches are written whole or not at all. Every answer carries `X-RateLimit-Limit`, "
         "`X-RateLimit-Remaining` and `X-RateLimit-Reset` (seconds); over the limit, 429 with `Retry-After`."
     ),
@@ -124,6 +126,7 @@ api = ClarionApi(
 )
 api.add_router("/v1/", audience_router)
 api.add_router("/v1/", campaigns_router)
+api.add_router("/v1/", engagement_router)
 
 
 def error(request, status, detail, errors=None):

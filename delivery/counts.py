@@ -28,11 +28,19 @@ TERMS = (
         "Messages handed to the push service (Web Push, FCM or APNs) and accepted by it.",
     ),
     Term(
+        "rendered",
+        "Rendered",
+        "Impressions: messages the device reported as displayed. An app reports it when its "
+        "notification is shown (POST /api/v1/engagement, kind “rendered”); the web service worker "
+        "reports a view when it shows one, which counts here too, as does any view or click. Push "
+        "services report no delivery, so this is the nearest to “delivered” Clarion can know.",
+    ),
+    Term(
         "viewed",
         "Viewed",
-        "Messages the device reported as shown: the service worker or the app tells Clarion when "
-        "it displays the notification. Push services report no delivery, so this is the nearest "
-        "to “delivered” Clarion can know.",
+        "Messages the device reported as seen: the service worker when it displays the "
+        "notification, an app when the person opens or looks at it (kind “viewed”). A click "
+        "counts as a view.",
     ),
     Term(
         "clicked",

@@ -230,20 +230,27 @@ class EventIn(Record):
     @field_validator("occurred_at")
     @classmethod
     def _aware_and_not_ahead(cls, value):
-        if value is None:
-            return value
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=UTC)
-        try:
-            # Stored in UTC; PostgreSQL also refuses offsets beyond 15:59.
-            value = value.astimezone(UTC)
-        except OverflowError:
-            raise ValueError("is out of range") from None
-        if value < EARLIEST:
-            raise ValueError("is before 1970")
-        if value > datetime.now(UTC) + timedelta(days=1):
-            raise ValueError("is more than a day in the future")
+        return reported_time(value)
+
+
+def reported_time(value):
+    """A time a client reports something happened at (an event, a push shown): in UTC
+    (naive means UTC), from 1970 on and at most a day ahead (clocks drift; a report from
+    the far future would sort before everything real). None stays None."""
+    if value is None:
         return value
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    try:
+        # Stored in UTC; PostgreSQL also refuses offsets beyond 15:59.
+        value = value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("is out of range") from None
+    if value < EARLIEST:
+        raise ValueError("is before 1970")
+    if value > datetime.now(UTC) + timedelta(days=1):
+        raise ValueError("is more than a day in the future")
+    return value
 
 
 class EventsIn(Strict):

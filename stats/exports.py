@@ -21,24 +21,25 @@ def rows(campaign, run, period, table):
         # The names of campaigns/counts.py, so a column means what the page's hover says.
         numbers = reports.totals(campaign, run)
         yield ["metric", "value"]
-        for name in (*run_counts.RUN_COUNTS, "viewed", "clicked"):
+        for name in (*run_counts.RUN_COUNTS, "rendered", "viewed", "clicked"):
             value = getattr(numbers, name)
             yield [name, "" if value is None else value]
         yield ["ctr_percent", _number(numbers.ctr)]
         yield ["conversions", numbers.conversions]
         yield ["revenue", _number(numbers.revenue)]
     elif table == "trend":
-        yield [f"{period}_starting", "sent", "viewed", "clicked"]
+        yield [f"{period}_starting", "sent", "rendered", "viewed", "clicked"]
         for point in reports.trend(campaign, run, period):
-            yield [point.start.isoformat(), point.sent, point.viewed, point.clicked]
+            yield [point.start.isoformat(), point.sent, point.rendered, point.viewed, point.clicked]
     elif table == "variants":
-        yield ["variant", "winner", "sent", "viewed", "clicked", "ctr_percent", "conversions", "revenue"]
+        yield ["variant", "winner", "sent", "rendered", "viewed", "clicked", "ctr_percent", "conversions", "revenue"]
         for row in reports.variants(campaign, run):
             n = row.numbers
             yield [
                 row.label,
                 "yes" if row.winner else "",
                 n.sent,
+                n.rendered,
                 n.viewed,
                 n.clicked,
                 _number(n.ctr),

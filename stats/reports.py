@@ -1,6 +1,6 @@
 """What the stats pages and CSV exports show. The people and message counts (reachable, held
 out, capped, targeted, sent, failed, not sent on purpose, waiting) are the campaign page's,
-from ``campaigns.counts``; views, clicks, conversions, revenue and the trend come from the
+from ``campaigns.counts``; impressions (rendered), views, clicks, conversions, revenue and the trend come from the
 roll-ups (``stats.actions.rollup``), so a page does not count millions of engagements.
 
 Each function takes a campaign and, optionally, one of its runs (``None``: all runs).
@@ -26,6 +26,7 @@ from stats.models import ControlConversion, DailyStat, ErrorStat, RollUp
 # ``DailyStat.sent`` also counts refusals, so no page reads it.
 ROLLED = {
     "sent": Sum("delivered"),
+    "rendered": Sum("rendered"),
     "viewed": Sum("viewed"),
     "clicked": Sum("clicked"),
     "conversions": Sum("conversions"),
@@ -56,6 +57,7 @@ class Numbers:
     failed: int = 0
     not_sent: int = 0
     waiting: int = 0
+    rendered: int = 0
     viewed: int = 0
     clicked: int = 0
     conversions: int = 0
@@ -123,22 +125,24 @@ def _next(start, period):
 class Point:
     start: date
     sent: int = 0
+    rendered: int = 0
     viewed: int = 0
     clicked: int = 0
 
 
 def trend(campaign, run=None, period="day"):
-    """Sent, viewed and clicked per day, week (from Monday) or month, without gaps."""
+    """Sent, rendered, viewed and clicked per day, week (from Monday) or month, without gaps."""
     rows = (
         _daily(campaign, run)
         .values("day")
-        .annotate(sent=ROLLED["sent"], viewed=Sum("viewed"), clicked=Sum("clicked"))
+        .annotate(sent=ROLLED["sent"], rendered=Sum("rendered"), viewed=Sum("viewed"), clicked=Sum("clicked"))
         .order_by("day")
     )
     buckets = {}
     for row in rows:
         point = buckets.setdefault(period_start(row["day"], period), Point(period_start(row["day"], period)))
         point.sent += row["sent"]
+        point.rendered += row["rendered"]
         point.viewed += row["viewed"]
         point.clicked += row["clicked"]
     if not buckets:

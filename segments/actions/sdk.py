@@ -7,7 +7,14 @@ from segments.actions.ingest import record_events, upsert_profiles
 from segments.models import Profile
 from segments.schemas import EventIn, ProfileIn, changed_fields
 
-ENGAGEMENT_EVENTS = {"viewed": "Notification Viewed", "clicked": "Notification Clicked"}
+# What a push's device reports, by kind: an app may send these events itself (with a
+# ``message_id`` property) or call ``POST /api/v1/engagement`` (stats.api); the web
+# service worker reports views and clicks (``record_engagement``).
+ENGAGEMENT_EVENTS = {
+    "rendered": "Notification Rendered",
+    "viewed": "Notification Viewed",
+    "clicked": "Notification Clicked",
+}
 
 
 @transaction.atomic

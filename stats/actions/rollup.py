@@ -6,7 +6,7 @@ that dispatch's rows. Recomputing rather than adding deltas makes it safe to run
 at once: the same messages give the same rows. What "may have moved" means:
 
 - never rolled up (a run's dispatch seen for the first time);
-- tracking noted a view, click or conversion since (``RollUp.changes``);
+- tracking noted an impression, view, click or conversion since (``RollUp.changes``);
 - it is sending or paused (a batch records outcomes at any moment);
 - it finished shortly before its last pass, or after it (the last batches' commits).
 
@@ -123,7 +123,7 @@ def _count(dispatch_id):
         add(variant, row["day"], "sent", row["tried"] if status == Message.Status.FAILED else 0)
         add(variant, row["day"], status, row["n"])
         errors[(variant, status, row["code"])] = errors.get((variant, status, row["code"]), 0) + row["n"]
-    for name, field in (("viewed", "viewed_at"), ("clicked", "clicked_at")):
+    for name, field in (("rendered", "rendered_at"), ("viewed", "viewed_at"), ("clicked", "clicked_at")):
         rows = messages.filter(**{f"{field}__isnull": False}).values("variant", day=_day(field)).annotate(n=Count("pk"))
         for row in rows:
             add(row["variant"], row["day"], name, row["n"])

@@ -1,15 +1,19 @@
-"""Views and clicks, each recorded once per message.
+"""Impressions, views and clicks, each recorded once per message.
 
-They arrive three ways: the service worker's reports and the mobile apps' events
-(``Notification Viewed`` / ``Notification Clicked`` with a ``message_id`` property, stored
-by segments and handed over by ``segments.signals.events_recorded``), and a click on a
-signed link through Clarion (``stats.links``).
+They arrive four ways: the service worker's reports and the mobile apps' events
+(``Notification Rendered`` / ``Notification Viewed`` / ``Notification Clicked`` with a
+``message_id`` property, stored by segments and handed over by
+``segments.signals.events_recorded``), the JSON API's engagement reports
+(``POST /api/v1/engagement``, ``stats.api``), and a click on a signed link through Clarion
+(``stats.links``). All of them end in ``record_reports``.
 
 A batch of reports costs the same few statements however many it holds: one to read the
-messages they name, one UPDATE for the views and one for the clicks, one to tell the
-roll-up. Each UPDATE sets ``viewed_at`` / ``clicked_at`` only while it is null, so a
-repeated report changes nothing and two batches at once cannot both count. A click
-implies a view: a notification clicked was seen, whether or not its view report arrived.
+messages they name, one UPDATE per kind (rendered, viewed, clicked), one to tell the
+roll-up. Each UPDATE sets ``rendered_at`` / ``viewed_at`` / ``clicked_at`` only while it is
+null, so a repeated report changes nothing and two batches at once cannot both count. Each
+kind implies the ones before it: a notification clicked was seen, and one seen was
+displayed, whether or not those reports arrived (the web service worker reports "viewed"
+when it shows a notification, which therefore counts as rendered too).
 """
 
 from datetime import datetime
@@ -24,11 +28,15 @@ from delivery.models import Message
 from segments.actions.sdk import ENGAGEMENT_EVENTS
 from stats.models import RollUp
 
-VIEWED, CLICKED = ENGAGEMENT_EVENTS["viewed"], ENGAGEMENT_EVENTS["clicked"]
+RENDERED, VIEWED, CLICKED = (ENGAGEMENT_EVENTS[kind] for kind in ("rendered", "viewed", "clicked"))
+KIND_OF_EVENT = {name: kind for kind, name in ENGAGEMENT_EVENTS.items()}
+# Each kind and the message field it sets, in the order one implies the ones before it.
+FIELDS = {"rendered": "rendered_at", "viewed": "viewed_at", "clicked": "clicked_at"}
+KINDS = tuple(FIELDS)
 
 
 class Report(NamedTuple):
-    """Message ``message_id`` was viewed or clicked (``kind``) at ``at``. ``profile_id`` is
+    """Message ``message_id`` was rendered, viewed or clicked (``kind``) at ``at``. ``profile_id`` is
     the profile of the device that reported it; None for a signed link, which needs none."""
 
     message_id: int
@@ -47,14 +55,15 @@ def message_id_of(properties):
 
 
 def do_record_engagement(message_id, kind, at, *, profile_id=None):
-    """Record that message ``message_id`` was viewed or clicked (``kind``) at ``at``.
+    """Record that message ``message_id`` was rendered, viewed or clicked (``kind``) at ``at``.
 
     With ``profile_id`` (a report from a device) it only counts when the message went to
     that profile or to a device that profile now holds, so one visitor cannot count views
     for another's messages. Returns whether anything new was recorded."""
-    if kind not in ENGAGEMENT_EVENTS:
-        raise ValueError(f"kind must be one of {', '.join(ENGAGEMENT_EVENTS)}; got {kind!r}")
-    return record_reports([Report(message_id, kind, at, profile_id)]) > 0
+    if kind not in FIELDS:
+        raise ValueError(f"kind must be one of {', '.join(KINDS)}; got {kind!r}")
+    with transaction.atomic():
+        return any(_record([Report(message_id, kind, at, profile_id)]).new.values())
 
 
 def record_engagement_events(events):
@@ -64,17 +73,32 @@ def record_engagement_events(events):
     for event in events:
         message_id = message_id_of(event["properties"])
         if message_id is not None:
-            kind = "clicked" if event["name"] == CLICKED else "viewed"
+            kind = KIND_OF_EVENT[event["name"]]
             reports.append(Report(message_id, kind, event["occurred_at"], event["profile_id"]))
     return record_reports(reports)
 
 
+class Recorded(NamedTuple):
+    """What a batch of reports did: the ids of the messages it named that exist (``found``),
+    and per kind the ids whose time it set (``new``: {kind: {message id}})."""
+
+    found: set
+    new: dict
+
+
 def record_reports(reports):
     """Reports onto their messages, in one transaction and a fixed number of statements;
-    how many views and clicks were new. Within the batch the earliest report of each kind
-    wins, as it would had they come one by one in time order."""
+    how many views and clicks were new (impressions are not in this figure: see
+    ``record_batch``). Within the batch the earliest report of each kind wins, as it would
+    had they come one by one in time order."""
+    new = record_batch(reports).new
+    return len(new["viewed"]) + len(new["clicked"])
+
+
+def record_batch(reports):
+    """Reports onto their messages, as ``record_reports``; returns ``Recorded``."""
     if not reports:
-        return 0
+        return Recorded(set(), {kind: set() for kind in KINDS})
     with transaction.atomic():
         return _record(reports)
 
@@ -83,22 +107,24 @@ def _record(reports):
     messages = {
         row["pk"]: row
         for row in Message.objects.filter(pk__in={report.message_id for report in reports}).values(
-            "pk", "dispatch_id", "profile_id", "device__profile_id", "viewed_at", "clicked_at"
+            "pk", "dispatch_id", "profile_id", "device__profile_id", *FIELDS.values()
         )
     }
-    views, clicks = {}, {}  # {message id: when}, only for messages whose time is still unset
+    times = {kind: {} for kind in KINDS}  # {kind: {message id: when}}, only where still unset
     for report in reports:
         message = messages.get(report.message_id)
         if message is None or not _reported_by_its_own(message, report.profile_id):
             continue
-        if message["viewed_at"] is None:
-            views[report.message_id] = min(report.at, views.get(report.message_id, report.at))
-        if report.kind == "clicked" and message["clicked_at"] is None:
-            clicks[report.message_id] = min(report.at, clicks.get(report.message_id, report.at))
-    changed = _set_once("viewed_at", views) + _set_once("clicked_at", clicks)
+        # A report of one kind stands for the kinds before it too (a click was seen and shown).
+        for kind in KINDS[: KINDS.index(report.kind) + 1]:
+            if message[FIELDS[kind]] is None:
+                found = times[kind]
+                found[report.message_id] = min(report.at, found.get(report.message_id, report.at))
+    new = {kind: _set_once(FIELDS[kind], times[kind], returning=True) for kind in KINDS}
+    changed = set().union(*new.values())
     if changed:
-        note_changed(messages[pk]["dispatch_id"] for pk in views.keys() | clicks.keys())
-    return changed
+        note_changed(messages[pk]["dispatch_id"] for pk in changed)
+    return Recorded(set(messages), new)
 
 
 def _reported_by_its_own(message, profile_id):
@@ -107,16 +133,17 @@ def _reported_by_its_own(message, profile_id):
     return profile_id is None or profile_id in (message["profile_id"], message["device__profile_id"])
 
 
-def _set_once(field, times):
+def _set_once(field, times, *, returning=False):
     """Set ``field`` to each message's time in ``times`` ({message id: time}) where it is still
     null: one UPDATE … FROM (VALUES …) (PostgreSQL, SQLite 3.33+), as delivery's
     ``_save_sent`` does; the ORM's way, a CASE with a WHEN per row, makes each row's update
     cost grow with the batch. The null check is in the statement, so a report recorded
     meanwhile by another batch wins and is not counted again. A batch holds at most the
     API's 1,000 events: two parameters each stays well inside both databases' limits.
-    Returns the rows changed."""
+    Returns the rows changed, or with ``returning`` their ids (RETURNING: PostgreSQL, and
+    SQLite since 3.35)."""
     if not times:
-        return 0
+        return set() if returning else 0
     adapt = connection.ops.adapt_datetimefield_value
     table = Message._meta.db_table
     # In id order: with the usual plan (each VALUES row looks its message up by id) two
@@ -128,12 +155,14 @@ def _set_once(field, times):
         f"UPDATE {table} SET {field} = v.column2, updated_at = %s"  # noqa: S608
         f" FROM (VALUES {values}) AS v WHERE {table}.id = v.column1 AND {table}.{field} IS NULL"
     )
+    if returning:
+        sql += f" RETURNING {table}.id"
     params = [adapt(timezone.now())]
     for pk, at in rows:
         params += [pk, adapt(at)]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        return cursor.rowcount
+        return {pk for (pk,) in cursor.fetchall()} if returning else cursor.rowcount
 
 
 def note_changed(dispatch_ids):
