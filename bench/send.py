@@ -22,8 +22,10 @@ are deleted at the end. The last line is key=value pairs.
 """
 
 import argparse
+import collections
 import json
 import os
+import re
 import secrets
 import socket
 import subprocess
@@ -54,10 +56,12 @@ BENCH_FIELD_KEY = "dtuygEKYN5wvXY1Izjc1if06mr38omRU7C4sFOwd9iU="
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--devices", type=int, default=100_000)
+    parser.add_argument("--devices", type=int, default=30_000)
     parser.add_argument("--plain-sample", type=int, default=2_000, help="devices sent to the plain way")
     parser.add_argument("--service-processes", type=int, default=1, help="local push service processes")
     parser.add_argument("--daily-cap", type=int, default=None, help="global daily frequency cap during the run")
+    parser.add_argument("--workers", type=int, default=1, help="also send with this many worker processes")
+    parser.add_argument("--py-spy", metavar="FILE", help="record the sending process with py-spy (raw stacks)")
     args = parser.parse_args()
 
     database_url = os.environ.get("DATABASE_URL") or create_bench_database()
@@ -84,12 +88,9 @@ def main():
 
     django.setup()
     from django.core.management import call_command
-    from django.db import connection
-    from django.db.models import Max
 
     from delivery import vapid
-    from delivery.actions.dispatches import counts, do_create_dispatch, do_enqueue, do_start
-    from delivery.models import DeliverySettings, Dispatch, Message
+    from delivery.models import DeliverySettings
 
     call_command("migrate", verbosity=0)
     call_command("createcachetable", verbosity=0)
@@ -100,81 +101,219 @@ def main():
     print(f"database {urlsplit(database_url).path.lstrip('/')}, broker {env['CELERY_BROKER_URL'].split(':')[0]}")
     print(f"push service {origin}, {args.service_processes} process(es); run {run}, {args.devices:,} devices")
 
-    service = Process([sys.executable, "-m", "tests.pushservices.loopback", "--port", str(port),
-                       "--processes", str(args.service_processes)], env, "push service")  # fmt: skip
-    worker = Process([sys.executable, "-m", "celery", "--app", "config", "worker", "--concurrency", "1",
-                      "--loglevel", "WARNING", "--hostname", f"{queue}@%h", "--without-mingle",
-                      "--without-gossip"], env, "worker")  # fmt: skip
-    dispatch = None
     # Only this column: the row's credentials may be under another key than the bench's.
     caps_before = DeliverySettings.objects.filter(pk=1).values_list("daily_cap", flat=True).first()
+    dispatches, runs = [], []
     try:
         if not DeliverySettings.objects.filter(pk=1).update(daily_cap=args.daily_cap):
             DeliverySettings.objects.create(pk=1, daily_cap=args.daily_cap)
-        service.start()
-        wait_for_port(port, service)
         started = time.perf_counter()
         devices = make_audience(run, origin, args.devices)
         print(f"audience: {args.devices:,} profiles and subscriptions in {time.perf_counter() - started:.1f} s")
-        dispatch = do_create_dispatch(channel="web_push", label=f"bench {run}", contents={"A": CONTENT})
-        started = time.perf_counter()
-        do_enqueue(dispatch, ((profile_id, device_id, "A") for profile_id, device_id in devices))
-        print(f"enqueued {args.devices:,} messages in {time.perf_counter() - started:.1f} s")
-
-        worker.start()
-        wait_for_worker(worker)
-        rss = RssSampler(worker)
-        rss.start()
-        connection.close()  # the worker gets the database to itself while we measure
-        cpu_before = cpu_seconds(worker.pids()[-1])
-        do_start(dispatch)  # queues the send tasks (autocommit: at once)
-        dispatch.refresh_from_db()
-        deadline = time.monotonic() + RUN_LIMIT_S
-        while Dispatch.objects.get(pk=dispatch.pk).status != Dispatch.Status.DONE:
-            if time.monotonic() > deadline:
-                raise SystemExit(f"the run did not finish in {RUN_LIMIT_S} s: {counts(dispatch)}")
-            worker.check()
-            time.sleep(1)
-            done = counts(dispatch)
-            print(f"  {done['sent'] + done['failed']:>7,} marked, worker RSS {rss.current_mb():.0f} MB")
-            rss.note(done["sent"] + done["failed"])
-        rss.stop()
-        worker_cpu = cpu_seconds(worker.pids()[-1]) - cpu_before
-        last_marked = Message.objects.filter(dispatch=dispatch).aggregate(last=Max("updated_at"))["last"]
-        seconds = (last_marked - dispatch.started_at).total_seconds()
-        final = counts(dispatch)
-        clarion_rate = final["sent"] / seconds
-        worker.stop()
-
-        plain = plain_way(key, list(devices[: args.plain_sample]))
-        report(args, final, seconds, clarion_rate, rss, plain, worker_cpu)
+        for count in sorted({1, args.workers}):
+            runs.append(send_run(args, env, queue, port, run, devices, count, dispatches))
+        cost = database_cost(run, devices[:1000], dispatches, args, env, port)
+        with Service(args, env, port):
+            plain = plain_way(key, list(devices[: args.plain_sample]))
+        report(args, runs, plain, cost)
     finally:
-        worker.stop()
-        service.stop()
-        cleanup(run, dispatch)
+        cleanup(run, dispatches)
         DeliverySettings.objects.filter(pk=1).update(daily_cap=caps_before)
-    if final["sent"] != args.devices:
+    if any(result.sent != args.devices for result in runs):
         sys.exit(1)
 
 
-def report(args, final, seconds, clarion_rate, rss, plain, worker_cpu):
-    clarion_per_cpu = final["sent"] / worker_cpu if worker_cpu else 0
-    print(f"clarion: {final['sent']:,} sent, {final['failed']:,} failed in {seconds:.1f} s: {clarion_rate:,.0f} msgs/s")
-    print(f"  the sending process used {worker_cpu:.1f} s of CPU: {clarion_per_cpu:,.0f} msgs per CPU second")
-    print(f"  worker peak RSS {rss.peak_mb:.0f} MB (the sending process), {rss.peak_total_mb:.0f} MB with its parent")
-    print(f"  RSS as the run went: {rss.progress()}")
+class RunResult:
+    def __init__(self, workers, sent, failed, seconds, cpu, rss_mb, progress, database):
+        self.workers, self.sent, self.failed, self.seconds, self.cpu = workers, sent, failed, seconds, cpu
+        self.rss_mb, self.progress, self.database = rss_mb, progress, database
+        self.rate = sent / seconds if seconds else 0
+        self.per_cpu = sent / cpu if cpu else 0
+
+
+def send_run(args, env, queue, port, run, devices, count, dispatches):
+    """One dispatch to every device, sent by ``count`` worker processes; checks at the push
+    service that no subscriber got a push twice (claims never overlapped) and none got none."""
+    from django.db import connection
+    from django.db.models import Max
+
+    from delivery.actions.dispatches import counts, do_create_dispatch, do_enqueue, do_start
+    from delivery.models import Dispatch, Message
+
+    print(f"-- {count} worker process(es)")
+    pushes = tempfile.mkdtemp(prefix="clarion-bench-pushes-")
+    command = [sys.executable, "-m", "celery", "--app", "config", "worker", "--concurrency", "1", "--loglevel",
+               "WARNING", "--without-mingle", "--without-gossip"]  # fmt: skip
+    workers = [Process([*command, "--hostname", f"{queue}-{n}@%h"], env, f"worker {n}") for n in range(count)]
+    with Service(args, env, port, counts=pushes):
+        dispatch = do_create_dispatch(channel="web_push", label=f"bench {run} x{count}", contents={"A": CONTENT})
+        dispatches.append(dispatch)
+        started = time.perf_counter()
+        do_enqueue(dispatch, ((profile_id, device_id, "A") for profile_id, device_id in devices))
+        print(f"enqueued {len(devices):,} messages in {time.perf_counter() - started:.1f} s")
+        try:
+            for worker in workers:
+                worker.start()
+            for worker in workers:
+                wait_for_worker(worker)
+            samplers = [RssSampler(worker) for worker in workers]
+            for sampler in samplers:
+                sampler.start()
+            senders = [worker.pids()[-1] for worker in workers]
+            spy = PySpy(senders[0], args.py_spy) if args.py_spy and count == 1 else None
+            database = DatabaseMeter()
+            connection.close()  # the workers get the database to themselves while we measure
+            cpu_before = [cpu_seconds(pid) for pid in senders]
+            do_start(dispatch)  # queues the send tasks (autocommit: at once)
+            deadline = time.monotonic() + RUN_LIMIT_S
+            while Dispatch.objects.get(pk=dispatch.pk).status != Dispatch.Status.DONE:
+                if time.monotonic() > deadline:
+                    raise SystemExit(f"the run did not finish in {RUN_LIMIT_S} s: {counts(dispatch)}")
+                for worker in workers:
+                    worker.check()
+                time.sleep(1)
+                done = counts(dispatch)
+                rss = max(sampler.current_mb() for sampler in samplers)
+                print(f"  {done['sent'] + done['failed']:>7,} marked, worker RSS {rss:.0f} MB")
+                for sampler in samplers:
+                    sampler.note(done["sent"] + done["failed"])
+            for sampler in samplers:
+                sampler.stop()
+            if spy:
+                spy.stop()
+            cpu = sum(cpu_seconds(pid) - before for pid, before in zip(senders, cpu_before, strict=True))
+            used = database.used()
+        finally:
+            for worker in workers:
+                worker.stop()
+        dispatch.refresh_from_db()
+        last_marked = Message.objects.filter(dispatch=dispatch).aggregate(last=Max("updated_at"))["last"]
+        seconds = (last_marked - dispatch.started_at).total_seconds()
+        final = counts(dispatch)
+    received = collections.Counter()
+    for path in Path(pushes).glob("*.json"):
+        received.update(json.loads(path.read_text()))
+    twice = sum(1 for n in received.values() if n > 1)
+    if twice:
+        raise SystemExit(f"{twice} subscribers got a push more than once: claims overlapped")
+    if sum(received.values()) != final["sent"]:
+        raise SystemExit(f"{sum(received.values())} pushes received, {final['sent']} recorded as sent")
+    print(f"  the push service received {sum(received.values()):,} pushes, none twice")
+    peak = max(samplers, key=lambda sampler: sampler.peak_mb)
+    return RunResult(count, final["sent"], final["failed"], seconds, cpu, peak.peak_mb, peak.progress(), used)
+
+
+class DatabaseMeter:
+    """What this database did between its start and ``used()``: pg_stat_database's counters
+    (this database only) and the WAL written (pg_current_wal_lsn: the whole server, so other
+    databases' writes meanwhile count too — measure on a quiet server)."""
+
+    QUERY = (
+        "SELECT xact_commit, tup_returned, tup_fetched, tup_inserted, tup_updated, tup_deleted,"
+        " pg_current_wal_lsn() FROM pg_stat_database WHERE datname = current_database()"
+    )
+    NAMES = ("commits", "rows_read", "rows_fetched", "rows_inserted", "rows_updated", "rows_deleted")
+
+    def __init__(self):
+        self.before = self._read()
+
+    def _read(self):
+        from django.db import connection
+
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_stat_clear_snapshot()")
+            cursor.execute(self.QUERY)
+            return cursor.fetchone()
+
+    def used(self):
+        from django.db import connection
+
+        time.sleep(1.5)  # backends report their counters at most once a second
+        after = self._read()
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_wal_lsn_diff(%s, %s)", [after[-1], self.before[-1]])
+            wal = int(cursor.fetchone()[0])
+        return {**{name: after[i] - self.before[i] for i, name in enumerate(self.NAMES)}, "wal_bytes": wal}
+
+
+def database_cost(run, devices, dispatches, args, env, port):
+    """Statements of one batch of 1,000 messages, sent in this process (the statements a worker
+    sends, counted by Django): the claim, the reads, the outcome UPDATEs."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from django.utils import timezone
+
+    from delivery.actions import sending
+    from delivery.actions.dispatches import do_create_dispatch, do_enqueue
+    from delivery.models import Dispatch
+
+    dispatch = do_create_dispatch(channel="web_push", label=f"bench {run} statements", contents={"A": CONTENT})
+    dispatches.append(dispatch)
+    do_enqueue(dispatch, ((profile_id, device_id, "A") for profile_id, device_id in devices))
+    # Started without queuing tasks: this process sends the one batch itself.
+    Dispatch.objects.filter(pk=dispatch.pk).update(status=Dispatch.Status.SENDING, started_at=timezone.now())
+    with Service(args, env, port), CaptureQueriesContext(connection) as queries:
+        report = sending.send_batch(dispatch.pk, size=len(devices))
+    kinds = collections.Counter(query["sql"].split(None, 1)[0].upper() for query in queries.captured_queries)
+    return {"statements": len(queries), "kinds": dict(kinds), "messages": report.sent}
+
+
+def report(args, runs, plain, cost):
+    one = runs[0]
+    print(f"clarion, 1 worker process: {one.sent:,} sent, {one.failed:,} failed in {one.seconds:.1f} s: "
+          f"{one.rate:,.0f} msgs/s")  # fmt: skip
+    print(f"  the sending process used {one.cpu:.1f} s of CPU: {one.per_cpu:,.0f} msgs per CPU second")
+    print(f"  worker peak RSS {one.rss_mb:.0f} MB; as the run went: {one.progress}")
+    for result in runs[1:]:
+        efficiency = result.rate / (result.workers * one.rate)
+        print(f"clarion, {result.workers} worker processes: {result.rate:,.0f} msgs/s "
+              f"({result.rate / one.rate:.2f}x one process; {efficiency:.0%} per process), "
+              f"{result.per_cpu:,.0f} msgs per CPU second")  # fmt: skip
+    for result in runs:
+        per_k = {name: value * 1000 / max(1, result.sent) for name, value in result.database.items()}
+        print(f"  database per 1,000 messages ({result.workers} worker(s)): " + ", ".join(
+            f"{name} {value:,.0f}" for name, value in per_k.items()))  # fmt: skip
+    print(f"  statements of one batch of {cost['messages']:,} messages: {cost['statements']} ({cost['kinds']})")
     print(
         f"plain (pywebpush webpush() per device, sample of {plain.count:,}): {plain.rate:,.0f} msgs/s,"
         f" {plain.failed} failed; at that rate {args.devices:,} would take {args.devices / plain.rate:,.0f} s"
     )
     print(f"  {plain.cpu:.1f} s of CPU: {plain.per_cpu:,.0f} msgs per CPU second")
-    print(f"speedup {clarion_rate / plain.rate:.1f}x (per CPU second {clarion_per_cpu / plain.per_cpu:.1f}x)")
-    print(
-        f"clarion_msgs_per_s={clarion_rate:.0f} plain_msgs_per_s={plain.rate:.0f} peak_worker_rss_mb={rss.peak_mb:.0f}"
-        f" speedup={clarion_rate / plain.rate:.1f} devices={args.devices} sent={final['sent']} failed={final['failed']}"
-        f" seconds={seconds:.1f} plain_sample={plain.count} clarion_msgs_per_cpu_s={clarion_per_cpu:.0f}"
-        f" plain_msgs_per_cpu_s={plain.per_cpu:.0f} load_avg={os.getloadavg()[0]:.1f} daily_cap={args.daily_cap}"
+    print(f"speedup {one.rate / plain.rate:.1f}x (per CPU second {one.per_cpu / plain.per_cpu:.1f}x)")
+    wal = one.database["wal_bytes"] * 1000 / max(1, one.sent)
+    line = (
+        f"clarion_msgs_per_s={one.rate:.0f} plain_msgs_per_s={plain.rate:.0f} speedup={one.rate / plain.rate:.1f}"
+        f" peak_worker_rss_mb={one.rss_mb:.0f} load_avg={os.getloadavg()[0]:.1f} devices={args.devices}"
+        f" sent={one.sent} failed={one.failed} seconds={one.seconds:.1f} plain_sample={plain.count}"
+        f" clarion_msgs_per_cpu_s={one.per_cpu:.0f} plain_msgs_per_cpu_s={plain.per_cpu:.0f}"
+        f" statements_per_1000={cost['statements'] * 1000 / max(1, cost['messages']):.0f}"
+        f" wal_bytes_per_1000={wal:.0f} daily_cap={args.daily_cap}"
     )
+    for result in runs[1:]:
+        line += (
+            f" workers={result.workers} msgs_per_s_{result.workers}={result.rate:.0f}"
+            f" efficiency_{result.workers}={result.rate / (result.workers * one.rate):.2f}"
+            f" peak_worker_rss_mb_{result.workers}={result.rss_mb:.0f} overlaps=0"
+        )
+    print(line)
+
+
+class Service:
+    """The local push service (``tests/pushservices/loopback.py``) for the length of a ``with``."""
+
+    def __init__(self, args, env, port, counts=None):
+        command = [sys.executable, "-m", "tests.pushservices.loopback", "--port", str(port),
+                   "--processes", str(args.service_processes)]  # fmt: skip
+        self.process = Process([*command, "--counts", counts] if counts else command, env, "push service")
+        self.port = port
+
+    def __enter__(self):
+        self.process.start()
+        wait_for_port(self.port, self.process)
+        return self
+
+    def __exit__(self, *exc):
+        self.process.stop()
 
 
 def create_bench_database():
@@ -287,12 +426,11 @@ def plain_way(key, devices):
     return PlainResult(len(rows), time.perf_counter() - started, failed, time.process_time() - cpu)
 
 
-def cleanup(run, dispatch):
+def cleanup(run, dispatches):
     from delivery.models import Dispatch
     from segments.models import Profile
 
-    if dispatch is not None:
-        Dispatch.objects.filter(pk=dispatch.pk).delete()
+    Dispatch.objects.filter(pk__in=[dispatch.pk for dispatch in dispatches]).delete()
     Profile.objects.filter(identity__startswith=f"{run}-").delete()
 
 
@@ -328,6 +466,36 @@ class Process:
             except subprocess.TimeoutExpired:
                 os.killpg(self.proc.pid, 9)
                 self.proc.wait()
+
+
+class PySpy:
+    """py-spy recording a process (``--py-spy FILE``, raw collapsed stacks); prints the functions
+    that took the most samples, on their own and with what they call, when stopped."""
+
+    def __init__(self, pid, path):
+        self.path = path
+        command = ["py-spy", "record", "--pid", str(pid), "--format", "raw", "--rate", "250", "--output", path]
+        self.proc = subprocess.Popen(  # noqa: S603 (our arguments)
+            [str(Path(sys.executable).with_name(command[0])), *command[1:], "--nonblocking", "--gil"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+
+    def stop(self, top=25):
+        self.proc.send_signal(2)
+        self.proc.wait(timeout=60)
+        own, total, samples = {}, {}, 0
+        for line in Path(self.path).read_text().splitlines():
+            stack, _, count = line.rpartition(" ")
+            frames = [re.sub(r":\d+\)$", ")", frame) for frame in stack.split(";")]
+            samples += int(count)
+            own[frames[-1]] = own.get(frames[-1], 0) + int(count)
+            for frame in set(frames):
+                total[frame] = total.get(frame, 0) + int(count)
+        print(f"py-spy: {samples:,} samples of the sending process holding the GIL ({self.path})")
+        for name, table in (("own", own), ("with callees", total)):
+            print(f"  top by {name} time:")
+            for frame, count in sorted(table.items(), key=lambda item: -item[1])[:top]:
+                print(f"    {100 * count / samples:5.1f} %  {frame}")
 
 
 def cpu_seconds(pid):

@@ -14,6 +14,7 @@ service agree on them without sharing a file.
 
 import argparse
 import asyncio
+import collections
 import hashlib
 import json
 import multiprocessing
@@ -21,6 +22,7 @@ import os
 import signal
 import socket
 import time
+from pathlib import Path
 
 import http_ece
 from aiohttp import web
@@ -55,6 +57,7 @@ class Loopback:
         self.origin = origin
         self.sample = sample
         self.count = 0
+        self.pushes = collections.Counter()  # subscriber id -> pushes accepted
 
     async def push(self, request):
         self.count += 1
@@ -65,6 +68,7 @@ class Loopback:
                 self.decrypt(request.match_info["id"], body)
         except Rejected as rejection:
             return web.Response(status=rejection.status, text=rejection.reason)
+        self.pushes[request.match_info["id"]] += 1
         return web.Response(status=201)
 
     def check(self, request, body):
@@ -89,19 +93,29 @@ class Loopback:
             raise Rejected(400, f"cannot decrypt: {type(error).__name__}") from error
 
 
-def serve(sock, origin, sample):
+def serve(sock, origin, sample, counts=None):
+    """``counts``: a folder where the process writes, when stopped, how many pushes it
+    accepted per subscriber (``<pid>.json``), so a bench can check none was sent twice."""
+    service = Loopback(origin, sample)
+
     async def run():
         app = web.Application()
-        app.router.add_post("/push/{id}", Loopback(origin, sample).push)
+        app.router.add_post("/push/{id}", service.push)
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         await web.SockSite(runner, sock).start()
         stop = asyncio.Event()
         asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
         await stop.wait()
+        # A second SIGTERM (the parent forwards the one its group also got) must not cut
+        # the counts short.
+        asyncio.get_running_loop().remove_signal_handler(signal.SIGTERM)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         await runner.cleanup()
 
     asyncio.run(run())
+    if counts:
+        (Path(counts) / f"{os.getpid()}.json").write_text(json.dumps(service.pushes))
 
 
 def main():
@@ -109,6 +123,7 @@ def main():
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--processes", type=int, default=1)
     parser.add_argument("--sample", type=int, default=50, help="decrypt every Nth push (0: none)")
+    parser.add_argument("--counts", help="a folder for each process's pushes per subscriber, written on exit")
     args = parser.parse_args()
     origin = f"http://127.0.0.1:{args.port}"
     children = []
@@ -118,7 +133,7 @@ def main():
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         sock.bind(("127.0.0.1", args.port))
         sock.listen(1024)
-        child = multiprocessing.Process(target=serve, args=(sock, origin, args.sample))
+        child = multiprocessing.Process(target=serve, args=(sock, origin, args.sample, args.counts))
         child.start()
         children.append(child)
     signal.signal(signal.SIGTERM, lambda *_: [os.kill(child.pid, signal.SIGTERM) for child in children])
