@@ -1,24 +1,28 @@
-"""Seconds to start a one-time web push run for 100,000 profiles on PostgreSQL, next to the old way.
+"""Seconds to start a one-time web push run for 1,000,000 profiles on PostgreSQL, next to the Python way.
 
 Builds, in its own PostgreSQL database, ``--profiles`` (100,000) profiles with one reachable
 Chrome subscription each (INSERT … SELECT generate_series), a segment of everyone and a
-scheduled one-time web push campaign with a personalised title. Then it times
-``campaigns.actions.runs.do_start_run`` — claim the run, count the audience, walk it in
-keyset pages, write one message per device, start the dispatch — twice, each on a run of
-its own and an emptied message table:
+scheduled one-time web push campaign with a personalised title, a 10 % control group and an
+A/B test of two variants on 20 % of the rest (the remainder waits for the winner). Then it
+times ``campaigns.actions.runs.do_start_run`` — claim the run, count the audience, draw,
+write the control group and one message per device, start the dispatch — each way on a run
+of its own and emptied message and control tables:
 
-- the way it is now: audience pages of the columns needed, each page of messages one
-  ``INSERT … SELECT FROM unnest(…) ON CONFLICT DO NOTHING``;
-- the old way (kept here only): audience pages that also read every profile's JSON
-  properties, and ``do_enqueue`` writing through the ORM's ``bulk_create`` and counting the
-  dispatch's rows before and after.
+- in the database (``runs.InDatabase``, PostgreSQL's way now): the draw's cuts found by one
+  sort in PostgreSQL, then one ``INSERT … SELECT`` per 250,000 profile ids; the audience
+  never comes into Python;
+- through Python (``runs.Writer``, the embedded SQLite mode's way and PostgreSQL's before):
+  keyset pages of the audience, each person's span of the draw in Python, each page's
+  messages one ``INSERT … SELECT FROM unnest(…)``. ``--python-profiles`` caps the audience
+  it is timed on (default: all; 0 skips it), its own database of that size built after.
 
-Both must write the same messages (device and variant); the script checks. Memory is
-sampled (the process's RSS, every 50 ms) through each start: the figure is the growth over
-the RSS before it. The send tasks the start queues go to a filesystem broker in a temporary
+Both draw with one seed, so on the same audience they must write the same control group
+and messages (device, variant, dispatch); the script checks. Memory: the process's RSS
+sampled every 50 ms through each start (growth over the RSS before it) and its peak RSS
+(``ru_maxrss``). The send tasks the start queues go to a filesystem broker in a temporary
 folder and are never run: this measures the start, ``bench/send.py`` the sending.
 
-    .venv/bin/python bench/run.py [--profiles 100000]
+    .venv/bin/python bench/run.py [--profiles 1000000] [--python-profiles 100000]
 
 The database ``clarion_bench_run`` on the PostgreSQL server of ``DATABASE_URL`` (default
 postgres@127.0.0.1:5432) is dropped and made again on every run. The last line is
@@ -27,6 +31,7 @@ key=value pairs.
 
 import argparse
 import os
+import resource
 import secrets
 import shutil
 import sys
@@ -34,7 +39,6 @@ import tempfile
 import threading
 import time
 from datetime import UTC, datetime
-from itertools import islice
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -46,12 +50,20 @@ sys.path.insert(0, str(ROOT))
 DATABASE = "clarion_bench_run"
 T0 = datetime(2026, 5, 4, 9, 0, tzinfo=UTC)
 CONTENT = {"title": "{{ profile.first_name | default: 'Hello' }}, spring is here", "body": "New colours in store."}
+SEED = "bench-run"  # both ways draw the same people
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--profiles", type=int, default=100_000)
+    parser.add_argument("--python-profiles", type=int, default=None, help="audience of the Python way (default: all)")
+    parser.add_argument(
+        "--without-foreign-keys",
+        action="store_true",
+        help="drop the messages' and control members' foreign keys to profiles and devices first (what that would buy)",
+    )
     args = parser.parse_args()
+    python_profiles = args.profiles if args.python_profiles is None else min(args.python_profiles, args.profiles)
 
     server = urlsplit(os.environ.get("DATABASE_URL") or "postgres://postgres@127.0.0.1:5432/postgres")
     if server.scheme not in ("postgres", "postgresql"):
@@ -75,29 +87,58 @@ def main():
     django.setup()
     from django.core.management import call_command
 
+    from campaigns.actions import runs
+
+    runs.draw_seed = lambda run: SEED
     try:
         call_command("migrate", verbosity=0)
-        started = time.perf_counter()
-        build(args.profiles)
-        print(
-            f"built {args.profiles:,} profiles with a Chrome subscription each in {time.perf_counter() - started:.1f} s"
-        )
-        fast = time_start("now", args.profiles)
-        with old_way():
-            naive = time_start("old way", args.profiles)
+        built(args.profiles, args.without_foreign_keys)
+        fast = time_start("in the database", args.profiles)
+        naive = None
+        if python_profiles:
+            if python_profiles != args.profiles:
+                from django.db import connection
+
+                connection.close()
+                recreate_database(server)
+                call_command("migrate", verbosity=0)
+                built(python_profiles, args.without_foreign_keys)
+            with python_way():
+                naive = time_start("through Python", python_profiles)
     finally:
         shutil.rmtree(broker_dir, ignore_errors=True)
-    same = fast.rows == naive.rows
-    print(f"speed-up: {naive.seconds / fast.seconds:.1f}x; both ways wrote the same messages: {same}")
-    print(
-        f"run_start_s={fast.seconds:.2f} naive_run_start_s={naive.seconds:.2f}"
-        f" speedup={naive.seconds / fast.seconds:.1f} profiles={args.profiles} messages={fast.messages}"
-        f" naive_messages={naive.messages} same_messages={str(same).lower()}"
-        f" rss_growth_mb={fast.rss_growth_mb:.0f} naive_rss_growth_mb={naive.rss_growth_mb:.0f}"
-        f" load_avg={os.getloadavg()[0]:.1f}"
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    figures = (
+        f"run_start_s={fast.seconds:.2f} profiles={args.profiles} messages={fast.messages}"
+        f" rss_growth_mb={fast.rss_growth_mb:.0f} start_peak_rss_mb={fast.peak_rss_mb:.0f}"
     )
-    if not same or fast.messages != args.profiles:
+    same = True
+    if naive is not None:
+        # Per 100,000 profiles, so that a Python way timed on fewer compares.
+        per = 100_000 / args.profiles * fast.seconds, 100_000 / python_profiles * naive.seconds
+        same = naive.rows == fast.rows if python_profiles == args.profiles else None
+        print(
+            f"per 100,000 profiles: {per[0]:.2f} s in the database, {per[1]:.2f} s through Python"
+            f" ({per[1] / per[0]:.1f}x)"
+        )
+        figures += (
+            f" python_run_start_s={naive.seconds:.2f} python_profiles={python_profiles}"
+            f" speedup_per_profile={per[1] / per[0]:.1f} python_rss_growth_mb={naive.rss_growth_mb:.0f}"
+            f" same_messages={'n/a' if same is None else str(same).lower()}"
+        )
+    figures += f" foreign_keys={'dropped' if args.without_foreign_keys else 'kept'}"
+    print(f"{figures} peak_rss_mb={peak:.0f} load_avg={os.getloadavg()[0]:.1f}")
+    expected = args.profiles - args.profiles * 10 // 100
+    if same is False or fast.messages != expected:
         sys.exit(1)
+
+
+def built(count, without_foreign_keys=False):
+    started = time.perf_counter()
+    build(count)
+    if without_foreign_keys:
+        drop_foreign_keys()
+    print(f"built {count:,} profiles with a Chrome subscription each in {time.perf_counter() - started:.1f} s")
 
 
 def recreate_database(server):
@@ -138,9 +179,26 @@ def build(count):
             cursor.execute(sql, {"t0": T0, "count": count})
 
 
+def drop_foreign_keys():
+    """The throwaway database's constraints from messages and control members to profiles and
+    devices, which PostgreSQL checks row by row when the start commits."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT conrelid::regclass::text, conname FROM pg_constraint WHERE contype = 'f'"
+            " AND conrelid IN ('delivery_message'::regclass, 'campaigns_controlmember'::regclass)"
+            " AND confrelid IN ('segments_profile'::regclass, 'segments_device'::regclass)"
+        )
+        for table, name in cursor.fetchall():
+            cursor.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
+            print(f"dropped {table}.{name}")
+
+
 class Timed:
-    def __init__(self, seconds, messages, rows, rss_growth_mb):
-        self.seconds, self.messages, self.rows, self.rss_growth_mb = seconds, messages, rows, rss_growth_mb
+    def __init__(self, seconds, messages, rows, rss):
+        self.seconds, self.messages, self.rows = seconds, messages, rows
+        self.rss_growth_mb, self.peak_rss_mb = rss.growth_mb, rss.peak / 2**20
 
 
 def time_start(way, count):
@@ -148,7 +206,7 @@ def time_start(way, count):
     from django.db import connection
 
     from campaigns.actions import runs
-    from campaigns.models import Campaign, CampaignRun, Variant
+    from campaigns.models import Campaign, CampaignRun, ControlMember, Variant
     from delivery.models import Message
     from segments.models import Segment
 
@@ -160,78 +218,109 @@ def time_start(way, count):
         status=Campaign.Status.SCHEDULED,
         segment=segment,
         timezone="Europe/Paris",
+        control_group_percent=10,
+        message_type=Campaign.MessageType.AB,
+        ab_test_size=20,
     )
-    Variant.objects.create(campaign=campaign, position=0, name="A", content=CONTENT)
+    for position, name in enumerate("AB"):
+        Variant.objects.create(campaign=campaign, position=position, name=name, content=CONTENT)
     run = CampaignRun.objects.create(campaign=campaign, planned_at=T0)
     rss = RssSampler()
     started = time.perf_counter()
-    with rss:
+    with rss, Phases() as phases:
         run = runs.do_start_run(run.pk, now=T0)
     seconds = time.perf_counter() - started
-    rows = set(Message.objects.filter(dispatch=run.dispatch).values_list("device_id", "variant"))
+    if run.dispatch is None:
+        raise SystemExit(f"{way}: the run did not start: {run.skipped_reason}")
+    dispatches = [run.dispatch_id, run.remainder_id]
+    messages, held_out, fingerprint = written(run)
     print(
-        f"{way}: do_start_run for {count:,} profiles in {seconds:.2f} s ({run.targeted:,} targeted,"
-        f" {len(rows):,} messages); RSS grew {rss.growth_mb:.0f} MB"
+        f"{way}: do_start_run for {count:,} profiles in {seconds:.2f} s ({held_out:,} held out,"
+        f" {run.targeted:,} targeted, {messages:,} messages); RSS grew {rss.growth_mb:.0f} MB"
+        f" (peak {rss.peak / 2**20:.0f} MB)"
     )
-    # The next way starts on an empty message table, as this one did.
-    Message.objects.filter(dispatch=run.dispatch)._raw_delete(connection.alias)
+    print(f"  where it went: {phases.report(seconds)}")
+    # The next way starts on empty message and control tables, as this one did.
+    Message.objects.filter(dispatch__in=dispatches)._raw_delete(connection.alias)
+    ControlMember.objects.filter(run=run)._raw_delete(connection.alias)
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE delivery_message")
-    return Timed(seconds, len(rows), rows, rss.growth_mb)
+        cursor.execute("VACUUM ANALYZE campaigns_controlmember")
+    return Timed(seconds, messages, fingerprint, rss)
 
 
-class old_way:
-    """The start as it was: the ORM's bulk_create with a count of the dispatch before and
-    after, audience pages that read each profile's JSON properties, and each page's devices
-    read with its ids listed in the SQL."""
+def written(run):
+    """How many messages and control members the run wrote, and a fingerprint of them
+    (device, variant, which dispatch; the profiles held out) made by the database, so that a
+    million rows need not come into this process to be compared."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*), md5(string_agg(concat_ws(':', device_id, variant, dispatch_id = %s), ','"
+            " ORDER BY device_id)) FROM delivery_message WHERE dispatch_id IN (%s, %s)",
+            [run.remainder_id, run.dispatch_id, run.remainder_id],
+        )
+        messages, message_md5 = cursor.fetchone()
+        cursor.execute(
+            "SELECT count(*), md5(string_agg(profile_id::text, ',' ORDER BY profile_id))"
+            " FROM campaigns_controlmember WHERE run_id = %s",
+            [run.pk],
+        )
+        held_out, held_out_md5 = cursor.fetchone()
+    return messages, held_out, (messages, message_md5, held_out, held_out_md5)
+
+
+class python_way:
+    """The start through Python: the embedded mode's ``Writer`` in place of ``InDatabase``."""
 
     def __enter__(self):
         from campaigns.actions import runs
-        from delivery.actions import dispatches
 
-        self.saved = (dispatches.do_enqueue, runs.Audience.pages, runs.Audience.device_rows)
-        dispatches.do_enqueue = naive_enqueue
-        runs.Audience.pages = naive_pages
-        runs.Audience.device_rows = naive_device_rows
+        self.saved = runs.InDatabase
+        runs.InDatabase = runs.Writer
         return self
 
     def __exit__(self, *exc):
         from campaigns.actions import runs
-        from delivery.actions import dispatches
 
-        dispatches.do_enqueue, runs.Audience.pages, runs.Audience.device_rows = self.saved
-
-
-def naive_enqueue(dispatch, rows):
-    from delivery.actions.dispatches import CHUNK, _message
-    from delivery.models import Message
-
-    before = Message.objects.filter(dispatch=dispatch).count()
-    rows = iter(rows)
-    while chunk := list(islice(rows, CHUNK)):
-        Message.objects.bulk_create(
-            [_message(dispatch, *row) for row in chunk], batch_size=CHUNK, ignore_conflicts=True
-        )
-    return Message.objects.filter(dispatch=dispatch).count() - before
+        runs.InDatabase = self.saved
 
 
-def naive_pages(self):
-    from campaigns.actions.runs import PAGE
+class Phases:
+    """Seconds spent counting the audience, drawing (finding the cuts), writing the rows;
+    the rest of the start is mostly its commit (PostgreSQL checks the deferred foreign keys
+    of every new row then)."""
 
-    fields = ["pk", "timezone", "properties"]
-    if self.column and self.column != "timezone":
-        fields.append(self.column)
-    last = 0
-    while True:
-        page = list(self.profiles.filter(pk__gt=last).order_by("pk").values_list(*fields)[:PAGE])
-        if not page:
-            return
-        last = page[-1][0]
-        yield [(row[0], row[1], None) for row in page]
+    def __enter__(self):
+        from campaigns.actions import runs
 
+        self.spent = {"count": 0.0, "draw": 0.0, "write": 0.0}
+        self.saved = [(runs.Audience, "count"), (runs.Audience, "draw"), (runs.Writer, "write")]
+        self.saved.append((runs.InDatabase, "write"))
+        self.saved = [(owner, name, getattr(owner, name)) for owner, name in self.saved]
+        for owner, name, method in self.saved:
+            setattr(owner, name, self.timed(name, method))
+        return self
 
-def naive_device_rows(self, profile_ids):
-    return self.devices.filter(profile_id__in=profile_ids).order_by("profile_id", "pk").values_list("profile_id", "pk")
+    def timed(self, name, method):
+        def timed(*args, **kwargs):
+            started = time.perf_counter()
+            try:
+                return method(*args, **kwargs)
+            finally:
+                self.spent[name] += time.perf_counter() - started
+
+        return timed
+
+    def __exit__(self, *exc):
+        for owner, name, method in self.saved:
+            setattr(owner, name, method)
+
+    def report(self, seconds):
+        rest = seconds - sum(self.spent.values())
+        parts = [f"{name} {spent:.2f} s" for name, spent in self.spent.items()]
+        return ", ".join([*parts, f"commit and the rest {rest:.2f} s"])
 
 
 class RssSampler:
