@@ -191,3 +191,21 @@ def test_a_run_on_postgresql_never_brings_its_audience_into_python(owner, monkey
         assert run.status == "running" and run.dispatch.messages.exists()
         queries.append(len(captured))
     assert queries[0] == queries[1]  # as many statements for ten times the people
+
+
+@postgresql_only
+def test_a_message_by_a_property_of_too_many_values_pages_through_python_to_the_same_run(owner, monkeypatch):
+    seeded_audience()
+    fields = CAMPAIGNS["one message per property value, in each person's time zone"]
+    in_sql = outcome(started(make_campaign(owner, timezone="Europe/Paris", **fields), monkeypatch))
+
+    monkeypatch.setattr(runs, "MAX_VALUES", 3)  # fewer than the audience's tiers
+    paged, pages = [], runs.Audience.pages
+
+    def counted(self):
+        paged.append(self)
+        yield from pages(self)
+
+    monkeypatch.setattr(runs.Audience, "pages", counted)
+    assert outcome(started(make_campaign(owner, timezone="Europe/Paris", **fields), monkeypatch)) == in_sql
+    assert paged
