@@ -26,11 +26,14 @@ each throttle window opens, for the first two days of windows.
 """
 
 import contextlib
+import hashlib
+import json
 import math
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, time, timedelta
 
+from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import Count, Exists, OuterRef, Q, TextField
 from django.db.models.fields.json import KeyTextTransform
@@ -531,5 +534,32 @@ def panel(campaign, runs, *, now):
         return {"forecast": found, "rows": rows(found, run.counts), "run": run}
     if runs and not campaign.next_run_at:
         return None  # ran without a kept forecast, and nothing is ahead
-    found = recorded(campaign) or forecast(campaign, now=now)
+    found = recorded(campaign) or cached(campaign, now=now)
     return {"forecast": found, "rows": rows(found), "run": None}
+
+
+CACHE_SECONDS = 3600
+
+
+def cached(campaign, *, now):
+    """``forecast(campaign)`` as the pages show it before a run is kept: made once per hour
+    and version of what it reads (the campaign, its variants, its segment, the delivery
+    settings), then read from the Django cache — a million profiles take seconds, and
+    Overview is viewed often. Its ``made_at`` says when it was computed (the page shows it);
+    other campaigns and the audience may have changed since, within the hour."""
+    settings = DeliverySettings.load()
+    version = [
+        campaign.pk,
+        campaign.updated_at.isoformat() if campaign.updated_at else "",
+        campaign.segment.updated_at.isoformat() if campaign.segment_id else "",
+        settings.updated_at.isoformat() if settings.updated_at else "",
+        sorted((v.pk, v.content) for v in campaign.variants.all()),
+        now.strftime("%Y-%m-%dT%H"),
+    ]
+    digest = hashlib.sha256(json.dumps(version, sort_keys=True, default=str).encode()).hexdigest()[:32]
+    key = f"forecast:{campaign.pk}:{digest}"
+    found = Forecast.from_json(cache.get(key))
+    if found is None:
+        found = forecast(campaign, now=now)
+        cache.set(key, found.to_json(), CACHE_SECONDS)
+    return found

@@ -10,6 +10,7 @@ status it finds under the lock, so two marketers pressing Pause and Stop at once
 one change and one clear refusal, never a mix.
 """
 
+import logging
 from dataclasses import dataclass
 
 from django.db import transaction
@@ -24,6 +25,7 @@ from delivery.actions import dispatches
 from delivery.content import check as check_liquid
 from segments.models import Segment
 
+log = logging.getLogger(__name__)
 Status = Campaign.Status
 Step = Campaign.Step
 
@@ -271,8 +273,13 @@ def do_schedule(campaign, *, user, now=None, send_anyway=False):
         fresh.save(update_fields=["status", "scheduled_at", "started_at", "next_run_at", "updated_at"])
         audit.record(user, VERBS["schedule"], fresh, audit.status_change(before, fresh.status) + accepted)
     # Kept to show beside what its first run does (issue 17); made after the commit, outside
-    # the row's lock: for a million people it takes seconds (bench/forecast.py).
-    forecast.do_record(fresh, now=now)
+    # the row's lock: for a million people it takes seconds (bench/forecast.py). The campaign
+    # is scheduled whatever happens here: a forecast that fails is logged, and the campaign
+    # page then makes one live (forecast.panel).
+    try:
+        forecast.do_record(fresh, now=now)
+    except Exception:
+        log.exception("The forecast of campaign %s could not be kept; it is scheduled without one", fresh.pk)
     return _refresh(campaign, fresh)
 
 

@@ -6,6 +6,8 @@ from datetime import UTC, datetime, time, timedelta
 
 import pytest
 import time_machine
+from django.core.cache import cache
+from django.db import DatabaseError
 from django.test import override_settings
 
 from accounts import roles
@@ -23,8 +25,9 @@ NOW = datetime(2026, 5, 4, 9, 0, tzinfo=UTC)
 
 @pytest.fixture(autouse=True)
 def clock():
-    with time_machine.travel(NOW, tick=False):
-        yield
+    cache.clear()  # the pages' forecasts live in the cache (forecast.cached)
+    with time_machine.travel(NOW, tick=False) as traveller:
+        yield traveller
 
 
 @pytest.fixture
@@ -269,3 +272,55 @@ def test_with_a_cap_of_two_the_caps_stop_the_later_message_to_people_one_send_sh
 
     [collision] = found.collisions
     assert (collision.overlap, collision.stopped, collision.stopped_campaign) == (30, 10, "other")
+
+
+@pytest.mark.django_db
+def test_the_overview_shows_a_forecast_computed_once_an_hour_and_when(owner, client, clock):
+    audience(8)
+    campaign = make_campaign(owner, send_at=NOW + timedelta(hours=3))
+    client.force_login(owner)
+
+    def shown():
+        page = client.get(f"/campaigns/{campaign.pk}/overview/").content.decode()
+        section = page.split('id="forecast"', 1)[1].split("</section>", 1)[0]
+        reachable = section.split('data-forecast="reachable">', 1)[1].split("<", 1)[0]
+        return int(reachable), section.split('id="forecast-made">', 1)[1].split("<", 1)[0]
+
+    first = shown()
+    audience(4)  # joins after: the same hour's views show the forecast already made
+    clock.move_to(NOW + timedelta(minutes=40))
+    again = shown()
+    campaign.refresh_from_db()
+    campaign.name = "Renamed"
+    campaign.save()  # a change to the campaign makes it again
+    edited = shown()
+    audience(1)
+    clock.move_to(NOW + timedelta(hours=1, minutes=5))
+    next_hour = shown()
+
+    assert first == (8, "computed at 09:00 UTC, 4 May")
+    assert again == first
+    assert edited == (12, "computed at 09:40 UTC, 4 May")
+    assert next_hour == (13, "computed at 10:05 UTC, 4 May")
+
+
+@pytest.mark.django_db
+def test_a_forecast_that_fails_after_scheduling_leaves_the_campaign_scheduled(owner, client, monkeypatch, caplog):
+    audience(5)
+    campaign = make_campaign(owner, send_at=NOW + timedelta(hours=2))
+    client.force_login(owner)
+
+    def times_out(*args, **kwargs):
+        raise DatabaseError("canceling statement due to statement timeout")
+
+    monkeypatch.setattr(forecast, "forecast", times_out)
+    response = client.post(f"/campaigns/{campaign.pk}/overview/")
+    monkeypatch.undo()
+    page = client.get(f"/campaigns/{campaign.pk}/").content.decode()
+
+    assert response.status_code == 303
+    campaign.refresh_from_db()
+    assert campaign.status == Campaign.Status.SCHEDULED
+    assert not RunForecast.objects.filter(campaign=campaign).exists()
+    assert "could not be kept" in caplog.text
+    assert 'data-forecast="expected">5<' in page  # the campaign page makes it live
