@@ -123,8 +123,20 @@ def _count(dispatch_id):
         add(variant, row["day"], "sent", row["tried"] if status == Message.Status.FAILED else 0)
         add(variant, row["day"], status, row["n"])
         errors[(variant, status, row["code"])] = errors.get((variant, status, row["code"]), 0) + row["n"]
-    for name, field in (("rendered", "rendered_at"), ("viewed", "viewed_at"), ("clicked", "clicked_at")):
-        rows = messages.filter(**{f"{field}__isnull": False}).values("variant", day=_day(field)).annotate(n=Count("pk"))
+    # Rendered: a view or click implies the notification was displayed (tracking sets all
+    # three so); a message viewed before rendered_at existed (migration 0015) counts too.
+    engaged = {
+        "rendered": Coalesce("rendered_at", "viewed_at", "clicked_at"),
+        "viewed": F("viewed_at"),
+        "clicked": F("clicked_at"),
+    }
+    for name, moment in engaged.items():
+        rows = (
+            messages.annotate(moment=moment)
+            .filter(moment__isnull=False)
+            .values("variant", day=_day("moment"))
+            .annotate(n=Count("pk"))
+        )
         for row in rows:
             add(row["variant"], row["day"], name, row["n"])
     conversions = (

@@ -119,7 +119,7 @@ def test_every_figure_reads_the_same_after_the_messages_are_pruned(marketer, cam
     # The figures are there to compare: the A/B test, the errors, the versions, the control group.
     assert before["A/B clicks"] == {"A": 1, "B": 2}
     assert "token_invalid" in before["errors.csv"] and "frequency_cap" in before["errors.csv"]
-    assert "B,yes,3,3,3,100.00,2,24.90" in before["variants.csv"]
+    assert "B,yes,3,3,3,3,100.00,2,24.90" in before["variants.csv"]
     assert "targeted,8,2,25.00,24.90" in before["control.csv"]
     assert "sent,5\r\nfailed,2\r\nnot_sent,1" in before["summary.csv"]
     assert re.search(r'data-version="2"><td>Version 2</td>.*?data-counter="sent">2<', before["stats page"])

@@ -286,9 +286,9 @@ def test_a_batch_takes_the_same_few_statements_however_many_events_it_holds(size
     for second in range(size):
         message = f.message(run)
         reports += [(message, VIEWED, second), (message, CLICKED, second + 1), (message, CLICKED, second + 2)]
-    # The events, the messages, the views, the clicks, the roll-up note, and the savepoint
-    # around them (opened and released).
+    # The events, the messages, the impressions, the views, the clicks, the roll-up note, and
+    # the savepoint around them (opened and released).
     events = engagement_events(*reports)
-    with django_assert_max_num_queries(7):
+    with django_assert_max_num_queries(8):
         counted = do_track_events(events)["engagements"]
     assert counted == 2 * size

@@ -104,9 +104,9 @@ def test_the_variant_trend_and_error_csvs_match_the_page(marketer, campaign):
     assert [row[:3] for row in variants[1:]] == [["A", "yes", "2"], ["B", "", "1"]]
     trend = read_csv(csv_of(marketer, campaign, "trend", period="week"))
     assert trend == [
-        ["week_starting", "sent", "viewed", "clicked"],
-        ["2026-03-02", "3", "3", "1"],
-        ["2026-03-09", "1", "0", "0"],
+        ["week_starting", "sent", "rendered", "viewed", "clicked"],
+        ["2026-03-02", "3", "3", "3", "1"],
+        ["2026-03-09", "1", "0", "0", "0"],
     ]
     errors = read_csv(csv_of(marketer, campaign, "errors"))
     assert errors[1][:4] == ["push_unreg", "technical", "failed", "1"]
