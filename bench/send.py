@@ -2,22 +2,30 @@
 
 Writes N profiles with one browser subscription each at a local Web Push service (separate
 processes on 127.0.0.1, ``tests/pushservices/loopback.py``: VAPID checked on every push, a
-sample decrypted), makes a dispatch with a personalised title, enqueues a message per device
-and starts it. One Celery worker process (``--concurrency 1``, as in production otherwise)
-sends it. Prints messages/s end to end — from the start of the run to the last row marked —
-and the worker's peak memory, sampled through the run. Then the plain way on a sample of the
-same devices: pywebpush's ``webpush()`` once per device, which is what django-push-notifications
-calls for each web push (it is not installed beside Clarion); the sample's rate is the figure
-(at a constant rate per push, extrapolating it to N changes nothing but the wait).
+sample decrypted, pushes counted per subscriber), makes a dispatch with a personalised title,
+enqueues a message per device and starts it. One Celery worker process (``--concurrency 1``,
+as in production otherwise) sends it. Prints messages/s end to end — from the start of the
+run to the last row marked — and the worker's peak memory, sampled through the run. With
+``--workers N`` the same audience is sent again, to a new dispatch, by N worker processes at
+once: msgs/s and the efficiency per process. Each run checks at the push service that every
+subscriber got exactly one push (claims never overlapped) and measures what the database did
+per 1,000 messages (pg_stat_database, WAL bytes); one batch of 1,000 is then sent in this
+process to count its statements. Then the plain way on a sample of the same devices:
+pywebpush's ``webpush()`` once per device, which is what django-push-notifications calls for
+each web push (it is not installed beside Clarion); the sample's rate is the figure (at a
+constant rate per push, extrapolating it to N changes nothing but the wait).
 
-    .venv/bin/python bench/send.py [--devices 100000] [--plain-sample 2000] [--service-processes 1] [--daily-cap N]
+    .venv/bin/python bench/send.py [--devices 30000] [--workers 2] [--plain-sample 2000]
+        [--service-processes 1] [--daily-cap N] [--py-spy FILE]
 
 ``--daily-cap`` sets the global daily frequency cap for the run (put back after it): every
 batch then takes its people's slots under their locks (``delivery/actions/limits.py``).
+``--py-spy FILE`` records the one-process run's sending process with py-spy
+(requirements-dev.txt) and prints its top functions.
 
 Uses DATABASE_URL (PostgreSQL only) when set, otherwise its own database ``clarion_bench_send``
 on 127.0.0.1 (created when missing); CELERY_BROKER_URL when set (Redis), otherwise the
-filesystem broker in a temporary folder. The run's profiles, devices, messages and dispatch
+filesystem broker in a temporary folder. The run's profiles, devices, messages and dispatches
 are deleted at the end. The last line is key=value pairs.
 """
 
@@ -492,6 +500,8 @@ class PySpy:
             for frame in set(frames):
                 total[frame] = total.get(frame, 0) + int(count)
         print(f"py-spy: {samples:,} samples of the sending process holding the GIL ({self.path})")
+        # The worker's own frames (Celery, the pool) are under every sample: left out.
+        total = {frame: count for frame, count in total.items() if count < 0.9 * samples}
         for name, table in (("own", own), ("with callees", total)):
             print(f"  top by {name} time:")
             for frame, count in sorted(table.items(), key=lambda item: -item[1])[:top]:
