@@ -89,8 +89,10 @@ class WhoForm(ErrorAria, forms.Form):
         for name in set(self.fields) - set(self.shown_fields()):
             del self.fields[name]
         if not campaign.is_live:
-            # A scheduled run reaches everyone at once, except in each person's time zone.
-            self.fields["daily_limit"].help_text = "Applies when it delivers in each person's time zone (When)."
+            # A scheduled run reaches everyone at once, except in each person's time zone or
+            # at their best time (campaigns.allocation.Plan: then it is the run's quota).
+            help_text = "Applies when it delivers in each person's time zone or at their best time (When)."
+            self.fields["daily_limit"].help_text = help_text
         if data is None:
             adhoc = campaign.segment if campaign.segment and campaign.segment.is_adhoc else None
             self.edit = builder.Edit(adhoc.rules if adhoc else builder.EMPTY_RULES)

@@ -117,22 +117,34 @@ def spread(profiles, *, campaign_zone, fallback_hour=DEFAULT_FALLBACK_HOUR, star
     return Spread(local_hours, sorted(sends.items(), key=in_order), by_zone)
 
 
+# For a Plan's statement on PostgreSQL only, put back after it (and rolled back with the
+# savepoint on an error). No nested loops: a run's messages were written in its own
+# transaction, so the planner's statistics know none of them and guess a handful of people,
+# and a nested loop over two of the WITH clauses then costs people times people
+# (bench/besttime.py: a 5,000-message dispatch's hold ran for over 15 minutes, 0.6 s with
+# hash joins, which cost the same whatever the guess). JIT compiling (2 s) and the groups
+# spilling to disk (30 MB at 100,000 people) were measured too, but turning them off did not
+# change the total measurably on the loaded machine: left as they are.
+SETTINGS = {"enable_nestloop": "off"}
+
+
 def _execute(sql, params, *, rows=False):
-    """Run a Plan's statement: its rows, or how many it changed. On PostgreSQL without nested
-    loops: a run's messages were written in its own transaction, so the planner's statistics
-    know none of them and guess a handful of people, and a nested loop over two of the WITH
-    clauses then costs people times people (bench/besttime.py: a 5,000-message dispatch ran for
-    minutes). Hash joins cost the same whatever the guess. Only for this statement: the
-    setting is put back after it (and rolled back with the savepoint on an error)."""
+    """Run a Plan's statement (``SETTINGS`` says how): its rows, or how many it changed."""
     with transaction.atomic(), connection.cursor() as cursor:
         postgres = connection.vendor == "postgresql"
         if postgres:
-            cursor.execute("SELECT current_setting('enable_nestloop'), set_config('enable_nestloop', 'off', true)")
-            [(before, _)] = cursor.fetchall()
+            cursor.execute(
+                " UNION ALL ".join("SELECT %s, current_setting(%s), set_config(%s, %s, true)" for _ in SETTINGS),
+                [value for name, setting in SETTINGS.items() for value in (name, name, name, setting)],
+            )
+            before = {name: value for name, value, _ in cursor.fetchall()}
         cursor.execute(sql, params)
         result = cursor.fetchall() if rows else cursor.rowcount
         if postgres:
-            cursor.execute("SELECT set_config('enable_nestloop', %s, true)", [before])
+            cursor.execute(
+                " UNION ALL ".join("SELECT set_config(%s, %s, true)" for _ in before),
+                [value for name, old in before.items() for value in (name, old)],
+            )
         return result
 
 
