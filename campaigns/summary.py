@@ -317,6 +317,12 @@ def _condition(rule):
         channel = rule.get("channel", "any")
         text = f"{check}{f' ({channel})' if channel != 'any' else ''}"
         return text if rule.get("value", True) else f"not {text}"
+    if kind in ("push_status", "push_category"):
+        values = " or ".join(str(value) for value in rule.get("values", []))
+        channel = rule.get("channel", "any")
+        if kind == "push_category":
+            return f"subscribed to {values} ({'any device' if channel == 'any' else channel})"
+        return f"{'push status on any device' if channel == 'any' else f'{channel} push status'} is {values}"
     if kind == "event":
         count = rule.get("count") or {"op": "at_least", "value": 1}
         times = (

@@ -57,7 +57,15 @@ KIND_MENU = (
             ("property", "User property"),
         ),
     ),
-    ("Devices", (("reachability", "Reachability"), ("app_field", "App field"))),
+    (
+        "Devices",
+        (
+            ("reachability", "Reachability"),
+            ("push_status", "Push status"),
+            ("push_category", "Push category"),
+            ("app_field", "App field"),
+        ),
+    ),
     ("Behaviour", (("event", "Past behaviour (event)"), ("live_event", "Live behaviour (event)"))),
 )
 
@@ -114,6 +122,14 @@ CHOICES = {
     ),
     "channels": (("any", "on any channel"), ("web", "by web push"), ("android", "on Android"), ("ios", "on iOS")),
     "genders": (("female", "Female"), ("male", "Male"), ("other", "Other")),
+    "push_channels": (("web", "Web push (browsers)"), ("mobile", "Mobile push (apps)"), ("any", "Any device")),
+    "push_statuses": (
+        ("ask", "Ask"),
+        ("allowed", "Allowed"),
+        ("blocked", "Blocked"),
+        ("unsupported", "Unsupported"),
+        ("suspended", "Suspended"),
+    ),
     "count_ops": (("at_least", "at least"), ("at_most", "at most"), ("exactly", "exactly")),
     "windows": (("ever", "ever"), ("last_days", "in the last … days"), ("between", "between two dates")),
     "occurrences": (("any", "every time"), ("first", "the first time"), ("last", "the last time")),
@@ -127,6 +143,8 @@ NEW = {
     "geo": {"kind": "geo", "field": "country", "op": "in", "values": []},
     "radius": {"kind": "radius", "km": 50, "places": []},
     "reachability": {"kind": "reachability", "check": "push_reachable", "value": True, "channel": "any"},
+    "push_status": {"kind": "push_status", "channel": "web", "values": []},
+    "push_category": {"kind": "push_category", "channel": "any", "values": []},
     "app_field": {"kind": "app_field", "field": "app_version", "op": "equals", "value": ""},
     "event": {
         "kind": "event",
@@ -422,6 +440,20 @@ class _Reader:
         if rule["check"] == "push_reachable":
             rule["channel"] = self.fields.get(f"{prefix}.channel", "any")
         return rule
+
+    def read_push_status(self, prefix, path):
+        return {
+            "kind": "push_status",
+            "channel": self.fields.get(f"{prefix}.channel", "web"),
+            "values": [v for v in self.fields.getlist(f"{prefix}.values") if v],
+        }
+
+    def read_push_category(self, prefix, path):
+        return {
+            "kind": "push_category",
+            "channel": self.fields.get(f"{prefix}.channel", "any"),
+            "values": _split(self.fields.get(f"{prefix}.values")),
+        }
 
     def read_field(self, prefix, path, name):
         kind = t.PROFILE_FIELDS[name]

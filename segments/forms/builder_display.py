@@ -217,6 +217,8 @@ def condition_fields(rule):
         fields.update(min=_show(rule.get("min")), max=_show(rule.get("max")))
     elif kind == "gender":
         fields["values"] = [str(value) for value in _list(rule.get("values"))]
+    elif kind == "push_status":
+        fields.update(channel=_show(rule.get("channel")), values=[str(value) for value in _list(rule.get("values"))])
     elif kind == "geo":
         fields.update(
             field=_show(rule.get("field")), op=_show(rule.get("op", "in")), values=_joined(rule.get("values"))
@@ -227,6 +229,8 @@ def condition_fields(rule):
             place = place if isinstance(place, dict) else {}
             for name in ("label", "lat", "lon"):
                 fields[f"place.{index}.{name}"] = _show(place.get(name))
+    elif kind == "push_category":
+        fields.update(channel=_show(rule.get("channel")), values=_joined(rule.get("values")))
     elif kind == "reachability":
         fields.update(check=_show(rule.get("check")), value=_show(rule.get("value", True)))
         if "channel" in rule:

@@ -26,7 +26,7 @@ from django.db.models.lookups import (
 from segments.models import Device, Event, Profile
 from segments.rules import tree as t
 from segments.rules.dates import age_bounds
-from segments.rules.sql import JsonValue, Number
+from segments.rules.sql import JsonListHolds, JsonValue, Number
 from segments.rules.tree import as_bound, as_text
 
 EARTH_RADIUS_KM = 6371.0088
@@ -214,6 +214,19 @@ def _reachability(c, now):
     return found if c.value else ~found
 
 
+def _push_status(c, now):
+    devices = Device.objects.filter(
+        platform__in=t.PUSH_CHANNELS[c.channel], push_status__in=c.values, retired_at__isnull=True
+    )
+    return Q(Exists(devices.filter(profile=OuterRef("pk"))))
+
+
+def _push_category(c, now):
+    chosen = reduce(or_, [Q(JsonListHolds("categories", category)) for category in c.categories])
+    devices = reachable_devices().filter(chosen, platform__in=t.PUSH_CHANNELS[c.channel])
+    return Q(Exists(devices.filter(profile=OuterRef("pk"))))
+
+
 def _field(c, now):
     comparison, name = c.comparison, c.comparison.name
     if c.type == "flag":
@@ -315,6 +328,8 @@ COMPILERS = {
     t.GeoCondition: _geo,
     t.RadiusCondition: _radius,
     t.ReachabilityCondition: _reachability,
+    t.PushStatusCondition: _push_status,
+    t.PushCategoryCondition: _push_category,
     t.FieldCondition: _field,
     t.AppFieldCondition: _app_field,
     t.EventCondition: _event,

@@ -156,6 +156,24 @@ def _reachability(c, context):
     return found if c.value else not found
 
 
+def _push_status(c, context):
+    platforms = t.PUSH_CHANNELS[c.channel]
+    return any(
+        d.platform in platforms and d.push_status in c.values and d.retired_at is None for d in context["devices"]
+    )
+
+
+def _push_category(c, context):
+    platforms = t.PUSH_CHANNELS[c.channel]
+    return any(
+        d.platform in platforms and d.reachable and _holds_any(d.categories, c.categories) for d in context["devices"]
+    )
+
+
+def _holds_any(chosen, wanted):
+    return isinstance(chosen, list) and any(isinstance(item, str) and item in wanted for item in chosen)
+
+
 def _field(c, context):
     comparison, name = c.comparison, c.comparison.name
     value = getattr(context["profile"], name)
@@ -219,6 +237,8 @@ MATCHERS = {
     t.GeoCondition: _geo,
     t.RadiusCondition: _radius,
     t.ReachabilityCondition: _reachability,
+    t.PushStatusCondition: _push_status,
+    t.PushCategoryCondition: _push_category,
     t.FieldCondition: _field,
     t.AppFieldCondition: _app_field,
     t.EventCondition: _event,

@@ -93,3 +93,37 @@ class Number(Expression):
 
     def as_sql(self, compiler, connection):
         return "%s", [self.value]
+
+
+class JsonListHolds(Expression):
+    """True where the JSON column ``column`` is a list with the string ``value`` among
+    its items (a device's push categories); never NULL. On PostgreSQL containment,
+    ``column @> '["value"]'``; on SQLite a search of json_each. Anything but a list
+    holds nothing, as in the matcher."""
+
+    output_field = BooleanField()
+
+    def __init__(self, column, value):
+        super().__init__()
+        self.column = column if hasattr(column, "resolve_expression") else F(column)
+        self.value = value
+
+    def get_source_expressions(self):
+        return [self.column]
+
+    def set_source_expressions(self, exprs):
+        (self.column,) = exprs
+
+    def as_postgresql(self, compiler, connection):
+        column_sql, params = compiler.compile(self.column)
+        # A string or an object never contains a list (only the reverse is allowed).
+        return f"({column_sql} @> %s::jsonb)", [*params, json.dumps([self.value])]
+
+    def as_sqlite(self, compiler, connection):
+        column_sql, params = compiler.compile(self.column)
+        # The column as Django compiled it; the category is a parameter.
+        found = f"EXISTS (SELECT 1 FROM json_each({column_sql}) AS item WHERE item.type = 'text' AND item.value = %s)"  # noqa: S608
+        return f"(json_type({column_sql}) = 'array' AND {found})", [*params, *params, self.value]
+
+    def as_sql(self, compiler, connection):
+        raise NotImplementedError(f"segment rules support PostgreSQL and SQLite, not {connection.vendor}")

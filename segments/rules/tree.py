@@ -27,6 +27,12 @@ with the operators of its type (``FIELD_OPS``):
   days included) — UTC days, as event windows — and, for times, in_last_days /
   over_days_ago with ``value`` a number of days; is_set / is_not_set.
 
+Push permission (seed 002) is per device: ``push_status`` ({"channel": "web",
+"values": ["ask"]}) is "has a web device, not retired, whose status is Ask" (no web
+device, no web status); ``push_category`` ({"channel": "any", "values": ["offers"]})
+is "push reaches them (Device.reachable) through a device whose chosen categories
+hold one of the values", as sent. Channels: web (browsers), mobile (apps), any.
+
 ``parse`` returns a ``Group``; every problem found is reported at once as a
 ``RuleError`` whose ``errors`` map a condition's path ("0", "3.1") to a message,
 so the builder can show each message next to its condition.
@@ -50,6 +56,11 @@ APP_FIELDS = ("app_version", "make", "model", "os_version", "sdk_version")
 GEO_FIELDS = ("country", "region", "city")
 REACHABILITY_CHECKS = ("has_email", "has_phone", "email_unsubscribed", "sms_unsubscribed", "push_reachable")
 CHANNELS = ("web", "android", "ios", "any")
+PUSH_STATUSES = ("ask", "allowed", "blocked", "unsupported", "suspended")
+# The platforms of each channel a push condition looks at.
+PUSH_CHANNELS = {"web": ("web",), "mobile": ("android", "ios"), "any": ("web", "android", "ios")}
+# Categories come from browsers and apps: as many and as long as the API takes (schemas.py).
+MAX_CATEGORIES, CATEGORY_LENGTH = 50, 100
 COUNT_OPS = ("at_least", "at_most", "exactly")
 OCCURRENCES = ("any", "first", "last")
 GENDERS = ("female", "male", "other")
@@ -160,6 +171,18 @@ class AppFieldCondition:
     """On any of the person's devices."""
 
     comparison: Comparison
+
+
+@dataclass(frozen=True)
+class PushStatusCondition:
+    channel: str
+    values: tuple
+
+
+@dataclass(frozen=True)
+class PushCategoryCondition:
+    channel: str
+    categories: tuple
 
 
 @dataclass(frozen=True)
@@ -318,6 +341,25 @@ class _Parser:
             raise _Invalid("app fields compare as text: use equals, not equals, contains, starts with or in")
         return AppFieldCondition(found)
 
+    def kind_push_status(self, data):
+        channel = _push_channel(data)
+        values = _list(data, "values")
+        if not values or not all(isinstance(value, str) and value in PUSH_STATUSES for value in values):
+            raise _Invalid(f"push status needs one or more of {', '.join(PUSH_STATUSES)}")
+        return PushStatusCondition(channel, tuple(dict.fromkeys(values)))
+
+    def kind_push_category(self, data):
+        channel = _push_channel(data)
+        values = _list(data, "values")
+        if not values:
+            raise _Invalid("choose at least one category")
+        if len(values) > MAX_CATEGORIES:
+            raise _Invalid(f"at most {MAX_CATEGORIES} categories")
+        for value in values:
+            if not isinstance(value, str) or not 0 < len(value) <= CATEGORY_LENGTH or not value.isprintable():
+                raise _Invalid(f"a category is text of 1 to {CATEGORY_LENGTH} characters, without control characters")
+        return PushCategoryCondition(channel, tuple(dict.fromkeys(values)))
+
     def kind_field(self, data):
         name = data.get("field")
         if name not in PROFILE_FIELDS:
@@ -457,6 +499,13 @@ def _scalar(value):
     if numbers.is_number(value):
         return numbers.in_range(value)
     return isinstance(value, str | bool) and value != ""
+
+
+def _push_channel(data):
+    channel = data.get("channel", "any")
+    if not isinstance(channel, str) or channel not in PUSH_CHANNELS:
+        raise _Invalid(f"channel must be one of {', '.join(PUSH_CHANNELS)}")
+    return channel
 
 
 def _list(data, key):

@@ -23,6 +23,9 @@ VERSIONS = ["", "1.0", "1.9.0", "2.1.0", "14", "17.4"]
 LANGUAGES = ["", "en", "EN-gb", "en-US", "eng", "pt-BR", "pt"]
 ZONES = ["", "Europe/Paris", "Europe/London", "America/New_York"]
 PEOPLE = ["", "Ana Gold", "ana", "Bob"]
+# Push categories as browsers and apps send them; "offers" alone (not a list) is bad data
+# that must select no one on either side.
+CATEGORIES = ["offers", "Offers", "news", "new arrivals", "offers, news"]
 
 text = st.sampled_from(WORDS)
 
@@ -49,6 +52,7 @@ device = st.fixed_dictionaries(
         "app_version": st.sampled_from(VERSIONS),
         "os_version": st.sampled_from(VERSIONS),
         "make": st.sampled_from(["", "Apple", "Samsung"]),
+        "categories": st.one_of(st.lists(st.sampled_from(CATEGORIES), max_size=3), st.just("offers")),
     }
 )
 event = st.fixed_dictionaries(
@@ -195,6 +199,18 @@ count = st.one_of(
     st.builds(lambda op, n: {"op": op, "value": n}, st.sampled_from(["at_most", "exactly"]), st.integers(0, 3)),
 )
 property_condition = st.sampled_from(NAMES).flatmap(comparison).map(lambda c: {"kind": "property", **c})
+push_condition = st.one_of(
+    st.builds(
+        lambda channel, values: {"kind": "push_status", "channel": channel, "values": values},
+        st.sampled_from(["web", "mobile", "any"]),
+        st.lists(st.sampled_from(["ask", "allowed", "blocked", "unsupported", "suspended"]), min_size=1, max_size=3),
+    ),
+    st.builds(
+        lambda channel, values: {"kind": "push_category", "channel": channel, "values": values},
+        st.sampled_from(["web", "mobile", "any"]),
+        st.lists(st.sampled_from(CATEGORIES), min_size=1, max_size=2),
+    ),
+)
 condition = st.one_of(
     property_condition,
     property_condition,
@@ -225,6 +241,7 @@ condition = st.one_of(
     ),
     field_condition,
     field_condition,
+    push_condition,
     st.sampled_from(["app_version", "os_version", "make"])
     .flatmap(app_comparison)
     .map(lambda c: {"kind": "app_field", **c}),
@@ -295,6 +312,7 @@ def create(index, data):
             app_version=d["app_version"],
             os_version=d["os_version"],
             make=d["make"],
+            categories=d["categories"],
         )
     Event.objects.bulk_create(
         Event(
@@ -345,4 +363,32 @@ field_rules = st.builds(
 @EXAMPLES
 @given(people=st.lists(profile, min_size=3, max_size=6), rules=field_rules)
 def test_the_compiler_and_the_matcher_agree_on_every_profile_field(db, people, rules):
+    agree(people, rules)
+
+
+# Push status and categories per channel, often enough to meet each edge (a retired or
+# unreachable device, another platform, categories that are not a list), beside the
+# push reachability they resemble.
+push_rules = st.builds(
+    lambda m, cs: {"match": m, "conditions": cs},
+    matchers,
+    st.lists(
+        st.one_of(
+            push_condition,
+            push_condition,
+            st.builds(
+                lambda ch, v: {"kind": "reachability", "check": "push_reachable", "channel": ch, "value": v},
+                st.sampled_from(["any", "web", "android", "ios"]),
+                st.booleans(),
+            ),
+        ),
+        min_size=1,
+        max_size=3,
+    ),
+)
+
+
+@EXAMPLES
+@given(people=st.lists(profile, min_size=3, max_size=6), rules=push_rules)
+def test_the_compiler_and_the_matcher_agree_on_push_status_and_categories(db, people, rules):
     agree(people, rules)
