@@ -250,7 +250,7 @@ def test_api_path_parameters_answer_anything_without_a_server_error(api, identit
     assert api("delete", f"/devices/android/{quoted or 'x'}").status_code < 500
 
 
-@pytest.mark.parametrize("path", ["/profiles", "/events", "/devices"])
+@pytest.mark.parametrize("path", ["/profiles", "/events", "/devices", "/engagement"])
 def test_api_bodies_that_are_not_json_or_too_deep_are_a_4xx(client, path):
     _, key = create_api_key("raw", rate_per_minute=1_000_000)
     headers = {"Authorization": f"Bearer {key}"}
