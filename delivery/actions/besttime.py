@@ -159,7 +159,7 @@ class Plan:
         self.campaign_zone, self.fallback_hour, self.start = campaign_zone, fallback_hour, start
         profiles = profiles.order_by()
         names = set(profiles.values_list("timezone", flat=True).distinct())
-        self.zones = {name for name in names if name and zone(name, None) is not None}
+        self.zones = _known_to_database({name for name in names if name and zone(name, None) is not None})
         people_sql, people_params = profiles.values_list("pk", "timezone").query.sql_with_params()
         valid = ", ".join(["%s"] * len(self.zones))
         resolved = f"CASE WHEN people.timezone IN ({valid}) THEN people.timezone ELSE %s END" if valid else "%s"
@@ -204,6 +204,17 @@ class Plan:
             "CAST(strftime('%%H', e.occurred_at) AS INTEGER) * 60 + CAST(strftime('%%M', e.occurred_at) AS INTEGER)"
         )
         return f"(({minutes} + (CASE {' '.join(cases)} ELSE 0 END) + 1440) %% 1440) / 60", params
+
+
+def _known_to_database(names):
+    """Of the zone names zoneinfo knows, those PostgreSQL's ``AT TIME ZONE`` knows too: the two
+    read different copies of the tz database, and one name PostgreSQL lacks would fail the
+    whole statement (its people get the campaign's zone instead). SQLite converts in Python."""
+    if connection.vendor != "postgresql" or not names:
+        return names
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT name FROM pg_timezone_names WHERE name = ANY(%s)", [sorted(names)])
+        return {name for (name,) in cursor.fetchall()}
 
 
 def offsets(tz, since, until):

@@ -152,3 +152,38 @@ def test_the_spread_counts_people_per_local_hour_and_per_send_time(service, cloc
         "Asia/Tokyo": [(datetime(2026, 6, 10, 12, 0, tzinfo=UTC), 3)],
         "Europe/London": [(None, 1)],
     }
+
+
+@pytest.fixture
+def zone_only_python_knows(tmp_path):
+    """A zone name zoneinfo finds (a copy of Europe/Paris under a new name) that PostgreSQL's
+    own tz database does not have: the two read different copies and can differ."""
+    import shutil
+    import zoneinfo
+
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite converts local hours in Python")
+    (tmp_path / "Clarion").mkdir()
+    shutil.copy("/usr/share/zoneinfo/Europe/Paris", tmp_path / "Clarion" / "Paris_Copy")
+    zoneinfo.reset_tzpath([str(tmp_path), *zoneinfo.TZPATH])
+    zoneinfo.ZoneInfo.clear_cache()
+    yield "Clarion/Paris_Copy"
+    zoneinfo.reset_tzpath()
+    zoneinfo.ZoneInfo.clear_cache()
+
+
+def test_a_zone_postgresql_does_not_know_takes_the_campaigns_zone_instead_of_failing_the_run(
+    service, clock, zone_only_python_knows
+):
+    # 18:00 BST in London is the campaign zone's hour; the person's own zone is unusable in SQL.
+    unusable = person(service, zone_only_python_knows, *[at(d, 17) for d in (1, 2, 3, 4, 5)])
+    paris = person(service, "Europe/Paris", *[at(d, 12) for d in (1, 2, 3, 4, 5)])  # 14:00 CEST
+
+    dispatch = started_dispatch([unusable, paris], {"title": "Hi"}, rules=RULES)
+
+    assert held(dispatch) == {
+        unusable.pk: ("held", "best_time", datetime(2026, 6, 10, 17, 0, tzinfo=UTC)),
+        paris.pk: ("held", "best_time", datetime(2026, 6, 10, 12, 0, tzinfo=UTC)),
+    }
