@@ -2,12 +2,13 @@
 addresses only (``delivery/addresses.py``), and the connection goes to an address that was
 checked.
 
-aiohttp connects to the addresses its resolver returns and keeps the name for the Host
-header, TLS SNI and the certificate check, so checking inside the resolver pins the
-connection: a DNS answer that changes between the check and the connection (rebinding)
-cannot send the worker elsewhere, because there is no second lookup. The connector's DNS
-cache (10 s) keeps only answers that passed. An address literal in a URL skips the
-resolver; the provider checks those itself.
+The provider's HTTP client (``client.py``) connects to the addresses this resolver returns
+and keeps the name for the Host header, TLS SNI and the certificate check, so checking
+inside the resolver pins the connection: a DNS answer that changes between the check and
+the connection (rebinding) cannot send the worker elsewhere, because there is no second
+lookup. The client's DNS cache (10 s) keeps only answers that passed. An address literal in
+a URL skips the resolver; the provider checks those itself. (It is an aiohttp resolver, as
+the provider posted through aiohttp before; ``client.py`` calls its ``resolve``.)
 """
 
 import socket
