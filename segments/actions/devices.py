@@ -130,7 +130,6 @@ def seen_now(profile_id, last_seen_at):
         Profile.objects.filter(pk=profile_id).update(last_seen_at=timezone.now())
 
 
-@transaction.atomic(savepoint=False)
 def identify(client_id, identity, *, vouched, browser="", user_agent=""):
     """The person on this browser is ``identity``: the device moves to that profile
     (created if new). Returns (the device, whether the profile was created).
@@ -142,11 +141,15 @@ def identify(client_id, identity, *, vouched, browser="", user_agent=""):
     device = Device.objects.filter(client_id=client_id).select_related("profile").first()
     if device is not None and device.profile.identity == identity and not _stale(device, browser, user_agent):
         # A page view of someone already identified on this browser, the most common
-        # call, within a minute of the last: one read, no lock. A lock is a write
-        # (PostgreSQL marks the row), and its commit waits for the disk.
+        # call, within a minute of the last: one read, no lock and no transaction. A
+        # lock is a write (PostgreSQL marks the row), and its commit waits for the disk.
         return device, False
-    if device is not None:
-        device = _locked_device(client_id)  # read again, locked, for the writes below
+    return _identify(client_id, identity, device is not None, vouched=vouched, browser=browser, user_agent=user_agent)
+
+
+@transaction.atomic
+def _identify(client_id, identity, known, *, vouched, browser, user_agent):
+    device = _locked_device(client_id) if known else None  # read again, locked, for the writes below
     if device is not None and device.profile.identity == identity:
         _seen(device, browser, user_agent)
         seen_now(device.profile_id, device.profile.last_seen_at)
@@ -186,7 +189,7 @@ def _unvouched_profile(device, identity):
         raise needs_hash(identity) from None
 
 
-@transaction.atomic(savepoint=False)
+@transaction.atomic
 def save_subscription(client_id, endpoint, p256dh, auth, *, categories=None, browser="", user_agent=""):
     """Store a browser's push subscription; the device becomes Allowed. Categories
     left as None keep the ones stored before."""

@@ -17,7 +17,6 @@ ENGAGEMENT_EVENTS = {
 }
 
 
-@transaction.atomic
 def identify_browser(client_id, identity, profile_fields=None, *, vouched, browser="", user_agent=""):
     """identify() from the SDK: the browser's device moves to ``identity``, whose
     profile takes the fields sent with it. Returns the device.
@@ -25,13 +24,21 @@ def identify_browser(client_id, identity, profile_fields=None, *, vouched, brows
     ``vouched``: the site's server signed the identity. Unsigned, it may only
     create a person (devices.identify says when), so fields for a profile that
     already existed raise NotVouched and nothing is written."""
+    if profile_fields is None:
+        # devices.identify makes its own transaction when it writes; a page view of a
+        # known browser writes nothing and needs none.
+        return identify(client_id, identity, vouched=vouched, browser=browser, user_agent=user_agent)[0]
+    return _identify_with_fields(client_id, identity, profile_fields, vouched, browser, user_agent)
+
+
+@transaction.atomic
+def _identify_with_fields(client_id, identity, profile_fields, vouched, browser, user_agent):
     device, created = identify(client_id, identity, vouched=vouched, browser=browser, user_agent=user_agent)
-    if profile_fields is not None:
-        fields = {k: v for k, v in changed_fields(profile_fields).items() if k != "identity"}
-        if fields and not (vouched or created):
-            raise needs_hash(identity)
-        if fields:
-            upsert_profiles([ProfileIn(identity=identity, **fields)])
+    fields = {k: v for k, v in changed_fields(profile_fields).items() if k != "identity"}
+    if fields and not (vouched or created):
+        raise needs_hash(identity)
+    if fields:
+        upsert_profiles([ProfileIn(identity=identity, **fields)])
     return device
 
 
