@@ -107,7 +107,7 @@ def _record(reports):
     messages = {
         row["pk"]: row
         for row in Message.objects.filter(pk__in={report.message_id for report in reports}).values(
-            "pk", "dispatch_id", "profile_id", "device__profile_id", *FIELDS.values()
+            "pk", "dispatch_id", "profile_id", "device__profile_id", "sent_at", *FIELDS.values()
         )
     }
     times = {kind: {} for kind in KINDS}  # {kind: {message id: when}}, only where still unset
@@ -115,11 +115,14 @@ def _record(reports):
         message = messages.get(report.message_id)
         if message is None or not _reported_by_its_own(message, report.profile_id):
             continue
+        # Nothing is shown before it was sent: a device whose clock says 1970 would otherwise
+        # date a view decades back (and stretch the stats page's trend over them).
+        at = max(report.at, message["sent_at"] or report.at)
         # A report of one kind stands for the kinds before it too (a click was seen and shown).
         for kind in KINDS[: KINDS.index(report.kind) + 1]:
             if message[FIELDS[kind]] is None:
                 found = times[kind]
-                found[report.message_id] = min(report.at, found.get(report.message_id, report.at))
+                found[report.message_id] = min(at, found.get(report.message_id, at))
     new = {kind: _set_once(FIELDS[kind], times[kind], returning=True) for kind in KINDS}
     changed = set().union(*new.values())
     if changed:

@@ -98,6 +98,11 @@ def test_a_repeated_report_counts_once_in_one_batch_and_across_batches(api, sent
     assert times(sent) == (first, first, first)
 
 
+def test_a_time_before_the_message_was_sent_is_taken_as_when_it_was_sent(api, sent):
+    api({"reports": [{"message_id": sent.pk, "kind": "viewed", "at": "1971-01-01T00:00:00Z"}]})
+    assert times(sent) == (sent.sent_at, sent.sent_at, None)
+
+
 def test_an_unknown_message_is_an_error_of_its_item_only(api, sent):
     response = api(
         {"reports": [{"message_id": 987654321, "kind": "viewed"}, {"message_id": sent.pk, "kind": "viewed"}]}
