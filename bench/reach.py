@@ -1,8 +1,10 @@
 """Seconds to estimate a segment's reach on a large audience, next to the plain ORM way.
 
-For four segments — a compound one (customer_type is Gold, within 50 km of San
+For seven segments — a compound one (customer_type is Gold, within 50 km of San
 Francisco, did Added To Cart at least 2 times in the last 30 days), a single
-property, a did-not-do and an app version plus OS version — times
+property, a did-not-do, the cart count alone, "app version starts with" alone, an
+any-of group mixing a property, the cart count and the app version, and an app
+version plus OS version — times
 ``estimate_reach(parse(rules))`` (the qualified profiles and the reachable ones per
 channel, in one query) and the plain ORM way of counting the same qualified profiles
 (annotate a Count over events, filter on it, plain filters for the rest). Each is run
@@ -44,6 +46,14 @@ SAN_FRANCISCO = (37.7749, -122.4194)
 RADIUS_KM = 50
 DAYS = 30
 
+CARTS_TWICE = {
+    "kind": "event",
+    "event": "Added To Cart",
+    "did": True,
+    "count": {"op": "at_least", "value": 2},
+    "window": {"type": "last_days", "days": DAYS},
+}
+
 # name: (what it selects, rules as the builder stores them)
 SEGMENTS = {
     "compound": (
@@ -80,6 +90,28 @@ SEGMENTS = {
             "match": "all",
             "conditions": [
                 {"kind": "event", "event": "Charged", "did": False, "window": {"type": "last_days", "days": DAYS}}
+            ],
+        },
+    ),
+    "carts_2x": (
+        "Added To Cart ≥ 2 times in 30 days, alone",
+        {"match": "all", "conditions": [CARTS_TWICE]},
+    ),
+    "app_prefix": (
+        "app version starts with 4.5 (on any device), alone",
+        {
+            "match": "all",
+            "conditions": [{"kind": "app_field", "field": "app_version", "op": "starts_with", "value": "4.5"}],
+        },
+    ),
+    "any_mixed": (
+        "any of: customer_type is Platinum, Added To Cart ≥ 2 times in 30 days, app version starts with 4.5",
+        {
+            "match": "any",
+            "conditions": [
+                {"kind": "property", "name": "customer_type", "op": "equals", "value": "Platinum"},
+                CARTS_TWICE,
+                {"kind": "app_field", "field": "app_version", "op": "starts_with", "value": "4.5"},
             ],
         },
     ),
@@ -174,6 +206,8 @@ def main():
     pairs = [f"{key}={value:.3f}" for key, value in figures.items()]
     pairs += [f"{name}_qualified={reach.qualified}" for name, (reach, _, _, _) in results.items()]
     pairs += [f"profiles={audience['profiles']}", f"runs={args.runs}", f"counts_agree={'yes' if all_agree else 'no'}"]
+    load = os.getloadavg()
+    pairs.append(f"load_avg={load[0]:.2f},{load[1]:.2f},{load[2]:.2f}")
     print(" ".join(pairs))
     if not all_agree:
         sys.exit(1)
@@ -261,7 +295,45 @@ def plain_app_os(now):
     return Profile.objects.filter(devices__app_version__startswith="4.5").filter(devices__os_version="18.2").distinct()
 
 
-PLAIN = {"compound": plain_compound, "property": plain_property, "did_not": plain_did_not, "app_os": plain_app_os}
+def _carts(now):
+    from django.db.models import Count, Q
+
+    since = now - timedelta(days=DAYS)
+    return Count("events", filter=Q(events__name="Added To Cart", events__occurred_at__gte=since))
+
+
+def plain_carts_2x(now):
+    from segments.models import Profile
+
+    return Profile.objects.annotate(carts=_carts(now)).filter(carts__gte=2)
+
+
+def plain_app_prefix(now):
+    from segments.models import Profile
+
+    return Profile.objects.filter(devices__app_version__startswith="4.5").distinct()
+
+
+def plain_any_mixed(now):
+    from django.db.models import Exists, OuterRef, Q
+
+    from segments.models import Device, Profile
+
+    on_app = Exists(Device.objects.filter(profile=OuterRef("pk"), app_version__startswith="4.5"))
+    return Profile.objects.annotate(carts=_carts(now)).filter(
+        Q(properties__customer_type="Platinum") | Q(carts__gte=2) | Q(on_app)
+    )
+
+
+PLAIN = {
+    "compound": plain_compound,
+    "property": plain_property,
+    "did_not": plain_did_not,
+    "carts_2x": plain_carts_2x,
+    "app_prefix": plain_app_prefix,
+    "any_mixed": plain_any_mixed,
+    "app_os": plain_app_os,
+}
 
 
 def check_audience(connection, database_url):

@@ -126,6 +126,15 @@ class Device(models.Model):
             ),
             # "OS version is …" on any device: the profiles, from the index alone.
             models.Index(fields=["os_version", "profile"], name="segments_device_os_idx"),
+            # "App version starts with 4.5": a range of this index (LIKE '4.5%' needs
+            # the pattern operator class outside the C collation). The compiler asks
+            # LIKE, not UPPER(…) LIKE, for a prefix without letters (rules/compiler.py).
+            # SQLite ignores operator classes and keeps a plain index.
+            models.Index(
+                fields=["app_version", "profile"],
+                opclasses=["text_pattern_ops", "int8_ops"],
+                name="segments_device_app_prefix_idx",
+            ),
         ]
 
     def __str__(self):

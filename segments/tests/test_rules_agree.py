@@ -19,7 +19,7 @@ NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 WORDS = ["Gold", "gold", "Silver", "Platinum", "go", "", "7"]
 NAMES = ["tier", "ltv", "vip", "since", "tags"]
 CITIES = ["Paris", "Oslo", "Lima", ""]
-VERSIONS = ["", "1.0", "1.9.0", "2.1.0", "14", "17.4"]
+VERSIONS = ["", "1.0", "1.9.0", "2.1.0", "14", "17.4", "4.5-Beta", "4.5-beta"]
 LANGUAGES = ["", "en", "EN-gb", "en-US", "eng", "pt-BR", "pt"]
 ZONES = ["", "Europe/Paris", "Europe/London", "America/New_York"]
 PEOPLE = ["", "Ana Gold", "ana", "Bob"]
@@ -363,6 +363,57 @@ field_rules = st.builds(
 @EXAMPLES
 @given(people=st.lists(profile, min_size=3, max_size=6), rules=field_rules)
 def test_the_compiler_and_the_matcher_agree_on_every_profile_field(db, people, rules):
+    agree(people, rules)
+
+
+# The kinds bench/reach.py times, mixed as a marketer mixes them: a count of events in a
+# window (counted per profile beside other conditions, once for the window alone or
+# under "any of"), a prefix of an app field (LIKE when it has no letters, case ignored
+# when it has), properties.
+counted_event = st.builds(
+    lambda name, did, op, n, w: {
+        "kind": "event",
+        "event": name,
+        "did": did,
+        "count": {"op": op, "value": n},
+        "window": w,
+    },
+    st.sampled_from(["Added To Cart", "Charged"]),
+    st.booleans(),
+    st.sampled_from(["at_least", "exactly"]),
+    st.integers(2, 3),
+    window,
+)
+app_prefix = st.builds(
+    lambda field, value: {"kind": "app_field", "field": field, "op": "starts_with", "value": value},
+    st.sampled_from(["app_version", "os_version"]),
+    st.sampled_from(["1", "1.9", "17.", "4.5", "4.5-b", "4.5-BETA"]),
+)
+reach_kinds = st.recursive(
+    st.builds(
+        lambda m, cs: {"match": m, "conditions": cs},
+        matchers,
+        st.lists(st.one_of(counted_event, app_prefix, property_condition), min_size=1, max_size=3),
+    ),
+    lambda inner: st.builds(
+        lambda m, cs: {"match": m, "conditions": cs},
+        matchers,
+        st.lists(st.one_of(counted_event, app_prefix, inner), min_size=1, max_size=3),
+    ),
+    max_leaves=5,
+)
+
+
+@EXAMPLES
+@given(
+    people=st.lists(
+        st.tuples(profile, st.lists(event, min_size=2, max_size=6)).map(lambda pe: {**pe[0], "events": pe[1]}),
+        min_size=3,
+        max_size=6,
+    ),
+    rules=reach_kinds,
+)
+def test_the_compiler_and_the_matcher_agree_on_counts_prefixes_and_any_of_groups(db, people, rules):
     agree(people, rules)
 
 
