@@ -1,6 +1,7 @@
 """Estimated reach of a rule tree, notes on its conditions, and value suggestions
 for the segment builder."""
 
+from collections import Counter
 from dataclasses import dataclass
 
 from django.db.models import Avg, Case, Count, FilteredRelation, Max, Q, When
@@ -15,6 +16,7 @@ CHANNELS = ("web", "android", "ios")
 # Value suggestions look at the newest rows only: enough to suggest from, and a
 # bounded read on a table of millions.
 SUGGESTION_SAMPLE = 50_000
+CATEGORY_SAMPLE = 5_000
 
 
 @dataclass(frozen=True)
@@ -137,6 +139,21 @@ def suggest_values(name, *, event=None, prefix="", limit=20):
         .order_by("-n", "value")[:limit]
     )
     return [row["value"] for row in values]
+
+
+def suggest_categories(prefix, *, limit=20):
+    """Push categories devices chose lately, those most chosen first: read in Python
+    from the newest devices that chose any (a site offers a handful of categories, so
+    a few thousand devices name them all, in a bounded read of a big table)."""
+    chosen = Device.objects.exclude(categories=[]).order_by("-id").values_list("categories", flat=True)
+    found = Counter(
+        category
+        for categories in chosen[:CATEGORY_SAMPLE]
+        if isinstance(categories, list)
+        for category in categories
+        if isinstance(category, str) and category.lower().startswith(prefix.lower())
+    )
+    return [category for category, _ in sorted(found.items(), key=lambda item: (-item[1], item[0]))[:limit]]
 
 
 def suggest_places(prefix, *, limit=10):

@@ -99,6 +99,8 @@ def _display_condition(rule, path, context):
         node["suggest"] = _suggest("column", f"{prefix}.", field=fields.get("field", ""))
     elif kind == "geo":
         node["suggest"] = _suggest("column", f"{prefix}.", field=fields.get("field", ""))
+    elif kind == "push_category":
+        node["suggest"] = _suggest("categories", f"{prefix}.")
     elif kind == "radius":
         node["places"] = [
             {"index": index, **{name: fields[f"place.{index}.{name}"] for name in ("label", "lat", "lon")}}

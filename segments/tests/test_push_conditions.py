@@ -224,3 +224,20 @@ def test_the_overview_says_them_in_words():
     assert rules_text(rules(ASK_ON_WEB | {"values": ["ask", "blocked"]}, OFFERS | {"values": ["offers", "news"]})) == (
         "web push status is ask or blocked and subscribed to offers or news (any device)"
     )
+
+
+def test_categories_are_suggested_from_the_devices_and_shown_as_text(marketer, people):
+    Device.objects.filter(profile__identity="ios-allowed-offers").update(categories=["offers", "<b>news</b>"])
+    typed = {"what": "categories", "field_prefix": "r.0.", "r.0.values": "news, "}
+    found = marketer.get("/segments/suggest/", typed).content.decode()
+    # Most chosen first ("offers" by four devices), then by name; the list typed so far is kept.
+    assert re.findall(r'value="([^"]*)"', found) == [
+        "news, offers",
+        "news, &lt;b&gt;news&lt;/b&gt;",
+        "news, Offers",
+        "news, news",
+    ]
+    only_o = marketer.get("/segments/suggest/", {"what": "categories", "field_prefix": "r.0.", "r.0.values": "o"})
+    assert re.findall(r'value="([^"]*)"', only_o.content.decode()) == ["offers", "Offers"]
+    page = post(marketer, rules(OFFERS), "apply").content.decode()
+    assert 'list="r-0-dl"' in page and "&quot;what&quot;: &quot;categories&quot;" in page

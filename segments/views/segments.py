@@ -12,7 +12,14 @@ from django_htmx.http import HttpResponseClientRedirect
 from accounts import audit, roles
 from accounts.access import requires
 from segments import counts
-from segments.actions.reach import estimate_reach, rule_notes, suggest_column, suggest_places, suggest_values
+from segments.actions.reach import (
+    estimate_reach,
+    rule_notes,
+    suggest_categories,
+    suggest_column,
+    suggest_places,
+    suggest_values,
+)
 from segments.actions.segments import SegmentInUse, delete_segment, save_segment, used_by
 from segments.forms import builder, builder_display
 from segments.models import Segment
@@ -174,6 +181,8 @@ def suggest(request):
         found = suggest_values(params["name"], event=params.get("event") or None, prefix=prefix)
     elif what == "column" and params.get("field") in (*t.GEO_FIELDS, *t.APP_FIELDS, *builder.SUGGESTED_FIELDS):
         found = suggest_column(params["field"], prefix=prefix)
+    elif what == "categories":
+        found = suggest_categories(prefix)
     elif what in ("values", "column"):
         found = []
     else:
