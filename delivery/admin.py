@@ -1,7 +1,7 @@
 from django.contrib import admin
 
 from accounts.admin import AuditedAdmin
-from delivery.models import DeliverySettings, Dispatch, Heartbeat, Message, VapidKey
+from delivery.models import DeliverySettings, Dispatch, Heartbeat, Message, PrunedTally, VapidKey
 
 
 @admin.register(Heartbeat)
@@ -27,7 +27,7 @@ class VapidKeyAdmin(admin.ModelAdmin):
 
 @admin.register(Dispatch)
 class DispatchAdmin(admin.ModelAdmin):
-    list_display = ["label", "channel", "status", "is_test", "created_at", "finished_at"]
+    list_display = ["label", "channel", "status", "is_test", "created_at", "finished_at", "pruned_at"]
     list_filter = ["status", "channel", "is_test"]
     search_fields = ["label"]
     date_hierarchy = "created_at"
@@ -40,6 +40,25 @@ class MessageAdmin(admin.ModelAdmin):
     raw_id_fields = ["dispatch", "profile", "device"]
     # Millions of rows: no COUNT(*) for the paginator, no date drill-down.
     show_full_result_count = False
+
+
+@admin.register(PrunedTally)
+class PrunedTallyAdmin(admin.ModelAdmin):
+    """Read only: the counts of messages deleted after MESSAGE_RETENTION_DAYS are all that is
+    left of them, and every page reads them (stats/actions/retention.py)."""
+
+    list_display = ["dispatch", "variant", "version", "status", "code", "messages", "viewed", "clicked"]
+    list_filter = ["status"]
+    raw_id_fields = ["dispatch"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(DeliverySettings)

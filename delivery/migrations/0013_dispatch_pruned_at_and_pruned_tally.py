@@ -50,8 +50,8 @@ class Migration(migrations.Migration):
                 ),
             ],
             options={
-                "verbose_name": "pruned messages' tally",
-                "verbose_name_plural": "pruned messages' tallies",
+                "verbose_name": "tally of pruned messages",
+                "verbose_name_plural": "tallies of pruned messages",
                 "constraints": [
                     models.UniqueConstraint(
                         fields=("dispatch", "variant", "version", "status", "code"), name="delivery_pruned_tally_once"

@@ -155,8 +155,8 @@ class PrunedTally(models.Model):
     clicked = models.PositiveIntegerField(default=0)
 
     class Meta:
-        verbose_name = "pruned messages' tally"
-        verbose_name_plural = "pruned messages' tallies"
+        verbose_name = "tally of pruned messages"
+        verbose_name_plural = "tallies of pruned messages"
         constraints = [
             models.UniqueConstraint(
                 fields=["dispatch", "variant", "version", "status", "code"], name="delivery_pruned_tally_once"
