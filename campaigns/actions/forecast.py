@@ -47,7 +47,7 @@ from campaigns.models import Campaign, CampaignRun
 from campaigns.models.forecasts import RunForecast
 from delivery.actions import besttime, limits
 from delivery.actions.sending import safari_left_out
-from delivery.models import DeliverySettings
+from delivery.models import DeliverySettings, Message
 from delivery.throttle import INTERVAL, interval_bounds
 from segments.models import Device
 from segments.rules import tree as rule_tree
@@ -208,7 +208,7 @@ def _by_zone(found, campaign, audience, qualified, settings, start, planned, oth
     if not campaign.skip_global_limits:
         counts["at_cap"] = Count("pk", filter=Q(profile_id__in=limits.at_cap(settings, now=start)))
     for i, (other, at, theirs) in enumerate(others):
-        shared = Q(profile_id__in=theirs.profiles.values("pk"))
+        shared = Q(profile_id__in=_their_people(theirs, audience, start))
         counts[f"overlap{i}"] = Count("profile_id", distinct=True, filter=shared)
         if _stops(campaign, planned, other, at, settings) and (short := _one_short(settings, start)) is not None:
             counts[f"stopped{i}"] = Count("profile_id", distinct=True, filter=shared & Q(profile_id__in=short))
@@ -229,6 +229,17 @@ def _by_zone(found, campaign, audience, qualified, settings, start, planned, oth
                 Collision(other.pk, other.name, at.isoformat(), overlap, stopped, whose if stopped else "")
             )
     return zones
+
+
+def _their_people(theirs, ours, start):
+    """Another campaign's audience as a sub-query on our audience's device rows. When both
+    reach the same devices (one channel, one Safari rule), only its segment need be asked,
+    as every row is already a reachable device of the person: PostgreSQL then reads the
+    profiles once more, not the devices too (about a fifth of the forecast's CPU on
+    bench/forecast.py); otherwise its whole audience."""
+    if str(theirs.devices.query) == str(ours.devices.query):
+        return profiles(rule_tree.parse(theirs.campaign.segment.rules), now=start).values("pk")
+    return theirs.profiles.values("pk")
 
 
 def _left_out(found, campaign, audience, qualified):
@@ -328,23 +339,18 @@ def _best_times(campaign, rules, start):
 def _fate(rules, moment, tz, start):
     """What the send pipeline does with a message to someone in ``tz`` first decided at
     ``moment``: (the not-sent code, None, delayed) when it drops it, ("", when it goes,
-    delayed) otherwise. The checks of ``Batch.may_go_now`` in its order (the cut-off, the
-    user's time zone, DND), made again at the time a hold ends, as the pipeline decides a
-    held row again; a hold that ends at or after the cut-off is dropped (``Batch.hold``)."""
+    delayed) otherwise. The When rules' own decision (``limits.Rules.decide``, which
+    ``Batch.may_go_now`` asks), asked again at the time a hold ends, as the pipeline
+    decides a held row again; a hold that ends at or after the cut-off is then dropped
+    (as ``Batch.hold`` drops it)."""
     delayed = False
     for _ in range(3):  # at most a release, then DND
-        if rules.cutoff and moment >= rules.cutoff:
-            return limits.CUTOFF_PASSED, None, delayed
-        release = rules.release_at(tz, start)
-        if release and moment < release:
-            moment = release
-            continue
-        ends = rules.dnd.ends_at(moment, tz) if rules.dnd else None
-        if ends is None:
+        code, until, reason = rules.decide(moment, tz, start)
+        if code:
+            return code, None, delayed
+        if until is None:
             break
-        if rules.dnd.action == "discard":
-            return limits.DND_DISCARDED, None, delayed
-        moment, delayed = ends, True
+        moment, delayed = until, delayed or reason == Message.HoldReason.DND
     return "", moment, delayed
 
 

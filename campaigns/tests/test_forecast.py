@@ -3,6 +3,7 @@ it, the forecast kept when it was scheduled beside what the run did — within 2
 audience, with the real run start (``runs.do_start_run``) and the sandbox provider sending."""
 
 from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
@@ -15,7 +16,7 @@ from campaigns import counts as run_counts
 from campaigns.actions import forecast, runs
 from campaigns.models import Campaign, CampaignRun, RunForecast
 from campaigns.tests.scheduled import audience, make_campaign
-from delivery.actions import sending
+from delivery.actions import limits, sending
 from delivery.models import DeliverySettings, Dispatch, Message
 from delivery.tests.engine import vapid_key
 from segments.models import Device
@@ -324,3 +325,22 @@ def test_a_forecast_that_fails_after_scheduling_leaves_the_campaign_scheduled(ow
     assert not RunForecast.objects.filter(campaign=campaign).exists()
     assert "could not be kept" in caplog.text
     assert 'data-forecast="expected">5<' in page  # the campaign page makes it live
+
+
+def test_the_forecast_and_the_send_pipeline_ask_one_decision_of_the_when_rules():
+    new_york, paris = ZoneInfo("America/New_York"), ZoneInfo("Europe/Paris")  # 05:00 and 11:00 now
+    dnd = {"start": "21:00", "end": "08:00", "action": "delay"}
+    local = limits.Rules.parse(
+        {"timezone": "UTC", "dnd": dnd, "cutoff": "2026-05-04T20:00:00+00:00", "user_timezone_at": "2026-05-04T10:00"}
+    )
+    delaying = limits.Rules.parse({"timezone": "UTC", "dnd": dnd})
+    dropping = limits.Rules.parse({"timezone": "UTC", "dnd": {**dnd, "action": "discard"}})
+
+    assert local.decide(NOW, new_york, NOW) == ("", datetime(2026, 5, 4, 14, 0, tzinfo=UTC), "user_time_zone")
+    assert local.decide(NOW + timedelta(hours=11), paris, NOW) == ("cutoff_passed", None, "")
+    assert delaying.decide(NOW, new_york, NOW) == ("", datetime(2026, 5, 4, 12, 0, tzinfo=UTC), "dnd")
+    assert dropping.decide(NOW, new_york, NOW) == ("dnd_discarded", None, "")
+    assert dropping.decide(NOW, paris, NOW) == ("", None, "")
+    # The forecast asks it again when a hold ends: held until 10:00 in New York, then past DND.
+    assert forecast._fate(local, NOW, new_york, NOW) == ("", datetime(2026, 5, 4, 14, 0, tzinfo=UTC), False)
+    assert forecast._fate(delaying, NOW, new_york, NOW) == ("", datetime(2026, 5, 4, 12, 0, tzinfo=UTC), True)

@@ -122,6 +122,25 @@ class Rules:
             wall = datetime.combine(started_at.astimezone(self.timezone).date(), _time(text))
         return local_moment(wall.date(), wall.time(), tz)
 
+    def decide(self, now, tz, started_at):
+        """What the When rules do with a message to someone in ``tz`` at ``now``, in this
+        order: past the cut-off it is dropped; before the planned wall time in their zone
+        (per-user time zone) it is held until then; inside DND it is dropped or held until
+        DND ends, as the DND action says. Returns (the not-sent code, or ""; when a hold
+        ends, or None; the hold's reason, or ""): ("", None, "") when it may go now.
+        The one decision of the send pipeline (``sending.Batch.may_go_now``) and of the
+        forecast, which asks it again when a hold ends (``campaigns.actions.forecast``)."""
+        if self.cutoff and now >= self.cutoff:
+            return CUTOFF_PASSED, None, ""
+        release = self.release_at(tz, started_at)
+        if release and now < release:
+            return "", release, Message.HoldReason.USER_TIME_ZONE
+        if self.dnd and (ends := self.dnd.ends_at(now, tz)):
+            if self.dnd.action == "discard":
+                return DND_DISCARDED, None, ""
+            return "", ends, Message.HoldReason.DND
+        return "", None, ""
+
 
 @dataclass
 class Slots:

@@ -217,22 +217,13 @@ class Batch:
             return False
         if self.dispatch.is_test:
             return True
-        rules, now = self.rules, self.now
-        if rules.cutoff and now >= rules.cutoff:
-            self.outcomes.drop(row, limits.CUTOFF_PASSED)
-            return False
-        tz = rules.zone_for(row["profile__timezone"])
-        release = rules.release_at(tz, self.dispatch.started_at or now)
-        if release and now < release:
-            self.hold(row, release, Hold.USER_TIME_ZONE)
-            return False
-        if rules.dnd and (dnd_ends := rules.dnd.ends_at(now, tz)):
-            if rules.dnd.action == "discard":
-                self.outcomes.drop(row, limits.DND_DISCARDED)
-            else:
-                self.hold(row, dnd_ends, Hold.DND)
-            return False
-        return True
+        tz = self.rules.zone_for(row["profile__timezone"])
+        code, until, reason = self.rules.decide(self.now, tz, self.dispatch.started_at or self.now)
+        if code:
+            self.outcomes.drop(row, code)
+        elif until is not None:
+            self.hold(row, until, reason)
+        return not code and until is None
 
     def _content_of(self, variant):
         contents = self.dispatch.contents or {}
