@@ -2,7 +2,9 @@
 the compiler's counts (what the builder's estimate and a saved segment's reach count),
 the matcher beside it, and the segment builder that writes them."""
 
+import base64
 import html
+import json
 import re
 from datetime import UTC, datetime
 
@@ -13,7 +15,7 @@ from campaigns.summary import rules_text
 from segments.actions.reach import estimate_reach, refresh_reach
 from segments.forms.builder import read_form
 from segments.forms.builder_display import form_from_rules
-from segments.models import Device, Profile, Segment
+from segments.models import Device, Profile, Segment, Site
 from segments.rules import RuleError, parse
 from segments.rules.compiler import profiles
 from segments.rules.matcher import matches
@@ -241,3 +243,28 @@ def test_categories_are_suggested_from_the_devices_and_shown_as_text(marketer, p
     assert re.findall(r'value="([^"]*)"', only_o.content.decode()) == ["offers", "Offers"]
     page = post(marketer, rules(OFFERS), "apply").content.decode()
     assert 'list="r-0-dl"' in page and "&quot;what&quot;: &quot;categories&quot;" in page
+
+
+def test_a_browser_moves_between_segments_as_the_sdk_reports_its_permission(client, db):
+    # Seed 002's journey on the public endpoints: Ask, then Subscribe with a category, then Blocked.
+    origin, client_id = "https://shop.example.com", "c0ffee00-1111-4222-8333-444455556666"
+    site = Site.objects.create(name="Shop", allowed_origins=[origin])
+
+    def sdk(endpoint, **fields):
+        body = json.dumps({"siteKey": site.key, "clientId": client_id, **fields})
+        response = client.post(f"/sdk/v1/{endpoint}", body, content_type="text/plain", headers={"Origin": origin})
+        assert response.status_code == 200, response.content
+
+    def counted(*conditions):
+        return estimate_reach(parse(rules(*conditions)), now=NOW).qualified
+
+    key = base64.urlsafe_b64encode(b"\x04" + bytes(range(64))).rstrip(b"=").decode()
+    secret = base64.urlsafe_b64encode(bytes(range(16))).rstrip(b"=").decode()
+    web_offers = OFFERS | {"channel": "web"}
+    sdk("status", status="ask")
+    assert (counted(ASK_ON_WEB), counted(web_offers)) == (1, 0)
+    subscription = {"endpoint": "https://fcm.googleapis.com/fcm/send/abc", "keys": {"p256dh": key, "auth": secret}}
+    sdk("subscriptions", subscription=subscription, categories=["offers"])
+    assert (counted(ASK_ON_WEB), counted(web_offers), counted(ASK_ON_WEB | {"values": ["allowed"]})) == (0, 1, 1)
+    sdk("status", status="blocked")
+    assert (counted(web_offers), counted(ASK_ON_WEB | {"values": ["blocked"]})) == (0, 1)
