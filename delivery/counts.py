@@ -9,7 +9,8 @@ numbers the workers just wrote, whichever page it is. A dispatch whose messages 
 
 from dataclasses import dataclass, field
 
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, F, Q, Sum
+from django.db.models.functions import Coalesce
 
 from delivery.models import Message, PrunedTally
 from segments.counts import Term
@@ -67,6 +68,15 @@ TERMS = (
         "throttle, DND hours, the person's time zone, a retry).",
     ),
 )
+
+# When a message was rendered, viewed, clicked (None: not reported), as the roll-up counts them
+# (``stats.actions.rollup``). A view or click implies the push was displayed: tracking sets all
+# of them so, and a message viewed before ``rendered_at`` existed counts as rendered too.
+ENGAGED = {
+    "rendered": Coalesce("rendered_at", "viewed_at", "clicked_at"),
+    "viewed": F("viewed_at"),
+    "clicked": F("clicked_at"),
+}
 
 S = Message.Status
 WAITING = (S.QUEUED, S.SENDING, S.HELD)

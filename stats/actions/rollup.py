@@ -22,6 +22,7 @@ from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
 from campaigns.models import CampaignRun
+from delivery.counts import ENGAGED
 from delivery.models import Dispatch, Message
 from stats.models import Conversion, DailyStat, ErrorStat, RollUp
 
@@ -123,14 +124,7 @@ def _count(dispatch_id):
         add(variant, row["day"], "sent", row["tried"] if status == Message.Status.FAILED else 0)
         add(variant, row["day"], status, row["n"])
         errors[(variant, status, row["code"])] = errors.get((variant, status, row["code"]), 0) + row["n"]
-    # Rendered: a view or click implies the notification was displayed (tracking sets all
-    # three so); a message viewed before rendered_at existed (migration 0015) counts too.
-    engaged = {
-        "rendered": Coalesce("rendered_at", "viewed_at", "clicked_at"),
-        "viewed": F("viewed_at"),
-        "clicked": F("clicked_at"),
-    }
-    for name, moment in engaged.items():
+    for name, moment in ENGAGED.items():
         rows = (
             messages.annotate(moment=moment)
             .filter(moment__isnull=False)
