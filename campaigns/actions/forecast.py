@@ -557,7 +557,7 @@ def cached(campaign, *, now):
     version = [
         campaign.pk,
         campaign.updated_at.isoformat() if campaign.updated_at else "",
-        campaign.segment.updated_at.isoformat() if campaign.segment_id else "",
+        [campaign.segment.updated_at.isoformat(), campaign.segment.rules] if campaign.segment_id else "",
         settings.updated_at.isoformat() if settings.updated_at else "",
         sorted((v.pk, v.content) for v in campaign.variants.all()),
         now.strftime("%Y-%m-%dT%H"),
