@@ -60,10 +60,16 @@ class CampaignRun(models.Model):
 
 class ControlMember(models.Model):
     """A profile held out of a run as its control group: qualified, deliberately not sent,
-    so stats can compare their conversions with the targeted group's."""
+    so stats can compare their conversions with the targeted group's.
+
+    ``profile`` has no database constraint (``db_constraint=False``), as ``Message.profile``:
+    a run's start writes its control group in the same transaction as its messages, and
+    PostgreSQL checked the constraint row by row at the commit. Deleting a profile still
+    deletes its rows (on_delete=CASCADE in the ORM, through the field's index); a DELETE
+    written by hand in SQL would leave them."""
 
     run = models.ForeignKey(CampaignRun, on_delete=models.CASCADE, related_name="control_members")
-    profile = models.ForeignKey("segments.Profile", on_delete=models.CASCADE, related_name="+")
+    profile = models.ForeignKey("segments.Profile", on_delete=models.CASCADE, related_name="+", db_constraint=False)
 
     class Meta:
         verbose_name = "control group member"

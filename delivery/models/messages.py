@@ -52,7 +52,17 @@ class Dispatch(models.Model):
 
 class Message(models.Model):
     """One message for one device in one dispatch (unique), claimed before its send and
-    marked after it (DESIGN.md "at-least-once with collapse")."""
+    marked after it (DESIGN.md "at-least-once with collapse").
+
+    ``profile`` and ``device`` are foreign keys without a database constraint
+    (``db_constraint=False``): a run's start writes a million rows in one transaction, and
+    PostgreSQL checked both constraints row by row at its commit (about half the start's
+    time, bench/README.md "run.py"). Deleting a profile or a device still deletes its
+    messages: every delete goes through the ORM, whose on_delete=CASCADE runs in Python
+    (through the indexes on ``profile`` and ``device``). The trade-off: a DELETE written by
+    hand in SQL, or a profile deleted while a run's start is writing its messages, can
+    leave messages of a person who is gone; nothing in the database refuses them. The
+    dispatch's foreign key stays a constraint (one dispatch row, cheap to check)."""
 
     class Status(models.TextChoices):
         QUEUED = "queued", "Queued"
@@ -76,8 +86,12 @@ class Message(models.Model):
     DETAIL_LENGTH = 300
 
     dispatch = models.ForeignKey(Dispatch, on_delete=models.CASCADE, related_name="messages")
-    profile = models.ForeignKey("segments.Profile", on_delete=models.CASCADE, related_name="+", db_index=False)
-    device = models.ForeignKey("segments.Device", on_delete=models.CASCADE, related_name="+", db_index=False)
+    profile = models.ForeignKey(
+        "segments.Profile", on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
+    )
+    device = models.ForeignKey(
+        "segments.Device", on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
+    )
     variant = models.CharField(max_length=40, blank=True)
     # Liquid variables of this message only, beside ``profile`` and ``linked``: a live
     # campaign's {"event": {trigger event's properties}} (``delivery/content.py``).
@@ -125,10 +139,11 @@ class Message(models.Model):
             # The sweep of claims that outlived their lease.
             models.Index(fields=["claimed_until"], condition=Q(status="sending"), name="delivery_message_claim_idx"),
             # Frequency caps: what a profile was sent lately. Not partial: it is also what
-            # PostgreSQL's foreign-key check reads when a profile is deleted (without an index
-            # on profile_id that check scans every message, per deleted profile).
+            # deleting a profile reads to delete its messages (on_delete=CASCADE; without an
+            # index on profile_id that scans every message, per deleted profile).
             models.Index(fields=["profile", "sent_at"], name="delivery_message_profile_idx"),
-            # The same for deleting a device.
+            # The same for deleting a device (a profile's delete cascades to its devices, and
+            # a device moved to another profile keeps its older messages).
             models.Index(fields=["device"], name="delivery_message_device_idx"),
             # Held rows coming due.
             models.Index(fields=["not_before"], condition=Q(status="held"), name="delivery_message_held_idx"),
