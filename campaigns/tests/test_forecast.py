@@ -344,3 +344,22 @@ def test_the_forecast_and_the_send_pipeline_ask_one_decision_of_the_when_rules()
     # The forecast asks it again when a hold ends: held until 10:00 in New York, then past DND.
     assert forecast._fate(local, NOW, new_york, NOW) == ("", datetime(2026, 5, 4, 14, 0, tzinfo=UTC), False)
     assert forecast._fate(delaying, NOW, new_york, NOW) == ("", datetime(2026, 5, 4, 12, 0, tzinfo=UTC), True)
+
+
+@pytest.mark.django_db
+def test_another_campaign_on_other_devices_overlaps_only_where_its_own_devices_reach(owner):
+    web = audience(10, country="FR")
+    audience(5, country="FR", platform="android")  # reached by the other campaign only
+    Device.objects.bulk_create(
+        [Device(profile=p, platform="android", token=f"both-{p.pk}", push_status="allowed") for p in web[:4]]
+    )
+    french = {"match": "all", "conditions": [{"kind": "geo", "field": "country", "values": ["FR"]}]}
+    app = make_campaign(owner, name="App news", rules=french, status="scheduled", channel="mobile_push")
+    Campaign.objects.filter(pk=app.pk).update(next_run_at=NOW + timedelta(hours=1))
+    same = make_campaign(owner, name="Web news", rules=french, status="scheduled")
+    Campaign.objects.filter(pk=same.pk).update(next_run_at=NOW + timedelta(hours=2))
+    campaign = make_campaign(owner, name="Evening sale", send_at=NOW + timedelta(hours=8))
+
+    found = forecast.forecast(campaign, now=NOW, planned=NOW + timedelta(hours=8))
+
+    assert {c.name: c.overlap for c in found.collisions} == {"App news": 4, "Web news": 10}
