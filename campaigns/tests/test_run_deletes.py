@@ -75,3 +75,21 @@ def test_deleting_a_device_deletes_its_messages_though_it_moved_to_another_profi
     assert not Message.objects.filter(device_id=device.pk).exists()
     assert Message.objects.filter(pk=other.pk).exists()
     assert Message.objects.count() == 14
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the indexes are PostgreSQL's")
+def test_no_message_index_is_a_prefix_of_another():
+    """Each index costs every message a run writes an entry: one that another begins with
+    (the foreign key's own index on dispatch_id, say) only costs."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT array_agg(a.attname ORDER BY k.n), i.indpred IS NOT NULL FROM pg_index i"
+            " CROSS JOIN unnest(i.indkey) WITH ORDINALITY AS k(attnum, n)"
+            " JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum"
+            " WHERE i.indrelid = %s::regclass GROUP BY i.indexrelid, i.indpred",
+            [Message._meta.db_table],
+        )
+        full = [columns for columns, partial in cursor.fetchall() if not partial]
+    for columns in full:
+        longer = [other for other in full if len(other) > len(columns) and other[: len(columns)] == columns]
+        assert not longer, f"{columns} is the start of {longer}"

@@ -85,7 +85,9 @@ class Message(models.Model):
     # Bounded: a Liquid or Linked Content message can quote a lot; what fits tells the cause.
     DETAIL_LENGTH = 300
 
-    dispatch = models.ForeignKey(Dispatch, on_delete=models.CASCADE, related_name="messages")
+    # No index of its own: (dispatch, device) and (dispatch, status) both begin with it, and a
+    # third copy of the column cost every new row an index entry (a run writes a million).
+    dispatch = models.ForeignKey(Dispatch, on_delete=models.CASCADE, related_name="messages", db_index=False)
     profile = models.ForeignKey(
         "segments.Profile", on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
     )
