@@ -200,20 +200,67 @@ class Span:
     key: str = ""  # SEND: the variant
 
 
+def seed_number(seed):
+    """The 64-bit number a draw's seed (text) stands for in ``draw_key``: the first 8 bytes
+    of its sha256, signed as PostgreSQL's bigint."""
+    return int.from_bytes(hashlib.sha256(str(seed).encode()).digest()[:8], "big", signed=True)
+
+
 def draw_key(seed, profile_id):
-    """A person's place in a draw seeded by ``seed``: the first 60 bits of
-    sha256("<seed>:<profile id>") (``in_control_group`` reads the first 32). A hash, not a
-    generator's next number, so the database can compute it too (``draw_key_sql``) and a
-    person's place does not depend on who else is read before them."""
-    digest = hashlib.sha256(f"{seed}:{profile_id}".encode()).digest()
-    return int.from_bytes(digest[:8], "big") >> 4
+    """A person's place in a draw seeded by ``seed``: PostgreSQL's ``hashint8extended`` of
+    their id seeded by ``seed_number(seed)`` (Bob Jenkins' lookup3 mix, the hash behind hash
+    partitioning, so its value does not change between releases), a signed 64-bit number.
+    A hash, not a generator's next number, so the database computes it too
+    (``draw_key_sql``), at about the cost of reading a column where a sha256 of text per
+    person cost several microseconds; and a person's place does not depend on who else is
+    read before them."""
+    lohalf, hihalf = profile_id & _U32, (profile_id >> 32) & _U32
+    lohalf ^= hihalf if profile_id >= 0 else ~hihalf & _U32
+    return _hash_uint32_extended(lohalf, seed_number(seed))
 
 
 def draw_key_sql(id_column):
-    """``draw_key`` in PostgreSQL (a bigint), its one parameter the seed."""
-    return (
-        f"('x' || left(encode(sha256(convert_to(%s::text || ':' || {id_column}, 'UTF8')), 'hex'), 15))::bit(60)::bigint"
-    )
+    """``draw_key`` in PostgreSQL (a bigint), its one parameter ``seed_number(seed)``."""
+    return f"hashint8extended({id_column}::bigint, %s::bigint)"
+
+
+_U32 = 0xFFFFFFFF
+
+
+def _rot(x, k):
+    return ((x << k) | (x >> (32 - k))) & _U32
+
+
+def _hash_uint32_extended(k, seed):
+    """PostgreSQL's ``hash_bytes_uint32_extended`` (src/common/hashfn.c), bit for bit."""
+    a = b = c = (0x9E3779B9 + 4 + 3923095) & _U32
+    seed &= 0xFFFFFFFFFFFFFFFF
+    if seed:
+        a, b = (a + (seed >> 32)) & _U32, (b + seed) & _U32
+        # mix(a, b, c)
+        a = ((a - c) & _U32) ^ _rot(c, 4)
+        c = (c + b) & _U32
+        b = ((b - a) & _U32) ^ _rot(a, 6)
+        a = (a + c) & _U32
+        c = ((c - b) & _U32) ^ _rot(b, 8)
+        b = (b + a) & _U32
+        a = ((a - c) & _U32) ^ _rot(c, 16)
+        c = (c + b) & _U32
+        b = ((b - a) & _U32) ^ _rot(a, 19)
+        a = (a + c) & _U32
+        c = ((c - b) & _U32) ^ _rot(b, 4)
+        b = (b + a) & _U32
+    a = (a + k) & _U32
+    # final(a, b, c)
+    c = ((c ^ b) - _rot(b, 14)) & _U32
+    a = ((a ^ c) - _rot(c, 11)) & _U32
+    b = ((b ^ a) - _rot(a, 25)) & _U32
+    c = ((c ^ b) - _rot(b, 16)) & _U32
+    a = ((a ^ c) - _rot(c, 4)) & _U32
+    b = ((b ^ a) - _rot(a, 14)) & _U32
+    c = ((c ^ b) - _rot(b, 24)) & _U32
+    result = (b << 32) | c
+    return result - (1 << 64) if result >= 1 << 63 else result
 
 
 class Draw:
@@ -252,8 +299,9 @@ class Draw:
 
     @classmethod
     def cuts_sql(cls, spans, audience_sql):
-        """(SQL, parameters after the seed's) of the cuts of ``audience_sql`` (a query of
-        profile ids named ``id``), in rank order; one sort in the database."""
+        """(SQL, parameters after the seed's number, ``seed_number``) of the cuts of
+        ``audience_sql`` (a query of profile ids named ``id``), in rank order; one sort in
+        the database."""
         key = draw_key_sql("a.id")
         return (
             f"SELECT k, id FROM (SELECT k, id, row_number() OVER (ORDER BY k, id) - 1 AS r"  # noqa: S608
@@ -387,7 +435,10 @@ def in_control_group(campaign, profile_id):
     stay comparable). A scheduled run draws its exact count instead (``Plan.make``)."""
     if not campaign.control_group_percent:
         return False
-    return (draw_key(campaign.pk, profile_id) >> 28) % 100 < campaign.control_group_percent
+    # The first 32 bits of sha256("<campaign id>:<profile id>"), as since live campaigns
+    # began: a different hash would move people between a running campaign's groups.
+    digest = hashlib.sha256(f"{campaign.pk}:{profile_id}".encode()).digest()
+    return int.from_bytes(digest[:4], "big") % 100 < campaign.control_group_percent
 
 
 class LiveLimits:

@@ -37,6 +37,7 @@ from campaigns.allocation import (
     draw_key_sql,
     property_column,
     property_value,
+    seed_number,
 )
 from campaigns.models import Campaign, CampaignRun, ControlMember
 from campaigns.models.versions import current_version
@@ -56,6 +57,7 @@ RunStatus = CampaignRun.Status
 PAGE = 2000  # profiles read per query while a run streams its audience (SQLite)
 ID_RANGE = 250_000  # profile ids per INSERT … SELECT (PostgreSQL)
 MAX_VALUES = 10_000  # distinct property values mapped to variants in SQL, else a by-property run pages
+SORT_MEMORY = "64MB"  # PostgreSQL's work_mem for a run's start (SET LOCAL, its transaction only)
 DEFAULT_AB_MINUTES = 24 * 60
 
 
@@ -153,6 +155,11 @@ def _send(run, campaign, now):
         remainder = dispatches.do_create_dispatch(
             channel=campaign.channel, label=f"{label} (A/B winner)", contents=contents, rules=rules, version=version
         )
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            # The draw's sort of the whole audience and each write's sort of 250,000 rows
+            # spilled to disk at the default 4 MB; for this transaction only.
+            cursor.execute(f"SET LOCAL work_mem = '{SORT_MEMORY}'")
     draw = audience.draw(plan, draw_seed(run))
     writer = InDatabase if connection.vendor == "postgresql" else Writer
     writer = writer(run, plan, draw, dispatch, remainder, Rules.parse(rules), now)
@@ -216,7 +223,7 @@ class Audience:
         ids, params = self.profiles.values("id").query.sql_with_params()
         sql, more = Draw.cuts_sql(spans, ids)
         with connection.cursor() as cursor:
-            cursor.execute(sql, [seed, *params, *more])
+            cursor.execute(sql, [seed_number(seed), *params, *more])
             return Draw(seed, spans, cursor.fetchall())
 
     def rows_sql(self):
@@ -436,7 +443,7 @@ class InDatabase:
             )
             SELECT (SELECT count(*) FROM chosen), (SELECT count(*) FROM written)
         """  # noqa: S608
-        before = ([self.draw.seed] if self.draw.cuts else []) + list(row_params)
+        before = ([seed_number(self.draw.seed)] if self.draw.cuts else []) + list(row_params)
         middle = [
             *span_params,
             [i for i, _ in by_span],

@@ -156,7 +156,7 @@ def test_the_database_and_python_rank_and_cut_a_draw_alike(owner):
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT id, k, {case} FROM (SELECT p.id, {key} AS k FROM segments_profile p WHERE p.id = ANY(%s)) p",  # noqa: S608
-            [*params, SEED, [p.pk for p in people]],
+            [*params, allocation.seed_number(SEED), [p.pk for p in people]],
         )
         found = cursor.fetchall()
     assert {row[0]: row[1] for row in found} == {p.pk: allocation.draw_key(SEED, p.pk) for p in people}
@@ -209,3 +209,16 @@ def test_a_message_by_a_property_of_too_many_values_pages_through_python_to_the_
     monkeypatch.setattr(runs.Audience, "pages", counted)
     assert outcome(started(make_campaign(owner, timezone="Europe/Paris", **fields), monkeypatch)) == in_sql
     assert paged
+
+
+@postgresql_only
+def test_the_draw_key_is_postgresqls_hashint8extended_for_any_id_and_seed():
+    ids = [0, 1, -1, -5, 2**31 - 1, 2**31, 2**32 + 7, -(2**40), 2**62 + 3, 2**63 - 1, -(2**63)]
+    seeds = ["", "clarion-run-1", "clarion-run-test", "Zoë"]
+    with connection.cursor() as cursor:
+        for seed in seeds:
+            cursor.execute(
+                f"SELECT i, {allocation.draw_key_sql('i')} FROM unnest(%s::bigint[]) AS i",  # noqa: S608
+                [allocation.seed_number(seed), ids],
+            )
+            assert dict(cursor.fetchall()) == {i: allocation.draw_key(seed, i) for i in ids}
