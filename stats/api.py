@@ -19,6 +19,7 @@ from django.utils import timezone
 from ninja import Field, Router, Schema
 from pydantic import field_validator
 
+from segments.api import BAD
 from segments.schemas import MAX_BATCH, Strict, reported_time
 from stats.actions.tracking import KINDS, Report, record_batch
 
@@ -68,14 +69,6 @@ class EngagementOut(Schema):
     already_recorded: int
     unknown: int
     results: list[ReportOut]
-
-
-class ErrorOut(Schema):
-    detail: str
-    errors: list[dict] | None = None
-
-
-BAD = {400: ErrorOut, 401: ErrorOut, 413: ErrorOut, 429: ErrorOut}
 
 
 @router.post(
