@@ -5,6 +5,7 @@ Only defaults are set here, so DATABASE_URL and CELERY_BROKER_URL from the calle
 """
 
 import os
+import uuid
 
 os.environ.setdefault("SECRET_KEY", "insecure-key-for-the-test-suite-only")
 # Encrypts the push credentials the tests save; in os.environ, so the Celery processes tests start read it too.
@@ -17,7 +18,13 @@ os.environ.setdefault("CSRF_COOKIE_SECURE", "0")
 os.environ.setdefault("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
 
 from config.settings import *  # noqa: F403
-from config.settings import STORAGES
+from config.settings import CACHES, STORAGES
+
+# Redis outlives a test run, and the next run's test database numbers its rows from 1 again:
+# a key one run cached (a forecast, a site, an API key) must not answer the next run's rows of
+# the same id. One key prefix per run, in os.environ so the Celery processes tests start share it.
+os.environ.setdefault("CLARION_TEST_CACHE_PREFIX", f"run-{uuid.uuid4().hex[:12]}")
+CACHES = {"default": {**CACHES["default"], "KEY_PREFIX": os.environ["CLARION_TEST_CACHE_PREFIX"]}}
 
 # No collectstatic before tests: serve static files from the apps' folders.
 STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
