@@ -8,7 +8,7 @@ FIELDS = ("id", "profile_id", "name", "properties", "occurred_at")
 
 
 def do_track_events(event_ids):
-    """Views and clicks onto their messages, then goal events into conversions. Safe to run
+    """Impressions, views and clicks onto their messages, then goal events into conversions. Safe to run
     twice on the same ids: each records only what is not recorded yet. Returns
     {"engagements": n, "conversions": n, "control_conversions": n}, engagements being the
     views and clicks newly recorded (a click on a message not viewed yet records both)."""
