@@ -24,8 +24,10 @@ folder and are never run: this measures the start, ``bench/send.py`` the sending
 
     .venv/bin/python bench/run.py [--profiles 1000000] [--python-profiles 100000]
 
-The database ``clarion_bench_run`` on the PostgreSQL server of ``DATABASE_URL`` (default
-postgres@127.0.0.1:5432) is dropped and made again on every run. The last line is
+The database ``clarion_bench_run`` (``--database``) on the PostgreSQL server of
+``DATABASE_URL`` (default postgres@127.0.0.1:5432) is dropped and made again on every run.
+``--with-foreign-keys`` adds back the constraints to profiles and devices that messages and
+control members no longer have; ``--without-dispatch-key`` drops the one to the dispatch. The last line is
 key=value pairs.
 """
 
@@ -54,15 +56,24 @@ SEED = "bench-run"  # both ways draw the same people
 
 
 def main():
+    global DATABASE
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--profiles", type=int, default=100_000)
     parser.add_argument("--python-profiles", type=int, default=None, help="audience of the Python way (default: all)")
     parser.add_argument(
-        "--without-foreign-keys",
+        "--with-foreign-keys",
         action="store_true",
-        help="drop the messages' and control members' foreign keys to profiles and devices first (what that would buy)",
+        help="add back the messages' and control members' foreign-key constraints to profiles and devices"
+        " (the schema before delivery 0016: what they cost)",
     )
+    parser.add_argument(
+        "--without-dispatch-key",
+        action="store_true",
+        help="drop the messages' foreign-key constraint to their dispatch too (what that would buy)",
+    )
+    parser.add_argument("--database", default=DATABASE, help=f"the throwaway database's name (default {DATABASE})")
     args = parser.parse_args()
+    DATABASE = args.database
     python_profiles = args.profiles if args.python_profiles is None else min(args.python_profiles, args.profiles)
 
     server = urlsplit(os.environ.get("DATABASE_URL") or "postgres://postgres@127.0.0.1:5432/postgres")
@@ -92,7 +103,7 @@ def main():
     runs.draw_seed = lambda run: SEED
     try:
         call_command("migrate", verbosity=0)
-        built(args.profiles, args.without_foreign_keys)
+        built(args.profiles, args)
         fast = time_start("in the database", args.profiles)
         naive = None
         if python_profiles:
@@ -102,7 +113,7 @@ def main():
                 connection.close()
                 recreate_database(server)
                 call_command("migrate", verbosity=0)
-                built(python_profiles, args.without_foreign_keys)
+                built(python_profiles, args)
             with python_way():
                 naive = time_start("through Python", python_profiles)
     finally:
@@ -126,18 +137,21 @@ def main():
             f" speedup_per_profile={per[1] / per[0]:.1f} python_rss_growth_mb={naive.rss_growth_mb:.0f}"
             f" same_messages={'n/a' if same is None else str(same).lower()}"
         )
-    figures += f" foreign_keys={'dropped' if args.without_foreign_keys else 'kept'}"
+    figures += f" profile_device_keys={'constraints' if args.with_foreign_keys else 'orm'}"
+    figures += f" dispatch_key={'none' if args.without_dispatch_key else 'constraint'}"
     print(f"{figures} peak_rss_mb={peak:.0f} load_avg={os.getloadavg()[0]:.1f}")
     expected = args.profiles - args.profiles * 10 // 100
     if same is False or fast.messages != expected:
         sys.exit(1)
 
 
-def built(count, without_foreign_keys=False):
+def built(count, args):
     started = time.perf_counter()
     build(count)
-    if without_foreign_keys:
-        drop_foreign_keys()
+    if args.with_foreign_keys:
+        add_foreign_keys()
+    if args.without_dispatch_key:
+        drop_dispatch_key()
     print(f"built {count:,} profiles with a Chrome subscription each in {time.perf_counter() - started:.1f} s")
 
 
@@ -179,20 +193,39 @@ def build(count):
             cursor.execute(sql, {"t0": T0, "count": count})
 
 
-def drop_foreign_keys():
-    """The throwaway database's constraints from messages and control members to profiles and
-    devices, which PostgreSQL checks row by row when the start commits."""
+# The constraints Django made before delivery 0016 and campaigns 0013 (db_constraint=False).
+FOREIGN_KEYS = [
+    ("delivery_message", "profile_id", "segments_profile"),
+    ("delivery_message", "device_id", "segments_device"),
+    ("campaigns_controlmember", "profile_id", "segments_profile"),
+]
+
+
+def add_foreign_keys():
+    """The messages' and control members' constraints to profiles and devices as they were:
+    deferred, so PostgreSQL checks each new row's at the start's commit."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        for table, column, target in FOREIGN_KEYS:
+            cursor.execute(
+                f'ALTER TABLE {table} ADD CONSTRAINT "bench_{table}_{column}_fk" FOREIGN KEY ({column})'
+                f" REFERENCES {target} (id) DEFERRABLE INITIALLY DEFERRED"
+            )
+            print(f"added {table}.{column} -> {target}")
+
+
+def drop_dispatch_key():
     from django.db import connection
 
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT conrelid::regclass::text, conname FROM pg_constraint WHERE contype = 'f'"
-            " AND conrelid IN ('delivery_message'::regclass, 'campaigns_controlmember'::regclass)"
-            " AND confrelid IN ('segments_profile'::regclass, 'segments_device'::regclass)"
+            "SELECT conname FROM pg_constraint WHERE contype = 'f'"
+            " AND conrelid = 'delivery_message'::regclass AND confrelid = 'delivery_dispatch'::regclass"
         )
-        for table, name in cursor.fetchall():
-            cursor.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
-            print(f"dropped {table}.{name}")
+        for (name,) in cursor.fetchall():
+            cursor.execute(f'ALTER TABLE delivery_message DROP CONSTRAINT "{name}"')
+            print(f"dropped delivery_message.{name}")
 
 
 class Timed:
@@ -289,8 +322,9 @@ class python_way:
 
 class Phases:
     """Seconds spent counting the audience, drawing (finding the cuts), writing the rows;
-    the rest of the start is mostly its commit (PostgreSQL checks the deferred foreign keys
-    of every new row then)."""
+    the rest of the start is mostly its commit (PostgreSQL checks the deferred foreign key
+    to the dispatch of every new message then, and with ``--with-foreign-keys`` those to
+    profiles and devices)."""
 
     def __enter__(self):
         from campaigns.actions import runs
