@@ -307,6 +307,10 @@ else:
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 6 * 3600, minimum=60),
     }
+    if CELERY_BROKER_URL.startswith("redis://"):
+        # kombu's Redis transport, publishing through one client instead of a new one per
+        # message (config/broker.py).
+        CELERY_BROKER_TRANSPORT = "config.broker:Transport"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Tasks are acknowledged after they finish, and a task whose worker died is
 # requeued instead of lost; one message at a time per process keeps the rest in
