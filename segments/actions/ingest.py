@@ -12,7 +12,7 @@ from segments.actions.devices import LAST_SEEN_RESOLUTION, hand_over
 from segments.actions.properties import note_properties
 from segments.models import Device, Event, Profile, PropertyDefinition
 from segments.schemas import changed_fields
-from segments.signals import events_recorded
+from segments.signals import send_events_recorded
 
 # What a field becomes when a client sends null for it.
 _CLEARED = {"name": "", "email": "", "phone": "", "gender": "", "country": "", "region": "", "city": ""}
@@ -94,7 +94,7 @@ def record_events(records):
     )
     event_ids = [event.pk for event in events if event.pk is not None]
     if event_ids:
-        transaction.on_commit(lambda: events_recorded.send(sender=Event, event_ids=event_ids))
+        transaction.on_commit(lambda: send_events_recorded(Event, event_ids))
     # "Last seen" is shown to the minute; rewriting every profile row (and its
     # last_seen_at index entry) for each event would cost more than the events.
     stale = [pk for pk, seen in profiles.values() if seen is None or now - seen >= LAST_SEEN_RESOLUTION]
