@@ -143,6 +143,8 @@ def _database(url):
         config["TEST"] = {"NAME": str(VAR_DIR / "test-db.sqlite3")}
     elif config["ENGINE"] == "django.db.backends.postgresql":
         config["CONN_HEALTH_CHECKS"] = True
+        # Django's backend, checking a reused connection's socket before a SELECT 1.
+        config["ENGINE"] = "config.postgresql"
     else:
         raise ImproperlyConfigured("DATABASE_URL must point at PostgreSQL (postgres://…) or SQLite (sqlite:///…).")
     return config
