@@ -6,9 +6,11 @@ from campaigns.models import (
     CampaignRun,
     ContentVersion,
     ControlMember,
+    IdempotencyKey,
     Label,
     LiveTrigger,
     PopupShow,
+    RunForecast,
     TestSend,
     Variant,
 )
@@ -84,3 +86,23 @@ class ContentVersionAdmin(ReadOnlyAdmin):
     raw_id_fields = ["campaign"]
     search_fields = ["campaign__name"]
     date_hierarchy = "created_at"
+
+
+@admin.register(RunForecast)
+class RunForecastAdmin(ReadOnlyAdmin):
+    """Read-only: what the forecast said before a run, kept so its page can show it beside
+    what happened; an edited forecast would no longer be the one made."""
+
+    list_display = ["campaign", "planned_at", "made_at"]
+    raw_id_fields = ["campaign"]
+    search_fields = ["campaign__name"]
+
+
+@admin.register(IdempotencyKey)
+class IdempotencyKeyAdmin(ReadOnlyAdmin):
+    """Read-only: the first answer to an API send request, replayed for a repeat of its
+    Idempotency-Key for 30 days; editing one would make a replay answer what was not sent."""
+
+    list_display = ["key", "campaign", "api_key", "created_at"]
+    raw_id_fields = ["campaign", "api_key"]
+    search_fields = ["key", "campaign__name"]

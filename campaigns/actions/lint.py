@@ -43,6 +43,7 @@ from liquid.exceptions import LiquidError
 from liquid.stringify import to_liquid_string
 from liquid.token import TOKEN_OUTPUT
 
+from accounts import params
 from campaigns import preview
 from campaigns.actions.runs import Audience
 from campaigns.models import Campaign
@@ -367,7 +368,8 @@ def _get(content, path):
     value = content
     for part in path.split("."):
         if isinstance(value, list):
-            value = value[int(part)] if part.isdigit() and int(part) < len(value) else ""
+            position = params.index(part)
+            value = value[position] if position is not None and position < len(value) else ""
         elif isinstance(value, dict):
             value = value.get(part, "")
     return value if isinstance(value, str) else ""

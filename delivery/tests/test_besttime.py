@@ -167,11 +167,10 @@ def zone_only_python_knows(tmp_path):
         pytest.skip("SQLite converts local hours in Python")
     (tmp_path / "Clarion").mkdir()
     shutil.copy("/usr/share/zoneinfo/Europe/Paris", tmp_path / "Clarion" / "Paris_Copy")
+    # No clear_cache(): ZoneInfo instances compare by identity, and code holds cached ones.
     zoneinfo.reset_tzpath([str(tmp_path), *zoneinfo.TZPATH])
-    zoneinfo.ZoneInfo.clear_cache()
     yield "Clarion/Paris_Copy"
     zoneinfo.reset_tzpath()
-    zoneinfo.ZoneInfo.clear_cache()
 
 
 def test_a_zone_postgresql_does_not_know_takes_the_campaigns_zone_instead_of_failing_the_run(

@@ -23,6 +23,7 @@ import ssl
 import time
 from collections import defaultdict
 
+from accounts.params import MAX_DIGITS, is_digits
 from delivery.providers.webpush.resolver import RefusedAddress
 
 DNS_TTL = 10  # seconds, aiohttp's default for its connector's cache
@@ -251,7 +252,7 @@ class Connection(asyncio.Protocol):
             del buffer[: end + 4]
             version, _, rest = head[0].partition(" ")
             code = rest[:3]
-            if not version.startswith("HTTP/1.") or not (code.isascii() and code.isdigit()):
+            if not version.startswith("HTTP/1.") or not is_digits(code):
                 raise NoAnswer("not an HTTP/1.1 answer")
             headers = {}
             for line in head[1:]:
@@ -270,7 +271,7 @@ class Connection(asyncio.Protocol):
                 self._need = "chunked"
             elif "content-length" in headers:
                 length = headers["content-length"]
-                if not (length.isascii() and length.isdigit()):
+                if not is_digits(length) or len(length) > MAX_DIGITS:
                     raise NoAnswer("a malformed Content-Length")
                 self._need = int(length)
             else:
