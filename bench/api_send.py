@@ -30,9 +30,10 @@ import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from cryptography.fernet import Fernet
+from throwaway import recreate_database
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -53,7 +54,7 @@ def main():
         raise SystemExit("bench/api_send.py measures PostgreSQL: DATABASE_URL must be postgres://… (or unset)")
     os.environ.update(
         {
-            "DATABASE_URL": recreate_database(server),
+            "DATABASE_URL": recreate_database(server, DATABASE),
             "CELERY_BROKER_URL": f"filesystem://{tempfile.mkdtemp(prefix='clarion-bench-broker-')}",
             "CACHE_URL": "db://",
             "DEBUG": "0",
@@ -165,22 +166,6 @@ class Counted:
 
     def __len__(self):
         return self.count
-
-
-def recreate_database(server):
-    import psycopg
-
-    with psycopg.connect(
-        host=server.hostname,
-        port=server.port or 5432,
-        user=server.username,
-        password=server.password,
-        dbname="postgres",
-    ) as conn:
-        conn.autocommit = True
-        conn.execute(f'DROP DATABASE IF EXISTS "{DATABASE}"')
-        conn.execute(f'CREATE DATABASE "{DATABASE}"')
-    return urlunsplit((server.scheme, server.netloc, f"/{DATABASE}", "", ""))
 
 
 def build(count):

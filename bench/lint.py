@@ -30,9 +30,10 @@ import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from cryptography.fernet import Fernet
+from throwaway import recreate_database
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -58,7 +59,7 @@ def main():
         raise SystemExit("bench/lint.py measures PostgreSQL: DATABASE_URL must be postgres://… (or unset)")
     os.environ.update(
         {
-            "DATABASE_URL": recreate_database(server),
+            "DATABASE_URL": recreate_database(server, DATABASE),
             "DEBUG": "0",  # no query log growing in memory
             "SECRET_KEY": secrets.token_urlsafe(40),
             "FIELD_ENCRYPTION_KEYS": Fernet.generate_key().decode(),  # throwaway data, throwaway key
@@ -124,22 +125,6 @@ def main():
 def show(report):
     for finding in report.findings:
         print(f"  {finding.kind:10} {finding.field:18} {finding.people:>7,} {finding.people / report.sampled:6.1%}")
-
-
-def recreate_database(server):
-    import psycopg
-
-    with psycopg.connect(
-        host=server.hostname,
-        port=server.port or 5432,
-        user=server.username,
-        password=server.password,
-        dbname="postgres",
-    ) as conn:
-        conn.autocommit = True
-        conn.execute(f'DROP DATABASE IF EXISTS "{DATABASE}"')
-        conn.execute(f'CREATE DATABASE "{DATABASE}"')
-    return urlunsplit((server.scheme, server.netloc, f"/{DATABASE}", "", ""))
 
 
 def build(count):

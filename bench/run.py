@@ -42,9 +42,10 @@ import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from cryptography.fernet import Fernet
+from throwaway import recreate_database
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -82,7 +83,7 @@ def main():
     broker_dir = tempfile.mkdtemp(prefix="clarion-bench-run-broker-")
     os.environ.update(
         {
-            "DATABASE_URL": recreate_database(server),
+            "DATABASE_URL": recreate_database(server, DATABASE),
             "CELERY_BROKER_URL": f"filesystem://{broker_dir}",
             "CELERY_QUEUE": f"bench-run-{secrets.token_hex(4)}",
             "DEBUG": "0",  # no query log growing in memory
@@ -111,7 +112,7 @@ def main():
                 from django.db import connection
 
                 connection.close()
-                recreate_database(server)
+                recreate_database(server, DATABASE)
                 call_command("migrate", verbosity=0)
                 built(python_profiles, args)
             with python_way():
@@ -153,22 +154,6 @@ def built(count, args):
     if args.without_dispatch_key:
         drop_dispatch_key()
     print(f"built {count:,} profiles with a Chrome subscription each in {time.perf_counter() - started:.1f} s")
-
-
-def recreate_database(server):
-    import psycopg
-
-    with psycopg.connect(
-        host=server.hostname,
-        port=server.port or 5432,
-        user=server.username,
-        password=server.password,
-        dbname="postgres",
-    ) as conn:
-        conn.autocommit = True
-        conn.execute(f'DROP DATABASE IF EXISTS "{DATABASE}"')
-        conn.execute(f'CREATE DATABASE "{DATABASE}"')
-    return urlunsplit((server.scheme, server.netloc, f"/{DATABASE}", "", ""))
 
 
 def build(count):

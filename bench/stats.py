@@ -36,7 +36,9 @@ import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
+
+from throwaway import recreate_database
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -58,7 +60,7 @@ def main():
     server = urlsplit(os.environ.get("DATABASE_URL") or "postgres://postgres@127.0.0.1:5432/postgres")
     if server.scheme not in ("postgres", "postgresql"):
         raise SystemExit("bench/stats.py measures PostgreSQL: DATABASE_URL must be postgres://… (or unset)")
-    database_url = recreate_database(server)
+    database_url = recreate_database(server, DATABASE)
     os.environ.update(
         {
             "DATABASE_URL": database_url,
@@ -100,22 +102,6 @@ def main():
 
 def _fmt(value):
     return f"{value:.1f}" if isinstance(value, float) else str(value).lower()
-
-
-def recreate_database(server):
-    import psycopg
-
-    with psycopg.connect(
-        host=server.hostname,
-        port=server.port or 5432,
-        user=server.username,
-        password=server.password,
-        dbname="postgres",
-    ) as conn:
-        conn.autocommit = True
-        conn.execute(f'DROP DATABASE IF EXISTS "{DATABASE}"')
-        conn.execute(f'CREATE DATABASE "{DATABASE}"')
-    return urlunsplit((server.scheme, server.netloc, f"/{DATABASE}", "", ""))
 
 
 def build(messages, engagements):
