@@ -49,6 +49,13 @@ TERMS = (
         "Messages whose notification or link was clicked (counted once per message).",
     ),
     Term(
+        "amplified",
+        "Amplified",
+        "Messages sent once more by push amplification (Settings → Delivery): a web or mobile "
+        "push accepted but not reported displayed (rendered, viewed or clicked) within an hour, "
+        "resent with the same collapse key so the device shows one notification.",
+    ),
+    Term(
         "failed",
         "Failed",
         "Messages that could not be sent for a technical reason: the push service refused them or"
@@ -156,3 +163,16 @@ def of_dispatches(dispatch_ids):
     ids = {pk for pk in dispatch_ids if pk}
     found = tally(Q(dispatch__in=ids)) if ids else {}
     return {pk: found.get(pk, Outcomes()) for pk in ids}
+
+
+def amplified(dispatch_ids):
+    """{dispatch id: messages push amplification sent once more} (``amplified_at``, set when
+    ``delivery.actions.amplification`` claims one; web and mobile alike). Zeros included."""
+    ids = {pk for pk in dispatch_ids if pk}
+    found = dict(
+        Message.objects.filter(dispatch__in=ids, amplified_at__isnull=False)
+        .values_list("dispatch")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    return {pk: found.get(pk, 0) for pk in ids}

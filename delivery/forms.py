@@ -55,8 +55,9 @@ class LimitsForm(forms.ModelForm):
             "throttle_per_15_min": "All campaigns and workers together. Empty: no throttle.",
             "dnd_start": "The default for new campaigns, in each person's time zone. Empty: none.",
             "amplification": (
-                "A web push the browser accepted but never reported as shown within an hour is sent once "
-                "more, with the same tag, so people whose device dropped it see it and nobody sees it twice."
+                "A web or app push the push service accepted but no device reported as shown within an hour "
+                "is sent once more, with the same collapse key, so people whose device dropped it see it and "
+                "nobody sees it twice."
             ),
         }
         widgets = {

@@ -86,6 +86,6 @@ def sweep_expired_claims():
 # queued message carry that name, so it must not follow the module.
 @shared_task(name="delivery.amplification.amplify", ignore_result=True)
 def amplify():
-    """Send unviewed web pushes once more (beat, every 5 minutes: "amplify web pushes" in
+    """Send web and mobile pushes not reported displayed once more (beat, every 5 minutes: "amplify web pushes" in
     config/celery.py; delivery/actions/amplification.py)."""
     amplification.do_amplify()

@@ -1,16 +1,21 @@
 """Push amplification (001_7e98aec7573e4386.txt, "Optimizing delivery by Push Amplification").
 
 Some devices accept a push and never show it (a browser closed when it arrived, an
-aggressive battery saver). When the Settings toggle is on, a web push the push service
-accepted (``sent``) whose service worker has not reported it shown (``viewed_at``) an
-hour later is sent once more, with the same collapse key (Web Push ``Topic``, the
-notification ``tag``): a device that still holds the first copy replaces it, so nobody
-sees it twice. Only once per message, and not after a day, when it is old news.
+aggressive battery saver, an OEM that suppresses notifications). When the Settings toggle
+is on, a web or mobile push the push service accepted (``sent``) that no device has
+reported displayed an hour later is sent once more, with the same collapse key (Web Push
+``Topic`` and the notification ``tag``; FCM ``android.collapse_key``; APNs
+``apns-collapse-id``): a device that still holds the first copy replaces it, so nobody sees
+it twice. Displayed means rendered, viewed or clicked (``delivery.counts.ENGAGED``
+"rendered"): the web service worker reports a view when it shows one, an app reports
+``rendered`` / ``viewed`` / ``clicked`` through POST /api/v1/engagement. Only once per
+message, and not after a day, when it is old news.
 
 Rows are claimed before the resend (``amplified_at`` set in the same transaction that
 picks them, SKIP LOCKED on PostgreSQL, the write lock on SQLite), so two overlapping runs
 never resend one message twice; a worker dying after the claim loses that resend, which
-is the right way round for a bonus send.
+is the right way round for a bonus send. ``amplified_at`` is what counts them
+(``delivery.counts.amplified``).
 """
 
 import logging
@@ -20,24 +25,30 @@ from django.db import transaction
 from django.utils import timezone
 
 from delivery.actions import sending
+from delivery.counts import ENGAGED
 from delivery.models import DeliverySettings, Dispatch, Message
 
 log = logging.getLogger(__name__)
 
-AFTER = timedelta(hours=1)  # not viewed within an hour (the issue, the seed's toggle text)
+AFTER = timedelta(hours=1)  # not displayed within an hour (the issue, the seed's toggle text)
 UNTIL = timedelta(hours=24)  # later than this it is no longer worth showing
 BATCH = 500
 
 
-def unviewed(now):
-    """Web pushes sent AFTER to UNTIL ago, never reported viewed, never amplified, not tests."""
-    return Message.objects.filter(
+# Every channel a push service delivers to the device: Web Push, and FCM / APNs for apps.
+CHANNELS = (Dispatch.Channel.WEB_PUSH, Dispatch.Channel.MOBILE_PUSH)
+
+
+def undelivered(now):
+    """Pushes sent AFTER to UNTIL ago that no device reported displayed (rendered, viewed or
+    clicked: any of them implies the notification was shown), never amplified, not tests."""
+    return Message.objects.alias(displayed=ENGAGED["rendered"]).filter(
+        displayed__isnull=True,
         status=Message.Status.SENT,
         sent_at__lte=now - AFTER,
         sent_at__gt=now - UNTIL,
-        viewed_at__isnull=True,
         amplified_at__isnull=True,
-        dispatch__channel=Dispatch.Channel.WEB_PUSH,
+        dispatch__channel__in=CHANNELS,
         dispatch__is_test=False,
         # A stopped or paused campaign sends nothing more, resends included.
         dispatch__status__in=[Dispatch.Status.SENDING, Dispatch.Status.DONE],
@@ -46,9 +57,9 @@ def unviewed(now):
 
 @transaction.atomic
 def claim(now, size=BATCH):
-    """Mark up to ``size`` unviewed web pushes amplified; their ids (each id is claimed once)."""
+    """Mark up to ``size`` undelivered pushes amplified; their ids (each id is claimed once)."""
     ids = list(
-        unviewed(now)
+        undelivered(now)
         .select_for_update(skip_locked=True, of=("self",))
         .order_by("id")
         .values_list("id", flat=True)[:size]
@@ -58,7 +69,7 @@ def claim(now, size=BATCH):
 
 
 def do_amplify(now=None):
-    """Claim and resend every due unviewed web push, in batches; how many were resent."""
+    """Claim and resend every due undelivered push, in batches; how many were resent."""
     if not DeliverySettings.load().amplification:
         return 0
     now = now or timezone.now()
@@ -67,5 +78,5 @@ def do_amplify(now=None):
         sending.resend(ids)
         total += len(ids)
     if total:
-        log.info("push amplification: %s web pushes sent once more", total)
+        log.info("push amplification: %s pushes sent once more", total)
     return total

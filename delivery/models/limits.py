@@ -24,7 +24,8 @@ class DeliverySettings(models.Model):
     dnd_end = models.TimeField(null=True, blank=True)
     dnd_action = models.CharField(max_length=8, choices=DndAction.choices, default=DndAction.DELAY)
     amplification = models.BooleanField(
-        default=False, help_text="Send a web push once more if it was accepted but not viewed within an hour."
+        default=False,
+        help_text="Send a web or app push once more if it was accepted but not reported displayed within an hour.",
     )
     fcm_project_id = models.CharField(max_length=200, blank=True)
     fcm_service_account = EncryptedTextField(blank=True, help_text="Service account JSON (write-only).")

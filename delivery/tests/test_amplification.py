@@ -1,4 +1,5 @@
-"""Push amplification: which web pushes are sent once more, and that each is claimed once."""
+"""Push amplification: which pushes are sent once more, and that each is claimed once
+(mobile resends through the local FCM and APNs services: test_amplification_mobile.py)."""
 
 import datetime as dt
 import threading
@@ -56,17 +57,24 @@ def test_a_viewed_push_is_not_sent_again():
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("kind", ["rendered_at", "viewed_at", "clicked_at"])
+def test_a_mobile_push_reported_displayed_is_not_sent_again_and_an_unreported_one_is(kind):
+    message(channel=Dispatch.Channel.MOBILE_PUSH, **{kind: SENT_AT + dt.timedelta(minutes=30)})
+    pending = message(channel=Dispatch.Channel.MOBILE_PUSH)
+    assert claimed_at(90) == [pending.pk]
+
+
+@pytest.mark.django_db
 @pytest.mark.parametrize(
     "fields",
     [
-        {"channel": Dispatch.Channel.MOBILE_PUSH},
         {"is_test": True},
         {"status": Message.Status.FAILED},
         {"status": Message.Status.DROPPED},
         {"status": Message.Status.HELD},
     ],
 )
-def test_mobile_pushes_test_sends_and_unsent_messages_are_not_amplified(fields):
+def test_test_sends_and_unsent_messages_are_not_amplified(fields):
     message(**fields)
     assert claimed_at(90) == []
 
