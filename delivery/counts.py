@@ -165,14 +165,9 @@ def of_dispatches(dispatch_ids):
     return {pk: found.get(pk, Outcomes()) for pk in ids}
 
 
-def amplified(dispatch_ids):
-    """{dispatch id: messages push amplification sent once more} (``amplified_at``, set when
-    ``delivery.actions.amplification`` claims one; web and mobile alike). Zeros included."""
-    ids = {pk for pk in dispatch_ids if pk}
-    found = dict(
-        Message.objects.filter(dispatch__in=ids, amplified_at__isnull=False)
-        .values_list("dispatch")
-        .annotate(n=Count("pk"))
-        .order_by()
-    )
-    return {pk: found.get(pk, 0) for pk in ids}
+def amplified(where):
+    """How many messages of the dispatches ``where`` selects (a Q over ``dispatch``, as in
+    ``tally``) push amplification sent once more: ``amplified_at``, set when
+    ``delivery.actions.amplification`` claims one, web and mobile alike. Pruned dispatches'
+    messages are gone, and their resends with them."""
+    return Message.objects.filter(where, amplified_at__isnull=False).count()

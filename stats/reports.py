@@ -62,6 +62,7 @@ class Numbers:
     clicked: int = 0
     conversions: int = 0
     revenue: Decimal = Decimal(0)
+    amplified: int = 0  # sent once more by push amplification (``totals`` only)
 
     @property
     def ctr(self):
@@ -83,12 +84,18 @@ def _sums(rows):
 
 
 def totals(campaign, run=None):
-    """The people and message counts of the campaign page (exact, from the messages) with the
-    engagement of the roll-ups."""
+    """The people and message counts of the campaign page (exact, from the messages, push
+    amplification's resends included) with the engagement of the roll-ups."""
     counts = run_counts.for_runs([run])[run.pk] if run else run_counts.for_campaign(campaign)
     engagement = _sums(_daily(campaign, run))
     del engagement["sent"]  # the messages' own count, never a minute behind
-    return Numbers(**{name: getattr(counts, name) for name in run_counts.RUN_COUNTS}, **engagement)
+    # Resends by push amplification, over the run's (or every run's) dispatch and A/B remainder.
+    runs = Q(pk=run.pk) if run else Q(campaign=campaign)
+    runs_dispatches = CampaignRun.objects.filter(runs)
+    amplified = delivery_counts.amplified(
+        Q(dispatch__in=runs_dispatches.values("dispatch")) | Q(dispatch__in=runs_dispatches.values("remainder"))
+    )
+    return Numbers(**{name: getattr(counts, name) for name in run_counts.RUN_COUNTS}, **engagement, amplified=amplified)
 
 
 def by_campaign(campaigns):
