@@ -10,6 +10,7 @@ from campaigns.models import (
     Label,
     LiveTrigger,
     PopupShow,
+    PushResource,
     RunForecast,
     TestSend,
     Variant,
@@ -106,3 +107,13 @@ class IdempotencyKeyAdmin(ReadOnlyAdmin):
     list_display = ["key", "campaign", "api_key", "created_at"]
     raw_id_fields = ["campaign", "api_key"]
     search_fields = ["key", "campaign__name"]
+
+
+@admin.register(PushResource)
+class PushResourceAdmin(ReadOnlyAdmin):
+    """Read-only: resources are made and edited on their page (campaigns/views/resources.py),
+    which validates the content with the What step's form and records the change."""
+
+    list_display = ["name", "channel", "updated_at", "created_by"]
+    list_filter = ["channel"]
+    search_fields = ["name"]

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from campaigns.views import changes, listing, overview, setup, start, what, when, who
+from campaigns.views import changes, listing, overview, resources, setup, start, what, when, who
 
 app_name = "campaigns"
 urlpatterns = [
@@ -13,4 +13,5 @@ urlpatterns = [
     *setup.urlpatterns,
     *overview.urlpatterns,
     *changes.urlpatterns,
+    *resources.urlpatterns,
 ]

@@ -48,6 +48,7 @@ def pages(admin, draft, exit_intent, completed, running, segment, profile, profi
         f"/audience/imports/{profile_import.pk}/",
         "/campaigns/",
         "/campaigns/new/",
+        "/campaigns/resources/",
         *wizard_steps(draft),
         f"/campaigns/{exit_intent.pk}/what/",
         f"/campaigns/{completed.pk}/",

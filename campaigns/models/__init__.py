@@ -5,6 +5,7 @@ from campaigns.models.forecasts import RunForecast
 from campaigns.models.live import LiveTrigger
 from campaigns.models.popups import PopupShow
 from campaigns.models.requests import IdempotencyKey
+from campaigns.models.resources import PushResource
 from campaigns.models.runs import CampaignRun, ControlMember, TestSend
 from campaigns.models.versions import ContentVersion
 
@@ -17,6 +18,7 @@ __all__ = [
     "Label",
     "LiveTrigger",
     "PopupShow",
+    "PushResource",
     "RunForecast",
     "TestSend",
     "Variant",

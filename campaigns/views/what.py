@@ -4,6 +4,8 @@ The step posts one form (``campaigns/forms/what``). Its partial endpoints take t
 form: ``variants`` redraws it after adding, copying or removing a variant (nothing is
 saved), ``preview`` draws one variant as browsers and phones would show it, ``test``
 saves the step and sends a test. ``personalise`` feeds the @ menu.
+A saved push (``PushResource``) fills a variant's fields: ``?resource=<id>`` on the step
+fills the first, the ``resource:<key>`` edit the variant ``key`` (its ``v<key>-resource``).
 """
 
 import re
@@ -22,7 +24,7 @@ from campaigns.allocation import PROPERTY_FIELDS
 from campaigns.forms.what import Browsers, WhatForm, edit
 from campaigns.forms.what.fields import form_field_for
 from campaigns.forms.what.test_send import TestSendForm
-from campaigns.models import Campaign
+from campaigns.models import Campaign, PushResource
 from campaigns.views.changes import confirm_or_change
 from campaigns.views.wizard import Step, editable, go_next, invalid, render_step, step_url
 from delivery.content import PROFILE_FIELDS
@@ -49,7 +51,9 @@ def step(request, campaign):
             return confirm_or_change(request, campaign, STEP, form)
         do_save_step(campaign, STEP, form, user=request.user)
         return go_next(request, campaign, STEP)
-    return render_step(request, campaign, STEP, _context(campaign, WhatForm(campaign)))
+    form = WhatForm(campaign)
+    _use_resource(campaign, form, form.keys[0], request.GET.get("resource"))
+    return render_step(request, campaign, STEP, _context(campaign, form))
 
 
 @editable(step=STEP)
@@ -57,8 +61,18 @@ def variants(request, campaign):
     """Add, copy or remove a variant, or fit them to a new message type; saves nothing."""
     if request.method != "POST":
         return redirect("campaigns:what", campaign.pk)
-    form = edit(campaign, request.POST, request.POST.get("op", ""))
+    op = request.POST.get("op", "")
+    form = edit(campaign, request.POST, op)
+    action, _, key = op.partition(":")
+    if action == "resource":
+        _use_resource(campaign, form, key, request.POST.get(f"v{key}-resource"))
     return _draw(request, campaign, form)
+
+
+def _use_resource(campaign, form, key, chosen):
+    """Fill variant ``key`` from the chosen resource of the campaign's channel, if any."""
+    if resource := PushResource.objects.filter(pk=positive_int(chosen), channel=campaign.channel).first():
+        form.use_resource(key, resource.content)
 
 
 @editable(step=STEP)
@@ -179,6 +193,7 @@ def _context(campaign, form, *, tests=None):
         "test_sends": recent_tests(campaign, RECENT_TESTS),
         "can_test": campaign.channel != Campaign.Channel.EXIT_INTENT,
         "property_names": _property_names(),
+        "resources": PushResource.objects.filter(channel=campaign.channel).only("pk", "name"),
         "urls": {
             name: reverse(f"campaigns:what_{name}", args=[campaign.pk])
             for name in ("variants", "preview", "test", "personalise")

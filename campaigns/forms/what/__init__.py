@@ -157,6 +157,17 @@ class WhatForm:
             probe = self.content_form(prefix=f"v{key}")
             self.forms.append(self.content_form(prefix=f"v{key}", initial=_initial(probe, data)))
 
+    def use_resource(self, key, content):
+        """Fill variant ``key`` with a saved push's content (a ``PushResource``), keeping its
+        place in the message type. Nothing is saved: the step's Continue saves the copy, so
+        a later change of the resource reaches no campaign."""
+        if key not in self.keys:
+            return
+        index = self.keys.index(key)
+        kept = {name: self.forms[index][name].value() for name in ("property_value", "share")}
+        initial = {**self.content_form.initial_for(content), **kept}
+        self.forms[index] = self.content_form(prefix=f"v{key}", initial=initial)
+
     # What the template reads.
 
     def value(self, name):
