@@ -17,7 +17,7 @@ from playwright.sync_api import expect
 
 from accounts import roles
 from campaigns.actions.drafts import do_create_draft
-from campaigns.models import Campaign
+from campaigns.models import Campaign, PushResource
 from conftest import PASSWORD
 from segments.models import Profile, ProfileImport, Segment, Site
 from stats.actions.rollup import do_roll_up
@@ -93,6 +93,8 @@ def test_no_page_breaks_the_content_security_policy(browser, live_server, make_u
         finished_at=timezone.now(),
     )
     Site.objects.create(name="Shop", allowed_origins=["https://shop.example.com"])  # its identity secret box
+    # A saved push: its list row, and the What step's "Start from a saved push" select.
+    PushResource.objects.create(name="Gold", channel="web_push", content={"title": "Gold", "body": "20% off"})
 
     context = browser.new_context(base_url=live_server.url)
     context.set_default_timeout(10_000)
