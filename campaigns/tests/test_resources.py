@@ -189,3 +189,17 @@ def test_editing_a_resource_later_does_not_change_a_campaign_that_used_it(market
     assert Variant.objects.get(campaign=campaign).content == used
     page = marketer.get(LIST).content.decode()
     assert "campaigns that already used it keep their own copy" in page
+
+
+def test_a_mobile_campaign_picks_a_mobile_resource_and_a_pop_up_offers_none(marketer, make_user, resource):
+    owner = make_user()
+    mobile = do_create_draft(name="App", channel=Campaign.Channel.MOBILE_PUSH, kind=Campaign.Kind.ONE_TIME, owner=owner)
+    app = PushResource.objects.create(
+        name="App sale", channel="mobile_push", content={"title": "Sale", "subtitle": "Today", "body": "In the app"}
+    )
+    page = marketer.get(reverse("campaigns:what", args=[mobile.pk]), {"resource": app.pk}).content.decode()
+    assert 'value="Today"' in page and "Gold coupon" not in page
+    popup = do_create_draft(
+        name="Leaving?", channel=Campaign.Channel.EXIT_INTENT, kind=Campaign.Kind.ONE_TIME, owner=owner
+    )
+    assert "Start from a saved push" not in marketer.get(reverse("campaigns:what", args=[popup.pk])).content.decode()
