@@ -19,7 +19,9 @@ from segments.models import Device
 from tests.pushservices.apns import APNsService
 from tests.pushservices.fcm import FcmService
 
-pytestmark = pytest.mark.django_db
+# transaction=True: the APNs provider token is shared through the cache from the send loop's own thread;
+# in the embedded mode that cache is the database, which a test held in one transaction would lock.
+pytestmark = pytest.mark.django_db(transaction=True)
 SENT_AT = dt.datetime(2026, 5, 4, 9, 0, tzinfo=dt.UTC)
 
 
