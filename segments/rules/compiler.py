@@ -24,6 +24,7 @@ from django.db.models.lookups import (
 )
 
 from segments.models import Device, Event, Profile
+from segments.rules import dates
 from segments.rules import tree as t
 from segments.rules.dates import age_bounds
 from segments.rules.sql import JsonListHolds, JsonValue, Number
@@ -254,7 +255,7 @@ def _field(c, now):
         # its index (segments_pr_last_se_8ceed7_idx); the others read the profile
         # rows, as a reach count does anyway. The explicit IS NOT NULL keeps a
         # missing date a "no" under "none of".
-        start, end = t.field_bounds(comparison, now, timestamps=c.type == "time")
+        start, end = dates.field_bounds(comparison, now, timestamps=c.type == "time")
         found = Q(**{f"{name}__isnull": False})
         if start is not None:
             found &= Q(**{f"{name}__gte": start})
@@ -292,7 +293,7 @@ def _event(c, now, *, narrowed=False):
     matching = Event.objects.filter(name=c.event)
     for comparison in c.filters:
         matching = matching.filter(json_comparison("properties", comparison))
-    start, end = t.window_bounds(c.window, now)
+    start, end = dates.window_bounds(c.window, now)
     if c.occurrence != "any":
         edge = (Min if c.occurrence == "first" else Max)("occurred_at")
         per_profile = matching.values("profile").annotate(edge=edge)

@@ -6,6 +6,7 @@ compiler's, including what counts as "missing"."""
 
 from math import asin, cos, radians, sin, sqrt
 
+from segments.rules import dates
 from segments.rules import tree as t
 from segments.rules.compiler import EARTH_RADIUS_KM
 from segments.rules.dates import age_bounds
@@ -182,7 +183,7 @@ def _field(c, context):
     if c.type in ("date", "time"):
         if comparison.op in t.SET_OPS:
             return (value is not None) == (comparison.op == "is_set")
-        start, end = t.field_bounds(comparison, context["now"], timestamps=c.type == "time")
+        start, end = dates.field_bounds(comparison, context["now"], timestamps=c.type == "time")
         return value is not None and (start is None or value >= start) and (end is None or value < end)
     if c.type == "language" and comparison.op in ("equals", "not_equals", "in"):
         wanted = comparison.value if comparison.op == "in" else (comparison.value,)
@@ -201,7 +202,7 @@ def _event_matches(event, c):
 
 
 def _event(c, context):
-    start, end = t.window_bounds(c.window, context["now"])
+    start, end = dates.window_bounds(c.window, context["now"])
 
     def inside(moment):
         return (start is None or moment >= start) and (end is None or moment < end)

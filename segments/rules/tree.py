@@ -40,7 +40,7 @@ so the builder can show each message next to its condition.
 
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date
 from functools import cache
 from zoneinfo import available_timezones
 
@@ -564,38 +564,6 @@ def _filters(data):
             raise _Invalid("each event filter must be an object")
         found.append(comparison(item, _name(item, "name")))
     return tuple(found)
-
-
-def window_bounds(window, now):
-    """(start, end) datetimes of ``window`` at ``now``; None where open."""
-    if window.type == "last_days":
-        return now - timedelta(days=window.days), None
-    if window.type == "between":
-        start = datetime.combine(window.start, time.min, tzinfo=UTC)
-        end = datetime.combine(window.end, time.min, tzinfo=UTC) + timedelta(days=1)
-        return start, end
-    return None, None
-
-
-def field_bounds(c, now, *, timestamps):
-    """(start, end) of a date comparison on a profile column: start included, end
-    excluded, None where open. Days are whole UTC days, as event windows'; on a
-    time column (``timestamps``) the bounds are datetimes, on a date column dates."""
-
-    def day(value):
-        return datetime.combine(value, time.min, tzinfo=UTC) if timestamps else value
-
-    one = timedelta(days=1)
-    if c.op == "in_last_days":
-        return now - timedelta(days=c.value), None
-    if c.op == "over_days_ago":
-        return None, now - timedelta(days=c.value)
-    if c.op == "greater":
-        return day(c.value + one), None
-    if c.op == "less":
-        return None, day(c.value)
-    low, high = c.value
-    return day(low), day(high + one)
 
 
 def language_matches(tag, wanted):
