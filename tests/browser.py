@@ -25,7 +25,12 @@ def browser():
         if os.environ.get("CI"):
             pytest.fail("CI needs /usr/bin/chromium for the browser tests (scripts/ensure-chromium installs it)")
         pytest.skip("no /usr/bin/chromium: install Debian's chromium package to run the browser tests")
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
+
+    # expect() waits 5 s by default, the page's own actions 10 s (below): a loaded CI machine
+    # (SQLite's embedded mode, two cores) can take longer than 5 s to answer a fetch the
+    # page makes as you type, so assertions wait as long as actions do.
+    expect.set_options(timeout=10_000)
 
     # Playwright's sync API runs an event loop in this thread; the ORM calls that the
     # tests make around it are ordinary synchronous ones.
