@@ -245,6 +245,64 @@
     return node;
   }
 
+  function kebab(name) {
+    return name.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`);
+  }
+
+  function declarations(style, important) {
+    const suffix = important ? " !important" : "";
+    return Object.keys(style).map((name) => `${kebab(name)}:${style[name]}${suffix}`).join(";");
+  }
+
+  // What every SDK host starts from, whatever the site's style sheets say of it
+  // (`* {display: none !important}`, `html {font-size: 0}`, `body {transform: ...}`):
+  // all properties back to their initial values, then shown.
+  const HOST_BASE = { all: "initial", display: "block" };
+
+  function shadowHost(styles, options) {
+    // An element of the SDK's own (appended to <html>, so a transform or
+    // display:none on <body> does not reach it) with a shadow root holding the
+    // SDK's styles: the site's selectors do not match inside it, and the host
+    // resets what it would inherit. `styles` maps ":host" and class selectors,
+    // optionally with a pseudo-class (".button:focus-visible"), to style
+    // properties (camelCase; px, not rem: the site may shrink the root font).
+    // The Content-Security-Policy of a site may refuse <style> and style=""
+    // ('unsafe-inline'); neither is used. The rules go in a constructable style
+    // sheet (adoptedStyleSheets), or, where a browser has none, onto the
+    // elements themselves through their style properties (CSSOM, which CSP
+    // allows), without the pseudo-class rules.
+    // Returns {host, root, add(tag, classNames, text), remove()}: add() makes an
+    // element with those classes (space separated) and text (textContent: never
+    // markup); put it into root or into another added element.
+    options = options || {};
+    styles = styles || {};
+    const host = document.createElement(options.tag || "clarion-layer");
+    const hostStyle = { ...HOST_BASE, ...(styles[":host"] || {}) };
+    for (const name of Object.keys(hostStyle)) host.style.setProperty(kebab(name), hostStyle[name], "important");
+    const root = host.attachShadow ? host.attachShadow({ mode: options.mode === "closed" ? "closed" : "open" }) : host;
+    let sheet = null;
+    if (root !== host && "adoptedStyleSheets" in root && global.CSSStyleSheet) {
+      try {
+        sheet = new CSSStyleSheet();
+        const rules = Object.keys(styles).map((selector) =>
+          `${selector}{${declarations(styles[selector], selector === ":host")}}`);
+        sheet.replaceSync(rules.join("\n"));
+        root.adoptedStyleSheets = [sheet];
+      } catch (e) {
+        sheet = null; // an older engine: the elements' own style properties below
+      }
+    }
+    function add(tag, classNames, text) {
+      const names = String(classNames || "").split(/\s+/).filter(Boolean);
+      const node = element(tag, {}, text);
+      if (names.length) node.className = names.join(" ");
+      if (!sheet) for (const name of names) Object.assign(node.style, styles[`.${name}`] || {});
+      return node;
+    }
+    (document.documentElement || document.body).append(host);
+    return { host: host, root: root, add: add, remove: () => host.remove() };
+  }
+
   function showPopup(popup) {
     const previous = document.activeElement;
     const titleId = `clarion-popup-title-${popup.campaign}`;
