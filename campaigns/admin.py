@@ -9,6 +9,7 @@ from campaigns.models import (
     IdempotencyKey,
     Label,
     LiveTrigger,
+    PermissionPrompt,
     PopupShow,
     PushResource,
     RunForecast,
@@ -76,6 +77,16 @@ class PopupShowAdmin(admin.ModelAdmin):
     list_display = ["campaign", "profile", "day", "variant", "shown_at"]
     raw_id_fields = ["campaign", "profile"]
     date_hierarchy = "shown_at"
+
+
+@admin.register(PermissionPrompt)
+class PermissionPromptAdmin(ReadOnlyAdmin):
+    """Read-only: each row is what a browser was asked and answered; the campaign's counts
+    (campaigns/counts.py prompt_counts) read them."""
+
+    list_display = ["campaign", "device", "given_at", "shown_at", "subscribed_at", "blocked_at", "later_until"]
+    raw_id_fields = ["campaign", "device"]
+    date_hierarchy = "given_at"
 
 
 @admin.register(ContentVersion)

@@ -3,6 +3,7 @@
 from campaigns.models.campaign import Campaign, Label, Variant
 from campaigns.models.forecasts import RunForecast
 from campaigns.models.live import LiveTrigger
+from campaigns.models.onboarding import PermissionPrompt
 from campaigns.models.popups import PopupShow
 from campaigns.models.requests import IdempotencyKey
 from campaigns.models.resources import PushResource
@@ -17,6 +18,7 @@ __all__ = [
     "IdempotencyKey",
     "Label",
     "LiveTrigger",
+    "PermissionPrompt",
     "PopupShow",
     "PushResource",
     "RunForecast",

@@ -27,6 +27,8 @@ class Campaign(models.Model):
         WEB_PUSH = "web_push", "Web Push"
         MOBILE_PUSH = "mobile_push", "Mobile Push"
         EXIT_INTENT = "exit_intent", "Web Exit Intent"
+        # Soft onboarding (seed 002): a banner asking for push permission, campaigns/onboarding.py.
+        PERMISSION_REQUEST = "permission_request", "Push permission request"
 
     class Kind(models.TextChoices):
         # Past behaviour: the audience is evaluated when a run starts.
@@ -60,6 +62,13 @@ class Campaign(models.Model):
         WHAT = "what", "What"
         SETUP = "setup", "Setup"
         OVERVIEW = "overview", "Overview"
+
+    class TargetDevices(models.TextChoices):
+        # Seed 002 "Target Devices": which of a person's devices a push reaches. Empty on
+        # the row means the channel's own kind (campaigns/targeting.py decides).
+        WEB = "web", "Web"
+        APPS = "apps", "Native apps"
+        ALL = "all", "All: web and native apps"
 
     class ReachMode(models.TextChoices):
         ALL = "all", "Send to everyone who qualifies"
@@ -115,7 +124,13 @@ class Campaign(models.Model):
     segment = models.ForeignKey(
         "segments.Segment", null=True, blank=True, on_delete=models.PROTECT, related_name="campaigns"
     )
-    platforms = models.JSONField(default=list, blank=True, help_text='Mobile Push: ["android", "ios"].')
+    platforms = models.JSONField(default=list, blank=True, help_text='Native apps: ["android", "ios"].')
+    target_devices = models.CharField(
+        max_length=4,
+        choices=TargetDevices.choices,
+        blank=True,
+        help_text="Push: web, native app or all devices; empty: the channel's own (campaigns/targeting.py).",
+    )
     exit_trigger = models.JSONField(
         default=dict, blank=True, help_text="Web Exit Intent targeting: single action, page visit, referral, count."
     )
