@@ -1,7 +1,7 @@
 from django.contrib import admin
 
 from accounts.admin import AuditedAdmin
-from delivery.models import DeliverySettings, Dispatch, Heartbeat, Message, PrunedTally, VapidKey
+from delivery.models import DeliverySettings, Dispatch, Heartbeat, InboxItem, Message, PrunedTally, VapidKey
 
 
 @admin.register(Heartbeat)
@@ -68,3 +68,20 @@ class DeliverySettingsAdmin(AuditedAdmin):
 
     def has_add_permission(self, request):
         return not DeliverySettings.objects.exists()
+
+
+@admin.register(InboxItem)
+class InboxItemAdmin(admin.ModelAdmin):
+    """App Inbox copies of pushes (delivery/actions/inbox.py). Staff may delete one (a
+    person asked); nobody writes one by hand: its text is what the person was shown."""
+
+    list_display = ["id", "profile", "dispatch", "variant", "created_at", "expires_at", "read_at", "deleted_at"]
+    list_filter = ["variant"]
+    raw_id_fields = ["dispatch", "profile"]
+    show_full_result_count = False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

@@ -1,7 +1,8 @@
 """How one message reaches one device (DESIGN.md: delivery owns messages and global limits)."""
 
+from delivery.models.inbox import InboxItem
 from delivery.models.limits import DeliverySettings
 from delivery.models.messages import Dispatch, Message, PrunedTally
 from delivery.models.workers import Heartbeat, VapidKey
 
-__all__ = ["DeliverySettings", "Dispatch", "Heartbeat", "Message", "PrunedTally", "VapidKey"]
+__all__ = ["DeliverySettings", "Dispatch", "Heartbeat", "InboxItem", "Message", "PrunedTally", "VapidKey"]
