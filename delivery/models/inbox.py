@@ -9,8 +9,8 @@ class InboxItem(models.Model):
 
     It copies what it needs from its messages (variant, live context) and never points at
     one: messages are pruned after MESSAGE_RETENTION_DAYS, an item lives until
-    ``expires_at`` (its TTL, at most 90 days), then the hourly sweep deletes it. Title and
-    message are rendered with the person's profile the first time the item is listed
+    ``expires_at`` (its TTL, at most 90 days), then the hourly sweep deletes it. Title,
+    message and link are rendered with the person's profile the first time the item is listed
     (``title``/``body``, ``rendered_at``), as a push is at its send, and then kept.
 
     ``profile`` has no database constraint, like ``Message.profile``: the copy is one
@@ -28,6 +28,7 @@ class InboxItem(models.Model):
     expires_at = models.DateTimeField()
     title = models.TextField(blank=True)
     body = models.TextField(blank=True)
+    url = models.TextField(blank=True)  # the push's deep link, rendered as its text is
     rendered_at = models.DateTimeField(null=True, blank=True)
     # Why it could not be rendered for this person (a Liquid error, as the push records it): never listed.
     error = models.CharField(max_length=300, blank=True)
