@@ -35,6 +35,8 @@ HOUSEKEEPING = {
     "amplify web pushes": ("delivery.amplification.amplify", 300.0),
     # The API's Idempotency-Key answers are kept 30 days (campaigns/idempotency.py).
     "forget idempotency keys": ("campaigns.tasks.forget_idempotency_keys", 3600.0),
+    # Expired App Inbox items emptied, and deleted with their dispatch's messages (delivery/actions/inbox.py).
+    "sweep the app inbox": ("delivery.tasks.sweep_inbox", 3600.0),
 }
 
 app.conf.beat_schedule = {

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from django.db.models import Count, F, Q, Sum
 from django.db.models.functions import Coalesce
 
-from delivery.models import Message, PrunedTally
+from delivery.models import InboxItem, Message, PrunedTally
 from segments.counts import Term
 
 # What becomes of messages, in words (the whole vocabulary: campaigns.counts.TERMS).
@@ -54,6 +54,25 @@ TERMS = (
         "Messages sent once more by push amplification (Settings → Delivery): a web or mobile "
         "push accepted but not reported displayed (rendered, viewed or clicked) within an hour, "
         "resent with the same collapse key so the device shows one notification.",
+    ),
+    Term(
+        "inbox_copies",
+        "Inbox copies",
+        "People given a copy of the push in their App Inbox (the What step's “Send a copy to App "
+        "Inbox”): one per person, whatever became of the push, listed until its TTL ends.",
+    ),
+    Term(
+        "inbox_views",
+        "Inbox views",
+        "Inbox copies the person opened in their App Inbox (the app or web page marked them read).",
+    ),
+    Term(
+        "inbox_boost",
+        "Inbox boost",
+        "Inbox copies opened before any of the person's devices reported the push displayed "
+        "(rendered, viewed or clicked): people the inbox reached first. The percentage is of the "
+        "messages sent once more through App Inbox and push amplification together (inbox copies "
+        "+ amplified), as seed 001 puts it.",
     ),
     Term(
         "failed",
@@ -171,3 +190,31 @@ def amplified(where):
     ``delivery.actions.amplification`` claims one, web and mobile alike. Pruned dispatches'
     messages are gone, and their resends with them."""
     return Message.objects.filter(where, amplified_at__isnull=False).count()
+
+
+@dataclass
+class Inbox:
+    """App Inbox copies of the dispatches counted (terms ``inbox_copies``, ``inbox_views``,
+    ``inbox_boost``); ``boost_percent`` needs the same dispatches' ``amplified``."""
+
+    copies: int = 0
+    views: int = 0
+    boosted: int = 0
+
+    def boost_percent(self, amplified):
+        """Boosted / (inbox copies + amplified) * 100; None when neither sent anything."""
+        whole = self.copies + amplified
+        return None if not whole else self.boosted * 100 / whole
+
+
+def inbox(where):
+    """``Inbox`` counts of the dispatches ``where`` selects (a Q over ``dispatch``, as in
+    ``tally``), expired and deleted items included: the sweep empties an expired item but
+    deletes it only with its dispatch's messages (MESSAGE_RETENTION_DAYS), so the counts read
+    the same as long as the amplified count beside them does."""
+    found = InboxItem.objects.filter(where).aggregate(
+        copies=Count("pk"),
+        views=Count("pk", filter=Q(read_at__isnull=False)),
+        boosted=Count("pk", filter=Q(read_at__isnull=False, before_push=True)),
+    )
+    return Inbox(**found)

@@ -7,7 +7,7 @@ from celery import shared_task
 from django.core.cache import cache
 from django.utils import timezone
 
-from delivery.actions import amplification, sending
+from delivery.actions import amplification, inbox, sending
 from delivery.models import Heartbeat
 
 # A hold shorter than this is woken by a task with a countdown; longer ones by the sweep
@@ -89,3 +89,10 @@ def amplify():
     """Send web and mobile pushes not reported displayed once more (beat, every 5 minutes: "amplify web pushes" in
     config/celery.py; delivery/actions/amplification.py)."""
     amplification.do_amplify()
+
+
+@shared_task(name="delivery.tasks.sweep_inbox", ignore_result=True)
+def sweep_inbox():
+    """Empty expired App Inbox items and delete those of pruned dispatches (beat, hourly:
+    config/celery.py; delivery/actions/inbox.py)."""
+    inbox.do_sweep_expired()

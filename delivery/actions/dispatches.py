@@ -40,7 +40,7 @@ from django.db.models import Count
 from django.utils import timezone
 
 from delivery import counts as delivery_counts
-from delivery.actions import besttime
+from delivery.actions import besttime, inbox
 from delivery.actions.limits import Rules
 from delivery.models import Dispatch, Message
 from delivery.tasks import send_batch
@@ -149,7 +149,8 @@ def _hold_reason(dispatch):
 
 
 def do_start(dispatch):
-    """Open → sending. The send tasks are queued once the caller's transaction commits, so a
+    """Open → sending, with the App Inbox copies its variants ask for (``delivery/actions/
+    inbox.py``). The send tasks are queued once the caller's transaction commits, so a
     worker never looks for rows it cannot see yet. A best-time dispatch's rows are held
     until each person's hour first: its window starts now."""
     now = timezone.now()
@@ -160,6 +161,8 @@ def do_start(dispatch):
     )
     dispatch.refresh_from_db(fields=["status", "started_at"])
     if changed:
+        # Every send starts here once, its rows written: the one place for App Inbox copies.
+        inbox.do_copy_to_inbox(dispatch, now=now)
         _queue_sends(dispatch)
     return dispatch
 
