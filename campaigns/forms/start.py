@@ -27,6 +27,15 @@ class StartForm(forms.Form):
             Campaign.Kind.SINGLE_ACTION,
         ):
             self.add_error("kind", "A Web Exit Intent campaign is live: choose Single action.")
+        # A push permission request shows while someone is on the page, to browsers still at Ask
+        # (seed 002, soft onboarding): live, like a pop-up.
+        elif data.get("channel") == Campaign.Channel.PERMISSION_REQUEST and data.get("kind") not in (
+            None,
+            Campaign.Kind.SINGLE_ACTION,
+        ):
+            self.add_error(
+                "kind", "A Push permission request shows while a visitor is on your site: choose Single action."
+            )
         # An API-triggered campaign is sent by a backend to people it names: a push to their
         # devices (a pop-up shows only while someone is on the page).
         elif data.get("kind") == Campaign.Kind.API_TRIGGERED and data.get("channel") not in PUSH_CHANNELS:

@@ -34,6 +34,7 @@ CHANNEL_HELP = {
     Campaign.Channel.WEB_PUSH: "Browser notifications (Chrome, Firefox, Edge, Safari, KaiOS).",
     Campaign.Channel.MOBILE_PUSH: "Android (FCM) and iOS (APNs) app notifications.",
     Campaign.Channel.EXIT_INTENT: "A pop-up on your site when a visitor is about to leave.",
+    Campaign.Channel.PERMISSION_REQUEST: "A banner on your site asking visitors to allow push (soft onboarding).",
 }
 
 
