@@ -44,13 +44,23 @@
  *
  * Web Exit Intent pop-ups (init({popups: true})): once the page has loaded, the SDK
  * asks Clarion for the pop-up of this page (its address, referrer and how many pages
- * this visit has seen) and shows it when the mouse leaves the page through the top.
- * It is a small dialog (Escape or its close button closes it) whose text is always
+ * this visit has seen), and asks again after each identify() or track() resolves (at
+ * most once per 2 s), so a pop-up whose trigger just happened (an "Added To Cart")
+ * can show on this same page. It shows on exit intent, at most once per page: the
+ * mouse leaves the page through the top; on touch screens, a fast scroll back up
+ * (100 CSS px or more at 1,000 px/s or faster); and, with init({popups:
+ * {backButton: true}}), the Back button (after the visitor's first tap or key, one
+ * history entry for the same address is added, and Back shows the pop-up instead of
+ * leaving). It is a modal dialog in the SDK's own shadow root, so the site's CSS
+ * does not reach it, and it needs no 'unsafe-inline' in the site's CSP: labelled by
+ * its title, focus moved into it and kept there, Escape, its close button or a
+ * click beside it closes it and focus goes back where it was. Its text is always
  * plain text. Its button closes it, opens the campaign's http(s) link in a new tab,
  * or calls a function of your page named in the campaign, e.g. "shop.openCoupon"
  * for window.shop.openCoupon(campaignId), if that exists and is a function.
- * Clarion counts a pop-up as given when it reaches the page, at most once per
- * campaign, person and day; shows and clicks are not reported.
+ * The SDK reports it shown, clicked (its button) and closed, once each, with the
+ * message id Clarion gave it (POST /sdk/v1/popups/report): the campaign's stats
+ * count them.
  *
  * Plain JavaScript (ES2018: async functions, object spread), no dependencies,
  * no build step.
@@ -235,7 +245,7 @@
       owner = value;
       value = value[name];
     }
-    return typeof value === "function" ? () => value.call(owner) : null;
+    return typeof value === "function" ? (...args) => value.apply(owner, args) : null;
   }
 
   function element(tag, style, text) {
@@ -303,98 +313,231 @@
     return { host: host, root: root, add: add, remove: () => host.remove() };
   }
 
+  // Web Exit Intent pop-ups: at most one shown per page. `popupState.pending` is
+  // the pop-up Clarion's latest answer gave this page (shown on exit intent).
+  const POPUP_REASK_MS = 2000; // re-asks after track()/identify(): at most one per 2 s
+  // Touch exit intent: a scroll back up of at least FAST_SCROLL_PX CSS pixels at
+  // FAST_SCROLL_SPEED px/ms (1,000 px/s) or faster, between two scroll events at
+  // most FAST_SCROLL_WINDOW_MS apart, as when a reader flicks back to the address bar.
+  const FAST_SCROLL_PX = 100;
+  const FAST_SCROLL_SPEED = 1;
+  const FAST_SCROLL_WINDOW_MS = 300;
+  const popupState = { on: false, asked: false, pageCount: 1, pending: null, shown: false, lastAsk: 0, timer: null };
+  const FOCUS_RING = { outline: "3px solid #174f78", outlineOffset: "2px" };
+  const POPUP_STYLES = {
+    ":host": { position: "fixed", top: "0", left: "0", width: "100%", height: "100%", zIndex: "2147483647" },
+    ".backdrop": {
+      position: "absolute", top: "0", left: "0", right: "0", bottom: "0", background: "rgba(0,0,0,.35)",
+      display: "flex", alignItems: "center", justifyContent: "center", font: "16px/1.4 system-ui, sans-serif",
+    },
+    ".dialog": {
+      display: "block", boxSizing: "border-box", position: "relative", background: "#fff", color: "#1d2733",
+      borderRadius: "8px", padding: "20px", width: "calc(100% - 40px)", maxWidth: "360px",
+      maxHeight: "calc(100% - 40px)", overflow: "auto", boxShadow: "0 8px 30px rgba(0,0,0,.3)", textAlign: "left",
+    },
+    ".close": {
+      position: "absolute", top: "6px", right: "8px", border: "0", borderRadius: "4px", padding: "2px 8px",
+      background: "none", color: "#1d2733", font: "24px/1 sans-serif", cursor: "pointer",
+    },
+    ".image": { display: "block", maxWidth: "100%", margin: "0 0 10px" },
+    ".title": { display: "block", margin: "0 28px 8px 0", font: "bold 20px/1.3 system-ui, sans-serif" },
+    ".body": { display: "block", margin: "0 0 12px" },
+    ".action": {
+      display: "inline-block", border: "0", borderRadius: "4px", padding: "8px 16px", background: "#174f78",
+      color: "#fff", font: "16px/1.4 system-ui, sans-serif", cursor: "pointer",
+    },
+    ".close:focus-visible": FOCUS_RING,
+    ".action:focus-visible": FOCUS_RING,
+  };
+
+  function reportPopup(popup, event) {
+    // shown / clicked / closed, once each per pop-up (the server also keeps the first only).
+    if (!popup.message || popup.reported[event]) return;
+    popup.reported[event] = true;
+    post("popups/report", { message: popup.message, event: event }).catch(() => {});
+  }
+
   function showPopup(popup) {
+    popupState.shown = true;
+    popup.reported = {};
     const previous = document.activeElement;
-    const titleId = `clarion-popup-title-${popup.campaign}`;
-    const backdrop = element("div", {
-      position: "fixed", inset: "0", background: "rgba(0,0,0,.35)", zIndex: "2147483647",
-      display: "flex", alignItems: "center", justifyContent: "center",
-    });
-    const dialog = element("div", {
-      background: "#fff", color: "#1d2733", borderRadius: "8px", padding: "20px", maxWidth: "360px",
-      width: "calc(100% - 40px)", boxShadow: "0 8px 30px rgba(0,0,0,.3)", position: "relative", font: "16px/1.4 sans-serif",
-    });
+    const layer = shadowHost(POPUP_STYLES);
+    const backdrop = layer.add("div", "backdrop");
+    const dialog = layer.add("div", "dialog");
     dialog.setAttribute("role", "dialog");
     dialog.setAttribute("aria-modal", "true");
-    dialog.className = "clarion-popup";
-    const close = element("button", {
-      position: "absolute", top: "6px", right: "8px", border: "0", background: "none", fontSize: "22px", cursor: "pointer",
-    }, "\u00d7");
+    const close = layer.add("button", "close", "\u00d7");
     close.type = "button";
     close.setAttribute("aria-label", "Close");
     dialog.append(close);
     if (popup.image) {
-      const image = element("img", { maxWidth: "100%", display: "block", marginBottom: "10px" });
+      const image = layer.add("img", "image");
       image.src = popup.image;
       image.alt = "";
       dialog.append(image);
     }
     if (popup.title) {
-      const title = element("h2", { margin: "0 24px 8px 0", fontSize: "20px" }, popup.title);
-      title.id = titleId;
-      dialog.setAttribute("aria-labelledby", titleId);
+      const title = layer.add("h2", "title", popup.title);
+      title.id = "clarion-popup-title"; // ids are scoped to the shadow root
+      dialog.setAttribute("aria-labelledby", title.id);
       dialog.append(title);
+    } else {
+      dialog.setAttribute("aria-label", popup.button_text || "Message");
     }
-    if (popup.body) dialog.append(element("p", { margin: "0 0 12px" }, popup.body));
+    if (popup.body) {
+      const body = layer.add("p", "body", popup.body);
+      body.id = "clarion-popup-body";
+      dialog.setAttribute("aria-describedby", body.id);
+      dialog.append(body);
+    }
     let action = null;
     if (popup.button_text) {
-      action = element("button", {
-        border: "0", borderRadius: "4px", padding: "8px 16px", background: "#174f78", color: "#fff", cursor: "pointer",
-      }, popup.button_text);
+      action = layer.add("button", "action", popup.button_text);
       action.type = "button";
       dialog.append(action);
     }
+    const focusable = [close, action].filter(Boolean);
 
+    function focused() {
+      return layer.root === layer.host ? document.activeElement : layer.root.activeElement;
+    }
     function onKey(event) {
-      if (event.key === "Escape") dismiss();
+      if (event.key === "Escape") {
+        event.preventDefault();
+        event.stopPropagation();
+        dismiss("closed");
+      } else if (event.key === "Tab") {
+        // Focus stays in the dialog: Tab after the last control goes to the first.
+        const at = focusable.indexOf(focused());
+        const next = event.shiftKey ? (at <= 0 ? focusable.length - 1 : at - 1) : (at + 1) % focusable.length;
+        event.preventDefault();
+        focusable[next].focus();
+      }
     }
-    function dismiss() {
+    function onFocusIn(event) {
+      // Focus that got outside (a click on the page's own frame, a script) comes back.
+      if (event.target !== layer.host && !layer.host.contains(event.target)) focusable[0].focus();
+    }
+    function dismiss(event) {
       document.removeEventListener("keydown", onKey, true);
-      backdrop.remove();
-      if (previous && previous.focus) previous.focus();
+      document.removeEventListener("focusin", onFocusIn, true);
+      layer.remove();
+      if (event) reportPopup(popup, event);
+      if (previous && previous.isConnected && previous.focus) previous.focus();
     }
-    close.addEventListener("click", dismiss);
+    close.addEventListener("click", () => dismiss("closed"));
     backdrop.addEventListener("click", (event) => {
-      if (event.target === backdrop) dismiss();
+      if (event.target === backdrop) dismiss("closed");
     });
-    document.addEventListener("keydown", onKey, true);
     if (action) {
       action.addEventListener("click", () => {
-        dismiss();
+        reportPopup(popup, "clicked");
+        dismiss(null);
         if (popup.click_action === "link" && /^https?:\/\//i.test(popup.click_url)) {
           global.open(popup.click_url, "_blank", "noopener");
         } else if (popup.click_action === "js") {
           const call = namedFunction(popup.js_function);
-          if (call) call();
+          if (call) call(popup.campaign);
           else console.warn(`Clarion: the pop-up's function ${popup.js_function} is not on this page`);
         }
       });
     }
     backdrop.append(dialog);
-    document.body.append(backdrop);
+    layer.root.append(backdrop);
+    document.addEventListener("keydown", onKey, true);
+    document.addEventListener("focusin", onFocusIn, true);
     (action || close).focus();
+    reportPopup(popup, "shown");
   }
 
-  function watchExitIntent(popups) {
-    if (!popups.length) return;
-    function onLeave(event) {
-      if (event.relatedTarget === null && event.clientY <= 0) {
-        document.removeEventListener("mouseout", onLeave);
-        showPopup(popups[0]);
+  function exitIntent() {
+    if (popupState.shown || !popupState.pending) return;
+    showPopup(popupState.pending);
+  }
+
+  function watchFastScrollUp() {
+    let samples = [];
+    global.addEventListener("scroll", () => {
+      const now = Date.now();
+      const y = global.scrollY;
+      samples = samples.filter((sample) => now - sample.time <= FAST_SCROLL_WINDOW_MS);
+      for (const sample of samples) {
+        const up = sample.y - y;
+        if (up >= FAST_SCROLL_PX && up / Math.max(now - sample.time, 1) >= FAST_SCROLL_SPEED) {
+          samples = [];
+          exitIntent();
+          return;
+        }
       }
+      samples.push({ time: now, y: y });
+    }, { passive: true });
+  }
+
+  function watchBackButton() {
+    // Opt-in (init({popups: {backButton: true}})): once the visitor has tapped or typed
+    // (browsers skip history entries a page adds before that) and a pop-up is due,
+    // one entry for this same address is added; Back then returns to this page's own
+    // entry and shows the pop-up. If none is due any more, the Back goes on.
+    let armed = false;
+    function arm() {
+      if (armed || popupState.shown || !popupState.pending) return;
+      armed = true;
+      history.pushState({ clarionExitIntent: true }, "", location.href);
     }
-    document.addEventListener("mouseout", onLeave);
+    global.addEventListener("pointerdown", arm, true);
+    global.addEventListener("keydown", arm, true);
+    global.addEventListener("popstate", (event) => {
+      if (!armed || (event.state && event.state.clarionExitIntent)) return;
+      armed = false;
+      if (popupState.shown || !popupState.pending) history.back();
+      else exitIntent();
+    });
   }
 
-  function askForPopups(pageCount) {
-    const fields = { url: location.href, referrer: document.referrer || "", pageCount: pageCount };
-    post("popups", fields).then((answer) => watchExitIntent(answer.popups || []), () => {});
+  function watchExitIntent(options) {
+    // Desktop: the pointer leaves the page through its top edge (towards the tabs).
+    document.addEventListener("mouseout", (event) => {
+      if (event.relatedTarget === null && event.clientY <= 0) exitIntent();
+    });
+    // Touch screens (a coarse primary pointer) have no pointer to leave with.
+    if (global.matchMedia && global.matchMedia("(pointer: coarse)").matches) watchFastScrollUp();
+    if (options.backButton) watchBackButton();
   }
 
-  function startPopups() {
-    const pageCount = countPage();
-    if (document.readyState === "complete") askForPopups(pageCount);
-    else global.addEventListener("load", () => askForPopups(pageCount), { once: true });
+  function askForPopups() {
+    popupState.asked = true;
+    popupState.lastAsk = Date.now();
+    const fields = { url: location.href, referrer: document.referrer || "", pageCount: popupState.pageCount };
+    post("popups", fields).then((answer) => {
+      if (!popupState.shown) popupState.pending = (answer.popups || [])[0] || null;
+    }, () => {});
+  }
+
+  function askForPopupsSoon() {
+    // After a track() or identify() resolves: what the page just did may make a pop-up
+    // due on this very page (an abandoned cart). At most one ask per POPUP_REASK_MS,
+    // the last of a burst included. Before the first ask (at load) there is nothing to
+    // do: that ask is queued after this request.
+    if (!popupState.on || !popupState.asked || popupState.shown || popupState.timer) return;
+    const wait = Math.max(0, popupState.lastAsk + POPUP_REASK_MS - Date.now());
+    popupState.timer = setTimeout(() => {
+      popupState.timer = null;
+      askForPopups();
+    }, wait);
+  }
+
+  function afterwardsAskForPopups(result) {
+    result.then(askForPopupsSoon, () => {});
+    return result;
+  }
+
+  function startPopups(options) {
+    if (popupState.on) return;
+    popupState.on = true;
+    popupState.pageCount = countPage();
+    watchExitIntent(options);
+    if (document.readyState === "complete") askForPopups();
+    else global.addEventListener("load", askForPopups, { once: true });
   }
 
   const Clarion = {
@@ -408,7 +551,7 @@
         apiBase: (options.apiBase || scriptOrigin).replace(/\/+$/, ""),
         browser: detectBrowser(navigator.userAgent),
       };
-      if (options.popups) startPopups();
+      if (options.popups) startPopups(typeof options.popups === "object" ? options.popups : {});
       return Clarion;
     },
 
@@ -416,11 +559,11 @@
       const body = { identity: String(identity) };
       if (fields) body.profile = fields;
       if (options && options.identityHash) body.identityHash = String(options.identityHash);
-      return post("identify", body);
+      return afterwardsAskForPopups(post("identify", body));
     },
 
     track: function (name, properties) {
-      return post("events", { name: name, properties: properties || {} });
+      return afterwardsAskForPopups(post("events", { name: name, properties: properties || {} }));
     },
 
     pushStatus: async function () {
