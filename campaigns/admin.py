@@ -10,7 +10,6 @@ from campaigns.models import (
     Label,
     LiveTrigger,
     PermissionPrompt,
-    PopupShow,
     PushResource,
     RunForecast,
     TestSend,
@@ -70,13 +69,6 @@ class LiveTriggerAdmin(admin.ModelAdmin):
     list_filter = ["status"]
     raw_id_fields = ["campaign", "event", "profile", "run"]
     date_hierarchy = "created_at"
-
-
-@admin.register(PopupShow)
-class PopupShowAdmin(admin.ModelAdmin):
-    list_display = ["campaign", "profile", "day", "variant", "shown_at"]
-    raw_id_fields = ["campaign", "profile"]
-    date_hierarchy = "shown_at"
 
 
 @admin.register(PermissionPrompt)

@@ -441,6 +441,13 @@ def in_control_group(campaign, profile_id):
     return int.from_bytes(digest[:4], "big") % 100 < campaign.control_group_percent
 
 
+def day_start(campaign, now):
+    """When ``now``'s day began in the campaign's time zone: where a live campaign's daily
+    limit counts from, and a pop-up's once a day (``campaigns/popups.py``)."""
+    tz = schedule.zone(campaign.timezone)
+    return schedule.to_utc(datetime.combine(now.astimezone(tz).date(), time()), tz)
+
+
 class LiveLimits:
     """A live campaign's daily limit (people per day, in the campaign's time zone) and total
     cap (``target_cap``: sends over the campaign's life, where a scheduled run's cap is per
@@ -452,9 +459,7 @@ class LiveLimits:
         self.total = sent.count() if campaign.target_cap else 0
         self.today, self.today_count = set(), 0
         if campaign.daily_limit:
-            tz = schedule.zone(campaign.timezone)
-            midnight = schedule.to_utc(datetime.combine(now.astimezone(tz).date(), time()), tz)
-            today = sent.filter(decided_at__gte=midnight)
+            today = sent.filter(decided_at__gte=day_start(campaign, now))
             self.today_count = today.values("profile_id").distinct().count()
             self.today = set(today.filter(profile_id__in=profile_ids).values_list("profile_id", flat=True))
 

@@ -11,18 +11,16 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from campaigns import targeting
 from campaigns.actions import lifecycle
 from campaigns.actions.dispatcher import cutoff_for
 from campaigns.allocation import LiveLimits, LivePicker, in_control_group, rules_for
 from campaigns.models import Campaign, CampaignRun, ControlMember, LiveTrigger
 from campaigns.models.versions import current_version
 from delivery.actions.dispatches import do_create_dispatch, do_enqueue, do_start
-from delivery.actions.sending import safari_left_out
-from segments.models import Device, Event, Profile
-from segments.rules.compiler import reachable_devices
+from segments.models import Event, Profile
 
 Status = LiveTrigger.Status
-PLATFORMS = {Campaign.Channel.WEB_PUSH: ("web",), Campaign.Channel.MOBILE_PUSH: ("android", "ios")}
 DUE_BATCH = 1000
 
 NO_DEVICE = "No device this channel can reach."
@@ -40,7 +38,7 @@ def deliver(campaign, triggers, now, *, data=None):
         return None
     profile_ids = {trigger.profile_id for trigger in triggers}
     picker = LivePicker(campaign)
-    devices = _devices(campaign, profile_ids, without_safari=safari_left_out(picker.contents()))
+    devices = _devices(campaign, profile_ids, picker.contents())
     limits = LiveLimits(campaign, profile_ids, now)
     profiles = {
         row["pk"]: row for row in Profile.objects.filter(pk__in=profile_ids).values("pk", "properties", *picker.fields)
@@ -87,24 +85,26 @@ def _skip(trigger, reason):
     trigger.status, trigger.reason = Status.SKIPPED, reason
 
 
-def _devices(campaign, profile_ids, *, without_safari=False):
-    platforms = PLATFORMS[campaign.channel]
-    if campaign.channel == Campaign.Channel.MOBILE_PUSH and campaign.platforms:
-        platforms = [platform for platform in platforms if platform in campaign.platforms]
+def _devices(campaign, profile_ids, contents):
+    """{profile id: [device ids]} the batch's messages go to: the campaign's target devices
+    (``campaigns.targeting.devices``, Safari left out when ``contents`` say so)."""
     found = defaultdict(list)
-    rows = reachable_devices().filter(profile_id__in=profile_ids, platform__in=platforms).order_by("pk")
-    if without_safari:  # the message is for "All browsers but Safari"
-        rows = rows.exclude(browser=Device.Browser.SAFARI)
+    rows = targeting.devices(campaign, contents).filter(profile_id__in=profile_ids).order_by("pk")
     for profile_id, device_id in rows.values_list("profile_id", "pk"):
         found[profile_id].append(device_id)
     return found
 
 
-def _run(campaign, sent, held_out, triggers, rows, picker, now):
-    # Planned at the batch's time; a later one if a run already has it (the unique
-    # campaign + planned time, when two batches share a clock tick).
+def batch_time(campaign, now):
+    """The planned time of a live batch's run: the batch's time, or a later one if a run
+    already has it (the unique campaign + planned time, when two batches share a clock
+    tick). The caller holds the campaign's row lock. Pop-ups' runs too (campaigns/popups.py)."""
     latest = campaign.runs.aggregate(latest=Max("planned_at"))["latest"]
-    planned = now if latest is None or latest < now else latest + timedelta(microseconds=1)
+    return now if latest is None or latest < now else latest + timedelta(microseconds=1)
+
+
+def _run(campaign, sent, held_out, triggers, rows, picker, now):
+    planned = batch_time(campaign, now)
     skipped = len(triggers) - len(sent) - len(held_out)
     # People, not messages: their devices' messages (the run's counters) may still wait (DND,
     # the throttle) or fail; "Live: 1 sent" beside "Sent 0, Held 2" read as a contradiction.

@@ -4,7 +4,6 @@ from campaigns.models.campaign import Campaign, Label, Variant
 from campaigns.models.forecasts import RunForecast
 from campaigns.models.live import LiveTrigger
 from campaigns.models.onboarding import PermissionPrompt
-from campaigns.models.popups import PopupShow
 from campaigns.models.requests import IdempotencyKey
 from campaigns.models.resources import PushResource
 from campaigns.models.runs import CampaignRun, ControlMember, TestSend
@@ -19,7 +18,6 @@ __all__ = [
     "Label",
     "LiveTrigger",
     "PermissionPrompt",
-    "PopupShow",
     "PushResource",
     "RunForecast",
     "TestSend",

@@ -30,6 +30,9 @@ class Campaign(models.Model):
         # Soft onboarding (seed 002): a banner asking for push permission, campaigns/onboarding.py.
         PERMISSION_REQUEST = "permission_request", "Push permission request"
 
+    # Shown on a page by the web SDK, not pushed: published live, with no trigger event and no DND.
+    ON_PAGE_CHANNELS = frozenset({Channel.EXIT_INTENT, Channel.PERMISSION_REQUEST})
+
     class Kind(models.TextChoices):
         # Past behaviour: the audience is evaluated when a run starts.
         ONE_TIME = "one_time", "One time"
@@ -130,6 +133,11 @@ class Campaign(models.Model):
         choices=TargetDevices.choices,
         blank=True,
         help_text="Push: web, native app or all devices; empty: the channel's own (campaigns/targeting.py).",
+    )
+    # Web Exit Intent: the websites (Settings → Websites) whose pages may show its pop-up; a
+    # page's SDK names its site by key (campaigns/popups.py).
+    sites = models.ManyToManyField(
+        "segments.Site", blank=True, related_name="popup_campaigns", help_text="Web Exit Intent: where it shows."
     )
     exit_trigger = models.JSONField(
         default=dict, blank=True, help_text="Web Exit Intent targeting: single action, page visit, referral, count."

@@ -1,5 +1,6 @@
 """POST /sdk/v1/popups: the Web Exit Intent pop-up a page of a customer's site gets, per
-targeting kind, rendered for the visitor as plain text, once per campaign and day."""
+targeting kind and site, rendered for the visitor as plain text, once per campaign and day
+(given again, with the same message id, until it is shown)."""
 
 import json
 import uuid
@@ -9,7 +10,8 @@ import pytest
 import time_machine
 from django.urls import reverse
 
-from campaigns.models import Campaign, PopupShow, Variant
+from campaigns.models import Campaign, Variant
+from delivery.models import Message
 from segments.actions.sdk import identify_browser
 from segments.models import Event, Profile, Site
 
@@ -62,6 +64,7 @@ def popup(trigger, content=CONTENT, status=Campaign.Status.RUNNING, **fields):
         **fields,
     )
     Variant.objects.create(campaign=campaign, content=content)
+    campaign.sites.set(Site.objects.all())
     return campaign
 
 
@@ -140,7 +143,7 @@ def test_single_action_needs_the_event_with_its_filters_in_the_last_30_minutes(a
 def test_a_campaign_that_is_not_running_now_gives_nothing(ask, status, fields):
     popup({"type": "page_count", "count": 1}, status=status, **fields)
     assert given(ask()) == []
-    assert not PopupShow.objects.exists()
+    assert not Message.objects.exists()
 
 
 def test_a_web_push_campaign_gives_no_pop_up(ask):
@@ -170,17 +173,45 @@ def test_a_link_that_is_not_http_is_not_given_to_the_page(ask):
     assert (item["click_action"], item["click_url"]) == ("none", "")
 
 
+def shown(response):
+    """Mark the pop-up of ``response`` shown, as the SDK's report does."""
+    (item,) = response.json()["popups"]
+    Message.objects.filter(pk=int(item["message"])).update(viewed_at=NOW)
+    return item["campaign"]
+
+
 def test_a_person_gets_each_campaigns_pop_up_once_a_day(ask, clock):
     first = popup({"type": "page_count", "count": 1})
     second = popup({"type": "page_count", "count": 1})
 
-    assert given(ask()) == [first.pk]
-    assert given(ask(pageCount=2)) == [second.pk]
+    assert shown(ask()) == first.pk
+    assert shown(ask(pageCount=2)) == second.pk
     assert given(ask(pageCount=3)) == []
 
     clock.shift(timedelta(days=1))
     assert given(ask()) == [first.pk]
-    assert PopupShow.objects.filter(campaign=first).count() == 2
+    assert Message.objects.filter(dispatch__run__campaign=first).count() == 2
+
+
+def test_a_pop_up_given_but_not_shown_is_given_again_with_the_same_message_and_counted_once(ask):
+    campaign = popup({"type": "page_count", "count": 1})
+
+    first = ask().json()["popups"]
+    again = ask(pageCount=2).json()["popups"]
+
+    assert [item["message"] for item in first] == [item["message"] for item in again]
+    assert first[0]["campaign"] == campaign.pk
+    assert Message.objects.filter(dispatch__run__campaign=campaign, status="sent").count() == 1
+
+
+def test_a_campaign_shows_only_on_the_pages_of_its_sites(ask, site):
+    campaign = popup({"type": "page_count", "count": 1})
+    other = Site.objects.create(name="Blog", allowed_origins=["https://blog.example.com"])
+    campaign.sites.set([other])
+    assert given(ask()) == []
+
+    campaign.sites.add(site)
+    assert given(ask()) == [campaign.pk]
 
 
 def test_people_in_the_control_group_get_no_pop_up(ask):
@@ -204,7 +235,7 @@ def test_bad_input_is_refused_naming_the_field(ask, fields, field):
     response = ask(**fields)
     assert response.status_code == 400
     assert [error["field"] for error in response.json()["errors"]] == [field]
-    assert not PopupShow.objects.exists()
+    assert not Message.objects.exists()
 
 
 def test_an_origin_the_site_does_not_allow_is_refused(ask):
@@ -212,4 +243,4 @@ def test_an_origin_the_site_does_not_allow_is_refused(ask):
     response = ask(origin="https://evil.example")
     assert response.status_code == 403
     assert "https://evil.example" in response.json()["detail"]
-    assert not PopupShow.objects.exists()
+    assert not Message.objects.exists()

@@ -1,5 +1,7 @@
-"""POST /sdk/v1/popups: the Web Exit Intent pop-up for the SDK's page (campaigns/popups.py).
-The SDK's shared checks (CORS, site key, Origin, rate limit) are segments.sdk.endpoint's."""
+"""POST /sdk/v1/popups: the Web Exit Intent pop-up for the SDK's page (campaigns/popups.py),
+from the campaigns of the site whose key the page sends. The SDK's shared checks (CORS, site
+key, Origin, rate limit) are segments.sdk.endpoint's. Its reports of what the pop-up did
+(``POST /sdk/v1/popups/report``) are stats/popups.py's."""
 
 from typing import Annotated
 
@@ -31,7 +33,8 @@ def popups(request, data):
         )
     page = {"url": data.url, "referrer": data.referrer, "page_count": data.pageCount}
     user_agent = request.headers.get("User-Agent", "")
-    return {"popups": give_popups(data.clientId, page, browser=data.browser, user_agent=user_agent)}
+    given = give_popups(request.sdk_site, data.clientId, page, browser=data.browser, user_agent=user_agent)
+    return {"popups": given}
 
 
 # Mounted at /sdk/v1/ by config/urls.py, with segments.sdk.urls: public, like the SDK's other endpoints.

@@ -17,6 +17,9 @@ class Dispatch(models.Model):
     class Channel(models.TextChoices):
         WEB_PUSH = "web_push", "Web Push"
         MOBILE_PUSH = "mobile_push", "Mobile Push"
+        # A pop-up given to a browser by the web SDK (campaigns/popups.py): its message is
+        # written sent, never queued, so no provider sends it.
+        EXIT_INTENT = "exit_intent", "Web Exit Intent"
 
     class Status(models.TextChoices):
         OPEN = "open", "Open"  # rows are still being written
@@ -130,6 +133,9 @@ class Message(models.Model):
     viewed_at = models.DateTimeField(null=True, blank=True)
     clicked_at = models.DateTimeField(null=True, blank=True)
     amplified_at = models.DateTimeField(null=True, blank=True)
+    # A Web Exit Intent pop-up the visitor dismissed (close button, Escape, backdrop), reported
+    # by the web SDK once (campaigns/popups.py); a closed pop-up was also viewed (shown).
+    closed_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
