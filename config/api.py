@@ -13,6 +13,7 @@ from ninja.security import HttpBearer
 
 from accounts.params import client_ip
 from campaigns.api import router as campaigns_router
+from delivery.api import router as inbox_router
 from segments.actions.keys import key_for_token
 from segments.api import router as audience_router
 from stats.api import router as engagement_router
@@ -117,13 +118,16 @@ api = ClarionApi(
     version="1",
     description=(
         "Upload profiles and events, register app devices, ask API-triggered campaigns to send, and "
-        "report pushes rendered, viewed or clicked on the device. "
+        "report pushes rendered, viewed or clicked on the device, and list, read and delete a person's "
+        "App Inbox items. "
         "Batches are written whole or not at all. Every answer carries `X-RateLimit-Limit`, "
         "`X-RateLimit-Remaining` and `X-RateLimit-Reset` (seconds); over the limit, 429 with `Retry-After`."
     ),
     auth=ApiKeyAuth(),
     urls_namespace="api",
 )
+# Before the audience's: its GET /profiles/{identity} takes any path, /inbox included.
+api.add_router("/v1/", inbox_router)
 api.add_router("/v1/", audience_router)
 api.add_router("/v1/", campaigns_router)
 api.add_router("/v1/", engagement_router)

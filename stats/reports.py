@@ -63,6 +63,16 @@ class Numbers:
     conversions: int = 0
     revenue: Decimal = Decimal(0)
     amplified: int = 0  # sent once more by push amplification (``totals`` only)
+    inbox: delivery_counts.Inbox = field(default_factory=delivery_counts.Inbox)  # App Inbox (``totals`` only)
+
+    inbox_copies = property(lambda self: self.inbox.copies)
+    inbox_views = property(lambda self: self.inbox.views)
+    inbox_boosted = property(lambda self: self.inbox.boosted)
+
+    @property
+    def inbox_boost(self):
+        """The inbox's boost in % (glossary ``inbox_boost``; None before any copy or resend)."""
+        return self.inbox.boost_percent(self.amplified)
 
     @property
     def ctr(self):
@@ -89,13 +99,21 @@ def totals(campaign, run=None):
     counts = run_counts.for_runs([run])[run.pk] if run else run_counts.for_campaign(campaign)
     engagement = _sums(_daily(campaign, run))
     del engagement["sent"]  # the messages' own count, never a minute behind
-    # Resends by push amplification, over the run's (or every run's) dispatch and A/B remainder.
+    # Resends by push amplification and App Inbox copies, over the run's (or every run's)
+    # dispatch and A/B remainder.
     runs = Q(pk=run.pk) if run else Q(campaign=campaign)
     runs_dispatches = CampaignRun.objects.filter(runs)
-    amplified = delivery_counts.amplified(
-        Q(dispatch__in=runs_dispatches.values("dispatch")) | Q(dispatch__in=runs_dispatches.values("remainder"))
+    dispatches = Q(dispatch__in=runs_dispatches.values("dispatch")) | Q(
+        dispatch__in=runs_dispatches.values("remainder")
     )
-    return Numbers(**{name: getattr(counts, name) for name in run_counts.RUN_COUNTS}, **engagement, amplified=amplified)
+    amplified = delivery_counts.amplified(dispatches)
+    inbox = delivery_counts.inbox(dispatches)
+    return Numbers(
+        **{name: getattr(counts, name) for name in run_counts.RUN_COUNTS},
+        **engagement,
+        amplified=amplified,
+        inbox=inbox,
+    )
 
 
 def by_campaign(campaigns):
