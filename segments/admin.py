@@ -1,8 +1,19 @@
 from django.contrib import admin
 
-from accounts.admin import AuditedAdmin
+from accounts.admin import AuditedAdmin, ReadOnlyAdmin
 from segments.actions.keys import revoke_api_key
-from segments.models import ApiKey, Device, Event, Profile, ProfileImport, PropertyDefinition, Segment, Site
+from segments.models import (
+    ApiKey,
+    Device,
+    Event,
+    EventDay,
+    EventRollup,
+    Profile,
+    ProfileImport,
+    PropertyDefinition,
+    Segment,
+    Site,
+)
 
 
 class DeviceInline(admin.TabularInline):
@@ -47,6 +58,21 @@ class EventAdmin(admin.ModelAdmin):
     raw_id_fields = ["profile"]
     list_select_related = ["profile"]
     show_full_result_count = False
+
+
+@admin.register(EventDay)
+class EventDayAdmin(ReadOnlyAdmin):
+    """The events roll-up (segments/actions/rollup.py): derived from the events, kept by the roll-up task."""
+
+    list_display = ["name", "profile", "day", "count"]
+    list_filter = ["name"]
+    raw_id_fields = ["profile"]
+    show_full_result_count = False
+
+
+@admin.register(EventRollup)
+class EventRollupAdmin(ReadOnlyAdmin):
+    list_display = ["rolled_through", "rolled_at"]
 
 
 @admin.register(PropertyDefinition)
