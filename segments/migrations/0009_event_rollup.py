@@ -11,7 +11,6 @@ embedded mode, keeps the plain queries and gets no trigger."""
 import django.db.models.deletion
 from django.db import migrations, models
 
-
 ADJUST = """
 CREATE OR REPLACE FUNCTION segments_eventday_adjust() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE

@@ -35,7 +35,7 @@ class EventDay(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.count} × {self.name} on {self.day}"
+        return f"{self.count} x {self.name} on {self.day}"
 
 
 class EventRollup(models.Model):
