@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from django.db.models import Count, Q
 from django.db.models.functions import Coalesce
 
-from campaigns.models import CampaignRun, ControlMember
+from campaigns.models import CampaignRun, ControlMember, PermissionPrompt
 from delivery import counts as delivery_counts
 from delivery.codes import meaning
 from segments import counts as segment_counts
@@ -92,6 +92,31 @@ FORECAST_TERMS = (
     ),
 )
 
+# A "Push permission request" campaign's banner (soft onboarding, campaigns/onboarding.py):
+# what the people it was given to did with it, one PermissionPrompt row each.
+PROMPT_TERMS = (
+    Term(
+        "prompt_shown",
+        "Shown",
+        "Soft-onboarding banners that appeared on a page (the browser reported it, or answered it).",
+    ),
+    Term(
+        "prompt_subscribed",
+        "Subscribed",
+        "Banners whose Subscribe led the browser to allow push: the device became Allowed.",
+    ),
+    Term(
+        "prompt_blocked",
+        "Blocked",
+        "Banners whose Subscribe ended with the browser's prompt refused: the device became Blocked.",
+    ),
+    Term(
+        "prompt_later",
+        "Maybe later",
+        "Banners answered with Maybe later: that browser is not asked again for the campaign's days.",
+    ),
+)
+
 TERMS = {
     term.name: term
     for term in (
@@ -114,6 +139,7 @@ TERMS = {
             "Goal events by a person within the funnel window after a message they were sent.",
         ),
         *FORECAST_TERMS,
+        *PROMPT_TERMS,
     )
 }
 
@@ -200,6 +226,25 @@ def added(counts):
     for one in counts:
         total = total + one
     return total
+
+
+@dataclass
+class PromptCounts:
+    shown: int = 0
+    subscribed: int = 0
+    blocked: int = 0
+    later: int = 0
+
+
+def prompt_counts(campaign):
+    """The PROMPT_TERMS of a permission-request campaign, in one query."""
+    found = PermissionPrompt.objects.filter(campaign=campaign).aggregate(
+        shown=Count("pk", filter=Q(shown_at__isnull=False)),
+        subscribed=Count("pk", filter=Q(subscribed_at__isnull=False)),
+        blocked=Count("pk", filter=Q(blocked_at__isnull=False)),
+        later=Count("pk", filter=Q(later_at__isnull=False)),
+    )
+    return PromptCounts(**found)
 
 
 def sent_by_campaign(campaigns):

@@ -27,8 +27,18 @@ urlpatterns = [
     path("stats/", include("stats.urls")),
     path("api/", api_urls()),
     # The web SDK's endpoints, mounted once: segments answers for people and their devices,
-    # campaigns for pop-ups. campaigns sits above segments, so only config can join them.
-    path("sdk/v1/", include([path("", include("campaigns.views.popups")), path("", include("segments.sdk.urls"))])),
+    # campaigns for pop-ups and soft onboarding. campaigns sits above segments, so only config
+    # can join them.
+    path(
+        "sdk/v1/",
+        include(
+            [
+                path("", include("campaigns.views.popups")),
+                path("", include("campaigns.views.onboarding")),
+                path("", include("segments.sdk.urls")),
+            ]
+        ),
+    ),
     path("demo/site/", include("config.demo_site")),
     path("admin/", admin.site.urls),
 ]
