@@ -14,6 +14,7 @@ from campaigns.forms.what.fields import (
     kv_text,
     parse_kv,
 )
+from campaigns.forms.what.inbox import InboxFields
 from delivery.content import check
 
 # linked.<name> in Liquid: a plain identifier.
@@ -177,8 +178,8 @@ def _linked_url():
 LINKED = ("linked", "linked", MAX_LINKED, {"name": _linked_name, "url": _linked_url})
 
 
-class PushContentForm(ContentForm):
-    """What web and mobile push share: key-values and Linked Content."""
+class PushContentForm(InboxFields, ContentForm):
+    """What web and mobile push share: key-values, Linked Content and the App Inbox copy."""
 
     kv = forms.CharField(
         label="Key-value pairs",
@@ -219,11 +220,11 @@ class PushContentForm(ContentForm):
                 kv = parse_kv(kv)
             except forms.ValidationError:
                 kv = {} if lenient else kv
-        return {"kv": kv, "linked": self.items(values, "linked")}
+        return {"kv": kv, "linked": self.items(values, "linked"), "inbox": self.inbox_content(values)}
 
     @classmethod
     def push_initial(cls, content):
-        return {"kv": kv_text(content.get("kv")), **cls.list_initial(content)}
+        return {"kv": kv_text(content.get("kv")), **cls.list_initial(content), **cls.inbox_initial(content)}
 
 
 class WebPushContentForm(PushContentForm):
