@@ -36,6 +36,7 @@ urlpatterns = [
                 path("", include("campaigns.views.popups")),
                 path("", include("campaigns.views.onboarding")),
                 path("", include("segments.sdk.urls")),
+                path("", include("delivery.sdk_inbox")),  # App Inbox (Clarion.inbox())
             ]
         ),
     ),
