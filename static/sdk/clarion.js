@@ -39,6 +39,15 @@
  *       Asks for permission (call it from a click: browsers ignore prompts that
  *       no gesture started), registers the service worker, subscribes with the
  *       VAPID key and sends the subscription with the chosen categories.
+ *   Clarion.inbox({limit, offset})    -> Promise<{items, unread, total}>
+ *       The App Inbox of the person identify() named (with its identityHash: the
+ *       inbox answers only a browser identified with the hash), newest first,
+ *       20 a page (at most 50). Each item: {id, title, body, url, title_color,
+ *       body_color, background_color, tags, created_at, expires_at, read, read_at};
+ *       title and body are plain text: show them with textContent, never innerHTML.
+ *       Expired or deleted items are not listed.
+ *   Clarion.inbox.read(id)            -> Promise<item>: the person opened it (an inbox view in the stats).
+ *   Clarion.inbox.remove(id)          -> Promise<{deleted: true}>: gone from their inbox.
  *   Clarion.clientId()                -> string: this browser's id, kept in localStorage.
  *   Clarion.detectBrowser(userAgent)  -> "chrome" | "firefox" | "safari" | "edge" | "opera" | "kaios" | ""
  *
@@ -540,6 +549,33 @@
     else global.addEventListener("load", askForPopups, { once: true });
   }
 
+  // App Inbox (Clarion.inbox()): the identified person's own inbox. Clarion answers only a
+  // browser identify() linked to that person, with the identity's hash from your server;
+  // titles and messages are plain text, to be shown with textContent, never innerHTML.
+  let inboxOwner = null;
+
+  function inboxBody(fields) {
+    if (!inboxOwner || !inboxOwner.identityHash) {
+      return Promise.reject(new Error("Clarion.inbox needs identify(identity, fields, {identityHash}) first"));
+    }
+    return Promise.resolve({ identity: inboxOwner.identity, identityHash: inboxOwner.identityHash, ...fields });
+  }
+
+  function inbox(options) {
+    const page = {};
+    if (options && options.limit != null) page.limit = Number(options.limit);
+    if (options && options.offset != null) page.offset = Number(options.offset);
+    return inboxBody(page).then((body) => post("inbox", body));
+  }
+
+  inbox.read = function (id) {
+    return inboxBody({ id: Number(id) }).then((body) => post("inbox/read", body));
+  };
+
+  inbox.remove = function (id) {
+    return inboxBody({ id: Number(id) }).then((body) => post("inbox/delete", body));
+  };
+
   const Clarion = {
     init: function (options) {
       options = options || {};
@@ -559,6 +595,7 @@
       const body = { identity: String(identity) };
       if (fields) body.profile = fields;
       if (options && options.identityHash) body.identityHash = String(options.identityHash);
+      inboxOwner = { identity: body.identity, identityHash: body.identityHash || "" }; // Clarion.inbox()
       return afterwardsAskForPopups(post("identify", body));
     },
 
@@ -594,6 +631,7 @@
 
     clientId: clientId,
     detectBrowser: detectBrowser,
+    inbox: inbox,
   };
 
   global.Clarion = Clarion;
