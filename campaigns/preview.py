@@ -8,6 +8,7 @@ Content is not fetched here: it is fetched at send time, so ``linked.*`` is empt
 
 from dataclasses import dataclass, field
 
+from campaigns import targeting
 from delivery.content import ContentError, check, profile_context, render
 from delivery.payloads import MAX_PUSH_BYTES, build_payload, encrypted_size, payload_bytes
 from segments.models import Event
@@ -71,7 +72,10 @@ MOBILE_SURFACES = (
     Surface("android", "Android", "android", 65, 240, image=True, buttons=3),
     Surface("ios", "iOS", "ios", 60, 178, image=True, buttons=3, icon=False, note="Your app's icon."),
 )
-CHANNEL_SURFACES = {"web_push": WEB_SURFACES, "mobile_push": MOBILE_SURFACES}
+# Per device platform: a campaign is drawn on the surfaces of the platforms it targets
+# (``campaigns.targeting.platforms``: web, native apps or all).
+PLATFORM_SURFACES = {"web": WEB_SURFACES, "android": MOBILE_SURFACES[:1], "ios": MOBILE_SURFACES[1:]}
+SIZE_LABELS = {"web": "Web Push (encrypted)", "android": "Android (FCM)", "ios": "iOS (APNs)"}
 
 
 @dataclass
@@ -117,6 +121,17 @@ class Preview:
     def size_warnings(self):
         return [size for size in self.sizes if size.over or size.near]
 
+    @property
+    def groups(self):
+        """[(key, heading, drawn surfaces)]: the web preview and the app preview, each shown
+        when the campaign targets that kind of device (``campaigns.targeting``)."""
+        found = []
+        for key, heading, platforms in (("web", "Web", ("web",)), ("apps", "Native apps", ("android", "ios"))):
+            drawn = [d for d in self.surfaces if d.surface.platform in platforms]
+            if drawn:
+                found.append((key, heading, drawn))
+        return found
+
 
 def context_for(campaign, profile):
     """The Liquid context a send would have, from a test profile (or nothing)."""
@@ -161,37 +176,38 @@ def draw(surface, content):
     return drawn
 
 
-def sizes(channel, content, platforms=()):
-    """The push each platform would get, in bytes: Web Push encrypted (RFC 8291,
+def sizes(content, platforms):
+    """The push each of ``platforms`` would get, in bytes: Web Push encrypted (RFC 8291,
     ``delivery.payloads.encrypted_size``), FCM and APNs as sent JSON; all stop at 4 KB."""
-    if channel == "web_push":
-        payload = build_payload("web", content, message_id=SIZE_MESSAGE_ID, collapse_key=SIZE_COLLAPSE_KEY)
-        return [Size("web", "Web Push (encrypted)", encrypted_size(payload))]
-    if channel == "mobile_push":
-        found = []
-        for platform, label in (("android", "Android (FCM)"), ("ios", "iOS (APNs)")):
-            if platforms and platform not in platforms:
-                continue
-            payload = build_payload(platform, content, message_id=SIZE_MESSAGE_ID, collapse_key=SIZE_COLLAPSE_KEY)
-            found.append(Size(platform, label, len(payload_bytes(payload))))
-        return found
-    return []
+    found = []
+    for platform in platforms:
+        payload = build_payload(platform, content, message_id=SIZE_MESSAGE_ID, collapse_key=SIZE_COLLAPSE_KEY)
+        size = encrypted_size(payload) if platform == "web" else len(payload_bytes(payload))
+        found.append(Size(platform, SIZE_LABELS[platform], size))
+    return found
+
+
+def surfaces_for(campaign, content):
+    """The surfaces ``content`` is shown on: those of each platform the campaign targets,
+    without Safari's when the content leaves Safari out."""
+    skips_safari = content.get("browsers") == "not_safari"
+    return [
+        surface
+        for platform in targeting.platforms(campaign)
+        for surface in PLATFORM_SURFACES[platform]
+        if not (skips_safari and surface.key.startswith("safari"))
+    ]
 
 
 def preview(campaign, content, profile=None):
     """Everything the preview partial shows for one variant's ``content``."""
     out, errors = rendered(content, context_for(campaign, profile))
     skips_safari = content.get("browsers") == "not_safari"
-    surfaces = [
-        draw(surface, out)
-        for surface in CHANNEL_SURFACES.get(campaign.channel, ())
-        if not (skips_safari and surface.key.startswith("safari"))
-    ]
     return Preview(
         rendered=out,
         errors=errors,
-        surfaces=surfaces,
-        sizes=sizes(campaign.channel, out, campaign.platforms),
+        surfaces=[draw(surface, out) for surface in surfaces_for(campaign, content)],
+        sizes=sizes(out, targeting.platforms(campaign)),
         linked=[item["name"] for item in content.get("linked") or [] if item.get("name")],
         skips_safari=skips_safari,
     )

@@ -8,7 +8,7 @@ rule tree (segments/rules/tree.py) as one sentence.
 from django.urls import reverse
 from django.utils import timezone
 
-from campaigns import schedule
+from campaigns import schedule, targeting
 from campaigns.forms.what import Browsers
 from campaigns.forms.what.content import ExitIntentContentForm
 from campaigns.models import Campaign
@@ -112,18 +112,17 @@ def _who_rows(campaign):
     else:
         rows.append(("Segment", segment.name))
         rows.append(("Rules", rules_text(segment.rules)))
-    if campaign.channel == Campaign.Channel.MOBILE_PUSH:
-        names = {"android": "Android", "ios": "iOS"}
-        rows.append(("Platforms", ", ".join(names.get(p, p) for p in campaign.platforms) or "None chosen yet"))
+    if targeting.is_push(campaign):
+        rows.append(("Target devices", targeting.describe(campaign)))
     if segment is not None and segment.last_reach is not None:
         reach = f"{segment.last_reach:,} qualified"
-        channel = {"web_push": "web", "exit_intent": "web"}.get(campaign.channel)
         reachable = segment.last_reachable or {}
-        if campaign.channel == Campaign.Channel.MOBILE_PUSH:
-            count = sum(reachable.get(p, 0) for p in campaign.platforms or ("android", "ios"))
-            reach += f", about {count:,} reachable on {'/'.join(campaign.platforms) or 'mobile'}"
-        elif channel in reachable:
-            reach += f", {reachable[channel]:,} reachable by web push"
+        per = targeting.reach_rows(campaign, reachable)
+        if len(per) > 1 or (per and per[0][0] != "web"):
+            # Per platform (seed 002 "Target devices"): a person with a phone and a browser counts on each.
+            reach += f"; reachable: {', '.join(f'{label} {count:,}' for _, label, count in per)}"
+        elif "web" in reachable:
+            reach += f", {reachable['web']:,} reachable by web push"
         if segment.last_computed_at:
             reach += f" (estimated {segment.last_computed_at:%d %b %Y %H:%M} UTC)"
         rows.append(("Estimated reach", reach))

@@ -39,7 +39,7 @@ from django.db.models import Count, Exists, OuterRef, Q, TextField
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast, Coalesce
 
-from campaigns import schedule
+from campaigns import schedule, targeting
 from campaigns.actions.dispatcher import fires_at, rules_for
 from campaigns.actions.runs import Audience
 from campaigns.allocation import Plan
@@ -247,18 +247,16 @@ def _left_out(found, campaign, audience, qualified):
     service said the subscription or token is gone (``segments.actions.ingest.retire_devices``);
     the run's audience never includes them. And when every variant is for "All browsers but
     Safari" (``delivery.actions.sending.safari_left_out``, which the run's audience asks too),
-    the people left out for having no reachable device but Safari."""
+    the people left out for having no reachable device but Safari (among the campaign's
+    target devices, ``campaigns.targeting.platforms``)."""
     of_qualified = Exists(qualified.filter(pk=OuterRef("profile_id")))
-    if campaign.channel == Campaign.Channel.WEB_PUSH:
-        platforms = [Device.Platform.WEB]
-    else:
-        platforms = [p for p in campaign.platforms or [] if p in ("android", "ios")] or ["android", "ios"]
+    platforms = targeting.platforms(campaign)
     found.known_dead = Device.objects.filter(of_qualified, platform__in=platforms, retired_at__isnull=False).count()
-    if campaign.channel == Campaign.Channel.WEB_PUSH and safari_left_out(
+    if Device.Platform.WEB in platforms and safari_left_out(
         {variant.pk: variant.content for variant in campaign.variants.all()}
     ):
-        web = reachable_devices("web").filter(profile=OuterRef("pk"))
-        found.safari_excluded = qualified.filter(Exists(web)).count() - found.reachable
+        with_safari = reachable_devices().filter(platform__in=platforms, profile=OuterRef("pk"))
+        found.safari_excluded = qualified.filter(Exists(with_safari)).count() - found.reachable
 
 
 def _quotas(found, campaign, audience):

@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from accounts import audit
-from campaigns import schedule
+from campaigns import schedule, targeting
 from campaigns.actions import forecast, lint
 from campaigns.models import Campaign, CampaignRun, Variant
 from delivery.actions import dispatches
@@ -131,7 +131,9 @@ def _who_problems(campaign):
     elif campaign.segment_id is None and not campaign.is_live:
         # A live campaign may go to everyone who does its trigger (Who's "everyone").
         found.append(Problem(Step.WHO, "Choose a segment, or build one in place."))
-    if campaign.channel == Campaign.Channel.MOBILE_PUSH and not campaign.platforms:
+    if targeting.target_of(campaign) in (Campaign.TargetDevices.APPS, Campaign.TargetDevices.ALL) and not (
+        campaign.platforms
+    ):
         found.append(Problem(Step.WHO, "Choose Android, iOS or both."))
     if campaign.reach_mode == Campaign.ReachMode.CAP and not campaign.target_cap:
         found.append(Problem(Step.WHO, "Say how many people to send to at random."))
@@ -195,6 +197,9 @@ def _what_problems(campaign):
             found.append(Problem(Step.WHAT, f"{name} has a personalisation tag that does not parse."))
     if campaign.message_type == Campaign.MessageType.AB and len(variants) < 2:
         found.append(Problem(Step.WHAT, "An A/B test needs at least two variants."))
+        # Target devices changed in Who after the message was written (campaigns/targeting.py).
+        for why in targeting.content_problems(campaign, content).values():
+            found.append(Problem(Step.WHAT, f"{name}: {why}"))
     if campaign.message_type == Campaign.MessageType.BY_PROPERTY and not campaign.property_name:
         found.append(Problem(Step.WHAT, "Choose the user property that picks the message."))
     return found

@@ -44,11 +44,11 @@ from liquid.stringify import to_liquid_string
 from liquid.token import TOKEN_OUTPUT
 
 from accounts import params
-from campaigns import preview
+from campaigns import preview, targeting
 from campaigns.actions.runs import Audience
 from campaigns.models import Campaign
 from delivery import content as liquid
-from delivery.actions.sending import Renderer, leaves_out_safari
+from delivery.actions.sending import Renderer
 from delivery.linked import LinkedContentError
 from segments.models import Event, Profile
 from segments.rules import tree as rule_tree
@@ -314,7 +314,7 @@ def _check(campaign, renderer, content, person, extra, found):
         if len(text) > limit:
             message = f"The {_label(path)} is cut after {limit} characters on {', '.join(labels)}."
             note(Kind.TRUNCATED, path, message, text, f"{limit} characters")
-    for size in preview.sizes(campaign.channel, rendered, campaign.platforms):
+    for size in preview.sizes(rendered, targeting.platforms(campaign)):
         if size.over:
             message = f"{size.label} would be over {size.limit:,} bytes: the push service refuses it."
             note(Kind.TOO_BIG, "payload", message, f"{size.bytes:,} bytes", size.platform)
@@ -331,14 +331,7 @@ def _limits(campaign, content):
 
 
 def _surfaces(campaign, content):
-    skips_safari = leaves_out_safari(content)
-    platforms = campaign.platforms or ()
-    return [
-        surface
-        for surface in preview.CHANNEL_SURFACES.get(campaign.channel, ())
-        if not (skips_safari and surface.key.startswith("safari"))
-        and not (surface.platform != "web" and platforms and surface.platform not in platforms)
-    ]
+    return preview.surfaces_for(campaign, content)
 
 
 def fix_url(campaign, key, path):

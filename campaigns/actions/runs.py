@@ -25,7 +25,7 @@ from django.db.models import Exists, Max, Min, OuterRef
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
-from campaigns import emails, schedule
+from campaigns import emails, schedule, targeting
 from campaigns.actions.dispatcher import rules_for, settle_campaign, wall_time
 from campaigns.allocation import (
     BY_VALUE,
@@ -43,11 +43,10 @@ from campaigns.models import Campaign, CampaignRun, ControlMember
 from campaigns.models.versions import current_version
 from delivery.actions import dispatches
 from delivery.actions.limits import Rules
-from delivery.actions.sending import safari_left_out
 from delivery.models import Message
-from segments.models import Device, Profile
+from segments.models import Profile
 from segments.rules import tree as rule_tree
-from segments.rules.compiler import profiles, reachable_devices
+from segments.rules.compiler import profiles
 
 log = logging.getLogger(__name__)
 
@@ -188,8 +187,8 @@ def _stop(run, campaign, now, reason, status=RunStatus.STOPPED):
 
 class Audience:
     """The profiles a run qualifies, in id order: the segment's, with at least one device
-    the campaign's channel can reach (web for web push, but for Safari when the message is
-    for "All browsers but Safari"; the chosen platforms for mobile)."""
+    the campaign reaches (``campaigns.targeting.devices``: its target devices — web, native
+    apps or all — but for Safari when the message is for "All browsers but Safari")."""
 
     def __init__(self, campaign, now):
         self.campaign = campaign
@@ -201,13 +200,7 @@ class Audience:
 
     @staticmethod
     def _devices(campaign):
-        if campaign.channel == Campaign.Channel.WEB_PUSH:
-            devices = reachable_devices("web")
-            if safari_left_out({variant.pk: variant.content for variant in campaign.variants.all()}):
-                devices = devices.exclude(browser=Device.Browser.SAFARI)
-            return devices
-        platforms = [p for p in campaign.platforms or [] if p in ("android", "ios")] or ["android", "ios"]
-        return reachable_devices("any").filter(platform__in=platforms)
+        return targeting.devices(campaign)
 
     def count(self):
         return self.profiles.count()

@@ -4,6 +4,7 @@ through the delivery engine's real pipeline, at once."""
 
 from django.db import transaction
 
+from campaigns import targeting
 from campaigns.models import Campaign, TestSend
 from delivery.actions.dispatches import counts
 from delivery.actions.test_sends import do_send_test as do_deliver_test
@@ -13,7 +14,7 @@ from delivery.models import Message
 # pytest collects files named test_*.py: this one is an actions module, not tests.
 __test__ = False
 
-NO_DEVICE = "Not sent: none of these test profiles has a device this channel can reach."
+NO_DEVICE = "Not sent: none of these test profiles has a device this campaign can reach (its target devices, Who)."
 
 
 class TestSendError(ValueError):
@@ -34,7 +35,7 @@ def do_send_test(campaign, variant, profiles, user):
         content=variant.content,
         profiles=profiles,
         label=f"Test of {campaign.name} / {variant.name}",
-        platforms=campaign.platforms or None,
+        platforms=targeting.platforms(campaign),
     )
     devices = Message.objects.filter(dispatch=dispatch).count()
     test = TestSend.objects.create(

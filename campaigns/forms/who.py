@@ -1,6 +1,7 @@
 """The Who step's form: the audience (a saved segment, one built here with the segment
-builder, or — for live campaigns — everyone), Mobile Push platforms, reach limits, and
-Web Exit Intent targeting.
+builder, or — for live campaigns — everyone), a push campaign's target devices (web, native
+apps or all, and which apps: ``campaigns.targeting``), reach limits, and Web Exit Intent
+targeting.
 
 An ad-hoc segment is a ``Segment`` with ``is_adhoc=True`` that only this campaign
 uses. Its conditions are the segment builder's own fields (segments/forms/builder.py), posted
@@ -11,6 +12,7 @@ from django import forms
 from django.core.validators import URLValidator
 
 from accounts.params import positive_int
+from campaigns import targeting
 from campaigns.forms.when import FILTER_OPS, ErrorAria, check_filters, show_value
 from campaigns.models import Campaign
 from segments.actions.reach import suggest_places
@@ -43,8 +45,15 @@ class WhoForm(ErrorAria, forms.Form):
         required=False,
         error_messages={"invalid_choice": "That segment no longer exists: choose another."},
     )
+    target_devices = forms.ChoiceField(
+        label="Target devices",
+        choices=Campaign.TargetDevices.choices,
+        required=False,  # not posted: as it is (the channel's own kind for a new campaign)
+        widget=forms.RadioSelect,
+        help_text="Which of each person's devices get it: one message per reachable device of these kinds.",
+    )
     platforms = forms.MultipleChoiceField(
-        label="Platforms", choices=PLATFORMS, required=False, widget=forms.CheckboxSelectMultiple
+        label="Native apps", choices=PLATFORMS, required=False, widget=forms.CheckboxSelectMultiple
     )
     reach_mode = forms.ChoiceField(label="Campaign reach", choices=Campaign.ReachMode.choices, widget=forms.RadioSelect)
     target_cap = limit_field("How many", "Chosen at random from the reachable people.")
@@ -105,8 +114,8 @@ class WhoForm(ErrorAria, forms.Form):
     def shown_fields(self):
         c = self.campaign
         names = ["audience", "segment", "reach_mode", "target_cap", "daily_limit"]
-        if c.channel == Campaign.Channel.MOBILE_PUSH:
-            names.append("platforms")
+        if targeting.is_push(c):
+            names += ["target_devices", "platforms"]
         if not c.is_live:
             # Per run and the safety check count who qualifies when a run starts: past behaviour only.
             names += ["run_limit", "safety_limit"]
@@ -128,6 +137,7 @@ class WhoForm(ErrorAria, forms.Form):
             "run_limit": c.run_limit,
             "daily_limit": c.daily_limit,
             "safety_limit": c.safety_limit,
+            "target_devices": targeting.target_of(c),
             "exit_type": trigger.get("type"),
             "exit_event": trigger.get("event", ""),
             "exit_filter_name": filters[0].get("name", ""),
@@ -161,11 +171,18 @@ class WhoForm(ErrorAria, forms.Form):
         return builder.EMPTY_RULES, {}
 
     def channels(self):
-        """The reach channels (segments.actions.reach) this campaign sends on."""
-        if self.campaign.channel != Campaign.Channel.MOBILE_PUSH:
+        """The reach channels (segments.actions.reach) this campaign sends on: the platforms
+        of its target devices as the fields hold them now (``campaigns.targeting``)."""
+        if not targeting.is_push(self.campaign):
             return ["web"]
-        chosen = self["platforms"].value() if "platforms" in self.fields else []
-        return [value for value, _ in PLATFORMS if value in chosen] or [value for value, _ in PLATFORMS]
+        return list(targeting.platforms(self.campaign, target=self["target_devices"].value(), apps=self._apps()))
+
+    def clean_target_devices(self):
+        return self.cleaned_data.get("target_devices") or targeting.target_of(self.campaign)
+
+    def _apps(self):
+        chosen = self["platforms"].value() or []
+        return [value for value in chosen if value in dict(PLATFORMS)]
 
     # Validation.
 
@@ -183,7 +200,8 @@ class WhoForm(ErrorAria, forms.Form):
                 self.add_error("audience", "Fix the conditions marked in red.")
             else:
                 self._check_rules(self.edit.rules, "audience")
-        if "platforms" in self.fields and not data.get("platforms"):
+        apps = data.get("target_devices") in (Campaign.TargetDevices.APPS, Campaign.TargetDevices.ALL)
+        if "platforms" in self.fields and apps and not data.get("platforms"):
             self.add_error("platforms", "Choose Android, iOS or both.")
         clean_limits(self, data)
         if "exit_type" in self.fields:
@@ -191,6 +209,8 @@ class WhoForm(ErrorAria, forms.Form):
         return data
 
     def _check_rules(self, rules, field):
+        elif "platforms" in self.fields and not apps:
+            data["platforms"] = []  # web devices only: no app is chosen
         try:
             tree = parse(rules)
         except RuleError as problem:
@@ -260,7 +280,7 @@ class WhoForm(ErrorAria, forms.Form):
         campaign.reach_mode = data["reach_mode"]
         campaign.target_cap = data["target_cap"] if data["reach_mode"] == Campaign.ReachMode.CAP else None
         fields = ["segment", "reach_mode", "target_cap"]
-        for name in ("daily_limit", "run_limit", "safety_limit", "platforms", "exit_trigger"):
+        for name in ("daily_limit", "run_limit", "safety_limit", "target_devices", "platforms", "exit_trigger"):
             if name in data:
                 setattr(campaign, name, data[name])
                 fields.append(name)

@@ -17,6 +17,7 @@ from django.urls import path, reverse
 
 from accounts.params import positive_int
 from campaigns import preview as previews
+from campaigns import targeting
 from campaigns.actions.changes import what_problem
 from campaigns.actions.drafts import do_save_step
 from campaigns.actions.test_sends import TestSendError, do_send_test, recent_tests
@@ -82,7 +83,7 @@ def preview(request, campaign):
     entries = form.entries
     entry = next((e for e in entries if e.key == params.get("preview_variant")), entries[0])
     content = entry.form.lenient_content()
-    if campaign.channel == Campaign.Channel.WEB_PUSH and form.value("browsers") == Browsers.NOT_SAFARI:
+    if form.leaves_out_safari():
         content["browsers"] = Browsers.NOT_SAFARI
     profile = _test_profile(params.get("preview_profile"))
     shown = previews.preview(campaign, content, profile)
@@ -143,7 +144,7 @@ def _as_typed(campaign, form, position):
     """The saved variant at ``position`` with the content of the valid ``form`` (unsaved)."""
     variant = campaign.variants.get(position=position)
     variant.content = dict(form.entries[position].form.content)
-    if campaign.channel == Campaign.Channel.WEB_PUSH and form.value("browsers") == Browsers.NOT_SAFARI:
+    if form.leaves_out_safari():
         variant.content["browsers"] = Browsers.NOT_SAFARI
     return variant
 
@@ -193,6 +194,9 @@ def _context(campaign, form, *, tests=None):
         "test_sends": recent_tests(campaign, RECENT_TESTS),
         "can_test": campaign.channel != Campaign.Channel.EXIT_INTENT,
         "property_names": _property_names(),
+        # Seed 002 "Target devices" (chosen in Who): which platforms this content goes to.
+        "targets": targeting.describe(campaign) if targeting.is_push(campaign) else "",
+        "ignored": targeting.ignored(campaign),
         "resources": PushResource.objects.filter(channel=campaign.channel).only("pk", "name"),
         "urls": {
             name: reverse(f"campaigns:what_{name}", args=[campaign.pk])

@@ -1,6 +1,7 @@
 """The Who step: a saved segment from a searchable list, or one built in place with
-the segment builder (or, for live campaigns, everyone); Mobile Push platforms; the
-estimated reach; reach limits; Web Exit Intent targeting.
+the segment builder (or, for live campaigns, everyone); a push campaign's target devices
+(web, native apps or all: ``campaigns.targeting``); the estimated reach per platform;
+reach limits; Web Exit Intent targeting.
 
 The builder's fields are part of the step form. Its buttons (add a condition, remove
 one) post the whole step and draw the builder again without saving; its selects post
@@ -16,6 +17,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 
 from accounts.params import positive_int
+from campaigns import targeting
 from campaigns.actions.drafts import do_save_step
 from campaigns.forms.who import ADHOC, SAVED, WhoForm
 from campaigns.views.wizard import Step, editable, go_next, invalid, render_step
@@ -27,7 +29,7 @@ from segments.rules import RuleError, parse
 
 STEP = Step.WHO
 PER_PAGE = 10
-CHANNEL_LABELS = {"web": "Web push", "android": "Android", "ios": "iOS"}
+CHANNEL_LABELS = {"web": "Web", "android": "Android", "ios": "iOS"}
 
 
 @editable
@@ -78,9 +80,7 @@ def reach(request, campaign):
 def segments(request, campaign):
     """The saved segments matching the search, a page at a time; the chosen one stays on top."""
     chosen = request.GET.get("segment")
-    channels = (
-        (campaign.platforms or ["android", "ios"]) if campaign.channel == campaign.Channel.MOBILE_PUSH else ["web"]
-    )
+    channels = list(targeting.platforms(campaign)) or ["web"]
     context = _segment_list(request, campaign, positive_int(chosen), channels=channels)
     return render(request, "campaigns/wizard/_who_segments.html", {"campaign": campaign, **context})
 

@@ -21,9 +21,10 @@ PLATFORM_NAMES = dict(Device.Platform.choices)
 @transaction.atomic
 def do_send_test(*, channel, content, profiles, label, platforms=None):
     """One test dispatch to every reachable device of ``profiles`` (Profile objects or ids) on
-    the channel's platforms (or ``platforms``), started at once. Caps, DND, the throttle, the
-    cut-off and the user's time zone do not apply to tests (``Dispatch.is_test``)."""
-    platforms = [p for p in (platforms or PLATFORMS[channel]) if p in PLATFORMS[channel]]
+    the channel's platforms (or ``platforms``: a campaign's target devices may be web and app
+    ones, campaigns/targeting.py), started at once. Caps, DND, the throttle, the cut-off and
+    the user's time zone do not apply to tests (``Dispatch.is_test``)."""
+    platforms = [p for p in (platforms or PLATFORMS[channel]) if p in Device.Platform.values]
     profile_ids = [getattr(profile, "pk", profile) for profile in profiles]
     dispatch = do_create_dispatch(channel=channel, label=label, contents={TEST_VARIANT: content}, is_test=True)
     devices = (

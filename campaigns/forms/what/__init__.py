@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from django import forms
 
 from accounts.params import is_digits
+from campaigns import targeting
 from campaigns.actions.variants import do_save_variants
 from campaigns.allocation import normalise
 from campaigns.forms.what.content import ExitIntentContentForm, MobileContentForm, WebPushContentForm
@@ -36,8 +37,9 @@ PROPERTY_NAME = re.compile(r"[\w.$-][\w.$ -]{0,199}")
 
 class Browsers:
     """Who a web push may reach: Safari ignores images and buttons and needs a deep link
-    (000_440e4b7159d07586.txt, "Safari Considerations"). Every web push campaign is taken
-    to reach Safari unless the marketer leaves Safari out."""
+    (000_440e4b7159d07586.txt, "Safari Considerations"). Every campaign whose target devices
+    include web ones (``campaigns.targeting``) is taken to reach Safari unless the marketer
+    leaves Safari out."""
 
     ALL = "all"
     NOT_SAFARI = "not_safari"
@@ -172,6 +174,15 @@ class WhatForm:
 
     def value(self, name):
         return self.settings[name].value()
+    @property
+    def reaches_web(self):
+        """Whether the campaign's target devices include browsers (Who): the Browsers
+        choice and Safari's rules apply."""
+        return targeting.WEB in targeting.platforms(self.campaign)
+
+    def leaves_out_safari(self):
+        return self.reaches_web and self.value("browsers") == Browsers.NOT_SAFARI
+
 
     @property
     def message_type(self):
@@ -223,13 +234,17 @@ class WhatForm:
             self._check_ab(data, shown)
         elif kind == MessageType.BY_PROPERTY:
             self._check_by_property(data, shown)
-        if self.campaign.channel == Channel.WEB_PUSH and data.get("browsers") != Browsers.NOT_SAFARI:
+        if self.reaches_web and data.get("browsers") != Browsers.NOT_SAFARI:
             for _key, form in shown:
                 _check_safari(form)
         return variants_valid and not self.settings.errors and not any(form.errors for _key, form in shown)
 
     def _check_ab(self, data, shown):
         settings = self.settings
+        for _key, form in shown:  # what a targeted platform cannot take (one content for web and apps)
+            for name, message in targeting.content_problems(self.campaign, getattr(form, "content", {})).items():
+                if name in form.fields and name not in form.errors:
+                    form.add_error(name, message)
         if self.campaign.channel == Channel.EXIT_INTENT:
             settings.add_error(
                 "message_type", "A Web Exit Intent pop-up is one message, or one per value of a user property."
@@ -313,7 +328,7 @@ class WhatForm:
         for entry in self.entries:
             form = entry.form
             content = dict(form.content)
-            if campaign.channel == Channel.WEB_PUSH and data.get("browsers") == Browsers.NOT_SAFARI:
+            if self.reaches_web and data.get("browsers") == Browsers.NOT_SAFARI:
                 content["browsers"] = Browsers.NOT_SAFARI
             by_property = kind == MessageType.BY_PROPERTY
             variants.append(
