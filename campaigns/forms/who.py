@@ -203,14 +203,14 @@ class WhoForm(ErrorAria, forms.Form):
         apps = data.get("target_devices") in (Campaign.TargetDevices.APPS, Campaign.TargetDevices.ALL)
         if "platforms" in self.fields and apps and not data.get("platforms"):
             self.add_error("platforms", "Choose Android, iOS or both.")
+        elif "platforms" in self.fields and not apps:
+            data["platforms"] = []  # web devices only: no app is chosen
         clean_limits(self, data)
         if "exit_type" in self.fields:
             data["exit_trigger"] = self._clean_exit(data)
         return data
 
     def _check_rules(self, rules, field):
-        elif "platforms" in self.fields and not apps:
-            data["platforms"] = []  # web devices only: no app is chosen
         try:
             tree = parse(rules)
         except RuleError as problem:
