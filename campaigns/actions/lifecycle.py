@@ -195,11 +195,11 @@ def _what_problems(campaign):
             found.append(Problem(Step.WHAT, f"{name} needs a title and a body."))
         if check_liquid(content):
             found.append(Problem(Step.WHAT, f"{name} has a personalisation tag that does not parse."))
-    if campaign.message_type == Campaign.MessageType.AB and len(variants) < 2:
-        found.append(Problem(Step.WHAT, "An A/B test needs at least two variants."))
         # Target devices changed in Who after the message was written (campaigns/targeting.py).
         for why in targeting.content_problems(campaign, content).values():
             found.append(Problem(Step.WHAT, f"{name}: {why}"))
+    if campaign.message_type == Campaign.MessageType.AB and len(variants) < 2:
+        found.append(Problem(Step.WHAT, "An A/B test needs at least two variants."))
     if campaign.message_type == Campaign.MessageType.BY_PROPERTY and not campaign.property_name:
         found.append(Problem(Step.WHAT, "Choose the user property that picks the message."))
     return found

@@ -172,8 +172,6 @@ class WhatForm:
 
     # What the template reads.
 
-    def value(self, name):
-        return self.settings[name].value()
     @property
     def reaches_web(self):
         """Whether the campaign's target devices include browsers (Who): the Browsers
@@ -183,6 +181,8 @@ class WhatForm:
     def leaves_out_safari(self):
         return self.reaches_web and self.value("browsers") == Browsers.NOT_SAFARI
 
+    def value(self, name):
+        return self.settings[name].value()
 
     @property
     def message_type(self):
@@ -237,14 +237,14 @@ class WhatForm:
         if self.reaches_web and data.get("browsers") != Browsers.NOT_SAFARI:
             for _key, form in shown:
                 _check_safari(form)
-        return variants_valid and not self.settings.errors and not any(form.errors for _key, form in shown)
-
-    def _check_ab(self, data, shown):
-        settings = self.settings
         for _key, form in shown:  # what a targeted platform cannot take (one content for web and apps)
             for name, message in targeting.content_problems(self.campaign, getattr(form, "content", {})).items():
                 if name in form.fields and name not in form.errors:
                     form.add_error(name, message)
+        return variants_valid and not self.settings.errors and not any(form.errors for _key, form in shown)
+
+    def _check_ab(self, data, shown):
+        settings = self.settings
         if self.campaign.channel == Channel.EXIT_INTENT:
             settings.add_error(
                 "message_type", "A Web Exit Intent pop-up is one message, or one per value of a user property."
