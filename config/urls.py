@@ -34,6 +34,7 @@ urlpatterns = [
         include(
             [
                 path("", include("campaigns.views.popups")),
+                path("", include("stats.popups")),  # pop-ups' shows, clicks and closes
                 path("", include("campaigns.views.onboarding")),
                 path("", include("segments.sdk.urls")),
                 path("", include("delivery.sdk_inbox")),  # App Inbox (Clarion.inbox())

@@ -40,13 +40,21 @@ TERMS = (
         "viewed",
         "Viewed",
         "Messages the device reported as seen: the service worker when it displays the "
-        "notification, an app when the person opens or looks at it (kind “viewed”). A click "
-        "counts as a view.",
+        "notification, an app when the person opens or looks at it (kind “viewed”), the web SDK "
+        "when a Web Exit Intent pop-up is shown on the page (each pop-up given is counted sent). "
+        "A click counts as a view.",
     ),
     Term(
         "clicked",
         "Clicked",
-        "Messages whose notification or link was clicked (counted once per message).",
+        "Messages whose notification or link was clicked, or whose pop-up's button was (counted "
+        "once per message).",
+    ),
+    Term(
+        "closed",
+        "Closed",
+        "Web Exit Intent pop-ups the visitor dismissed (the close button, Escape or outside the "
+        "pop-up), reported once per pop-up by the web SDK. A closed pop-up was viewed (shown).",
     ),
     Term(
         "amplified",
@@ -190,6 +198,14 @@ def amplified(where):
     ``delivery.actions.amplification`` claims one, web and mobile alike. Pruned dispatches'
     messages are gone, and their resends with them."""
     return Message.objects.filter(where, amplified_at__isnull=False).count()
+
+
+def closed(where):
+    """How many Web Exit Intent pop-ups of the dispatches ``where`` selects (a Q over
+    ``dispatch``, as in ``tally``) the visitor dismissed: ``closed_at``, reported once by the
+    web SDK (``stats/popups.py``). Like ``amplified``, read from the messages: a pruned
+    dispatch's closes go with them."""
+    return Message.objects.filter(where, closed_at__isnull=False).count()
 
 
 @dataclass

@@ -63,6 +63,7 @@ class Numbers:
     conversions: int = 0
     revenue: Decimal = Decimal(0)
     amplified: int = 0  # sent once more by push amplification (``totals`` only)
+    closed: int = 0  # Web Exit Intent pop-ups dismissed (``totals`` only)
     inbox: delivery_counts.Inbox = field(default_factory=delivery_counts.Inbox)  # App Inbox (``totals`` only)
 
     inbox_copies = property(lambda self: self.inbox.copies)
@@ -108,10 +109,12 @@ def totals(campaign, run=None):
     )
     amplified = delivery_counts.amplified(dispatches)
     inbox = delivery_counts.inbox(dispatches)
+    closed = delivery_counts.closed(dispatches) if campaign.channel == Campaign.Channel.EXIT_INTENT else 0
     return Numbers(
         **{name: getattr(counts, name) for name in run_counts.RUN_COUNTS},
         **engagement,
         amplified=amplified,
+        closed=closed,
         inbox=inbox,
     )
 
