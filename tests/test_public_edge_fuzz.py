@@ -15,7 +15,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from delivery.actions.dispatches import do_create_dispatch, do_enqueue, do_start
+from delivery.models import InboxItem
 from segments.actions.keys import create_api_key
+from segments.actions.sdk import identify_browser
 from segments.models import Site
 from stats.links import click_token
 
@@ -340,3 +343,74 @@ def test_the_send_endpoint_answers_any_idempotency_key_without_a_server_error(se
 @pytest.mark.parametrize("path", ["0", "-1", "99999999999999999999999", "9223372036854775808", "x", "1%00"])
 def test_the_send_endpoints_path_answers_anything_with_a_4xx(send_api, path):
     assert 400 <= send_api(SEND, path=path).status_code < 500
+
+
+# App Inbox (/sdk/v1/inbox…, /api/v1/profiles/{identity}/inbox…): a browser identified as Ada
+# with one item; generated bodies and paths never reach a 5xx, and never another's items.
+
+
+@pytest.fixture
+def inbox_item(site):
+    device = identify_browser(CLIENT, "ada", vouched=True)
+    dispatch = do_create_dispatch(channel="web_push", label="News", contents={"A": {"title": "Hi", "inbox": {}}})
+    do_enqueue(dispatch, [(device.profile_id, device.pk, "A")])
+    do_start(dispatch)
+    return InboxItem.objects.get(dispatch=dispatch)
+
+
+INBOX_ENDPOINTS = ("inbox", "inbox/read", "inbox/delete")
+
+
+def inbox_body(site, item, endpoint):
+    body = {"identity": "ada", "identityHash": signed(site, "ada")}
+    if endpoint == "inbox":
+        return {**body, "limit": 20, "offset": 0}
+    return {**body, "id": item.pk}
+
+
+@pytest.mark.parametrize("endpoint", INBOX_ENDPOINTS)
+def test_the_inbox_endpoints_accept_the_fuzzed_bodies_start(post, site, inbox_item, endpoint):
+    assert post(endpoint, inbox_body(site, inbox_item, endpoint)).status_code == 200
+
+
+@pytest.mark.parametrize("endpoint", INBOX_ENDPOINTS)
+def test_the_inbox_endpoints_answer_generated_bodies_without_a_server_error(post, site, inbox_item, endpoint):
+    good = inbox_body(site, inbox_item, endpoint)
+    names = st.sampled_from([*good, "siteKey", "clientId", "unknown"])
+
+    @FUZZ
+    @given(fields=st.dictionaries(names, JSON_VALUES, min_size=1, max_size=3))
+    def check(fields):
+        response = post(endpoint, {**good, **fields})
+        assert response.status_code < 500, (fields, response.content)
+        if response.status_code == 200 and endpoint == "inbox":
+            assert all(item["id"] == inbox_item.pk for item in response.json()["items"])
+
+    check()
+
+
+@pytest.mark.parametrize("endpoint", INBOX_ENDPOINTS)
+def test_the_inbox_endpoints_answer_raw_bytes_with_a_4xx(post, endpoint):
+    @FUZZ
+    @given(body=RAW_BODIES)
+    def check(body):
+        response = post(endpoint, body)
+        assert 400 <= response.status_code < 500, (body[:100], response.content)
+
+    check()
+
+
+@FUZZ
+@given(identity=st.one_of(st.text(max_size=300), NASTY_TEXT), item=NASTY_TEXT)
+def test_the_inbox_api_paths_answer_anything_without_a_server_error(api, identity, item):
+    who = quote(identity.encode("utf-8", "surrogatepass"), safe="") or "x"
+    which = quote(item.encode("utf-8", "surrogatepass"), safe="") or "1"
+    assert api("get", f"/profiles/{who}/inbox").status_code < 500
+    assert api("post", f"/profiles/{who}/inbox/{which}/read").status_code < 500
+    assert api("delete", f"/profiles/{who}/inbox/{which}").status_code < 500
+
+
+@pytest.mark.parametrize("item", ["0", "-1", "9223372036854775808", "99999999999999999999999", "x", "1%00"])
+def test_the_inbox_api_item_path_answers_anything_with_a_4xx(api, item):
+    assert 400 <= api("post", f"/profiles/ada/inbox/{item}/read").status_code < 500
+    assert 400 <= api("delete", f"/profiles/ada/inbox/{item}").status_code < 500
