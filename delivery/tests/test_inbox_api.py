@@ -15,6 +15,7 @@ from accounts import roles
 from campaigns.actions import runs
 from campaigns.models import CampaignRun
 from campaigns.tests.scheduled import audience, make_campaign
+from campaigns.tests.test_api_send import api_campaign
 from delivery import counts
 from delivery.actions import inbox
 from delivery.models import Dispatch, InboxItem, Message
@@ -216,3 +217,20 @@ def test_the_openapi_document_describes_the_inbox(client):
     assert {p["name"] for p in listing["parameters"]} >= {"identity", "limit", "offset"}
     assert "post" in paths["/api/v1/profiles/{identity}/inbox/{item_id}/read"]
     assert "delete" in paths["/api/v1/profiles/{identity}/inbox/{item_id}"]
+
+
+def test_an_api_triggered_send_copies_with_its_data(clock, api):
+    [ada] = audience(1)
+    campaign = api_campaign()
+    campaign.variants.update(
+        content={"title": "Order {{ data.order_id }}", "body": "Confirmed", "inbox": {"ttl": 3600}}
+    )
+    response = api(
+        "post",
+        f"/campaigns/{campaign.pk}/send",
+        data=json.dumps({"to": [ada.identity], "data": {"order_id": "A-1001"}}),
+        content_type="application/json",
+    )
+    assert response.json()["results"][0]["status"] == "queued", response.content
+    [item] = api("get", f"/profiles/{ada.identity}/inbox").json()["items"]
+    assert item["title"] == "Order A-1001"
