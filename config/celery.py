@@ -28,6 +28,8 @@ HOUSEKEEPING = {
     # Claims a dead worker left (DELIVERY_CLAIM_LEASE) and held rows beyond their wake-ups.
     "sweep expired claims": ("delivery.tasks.sweep_expired_claims", 15.0),
     "roll up stats": ("stats.tasks.roll_up", 60.0),
+    # Events per profile, name and day, for reach counts over windows (segments/actions/rollup.py).
+    "roll up events": ("segments.tasks.roll_up_events", 300.0),
     # Messages older than MESSAGE_RETENTION_DAYS, once their roll-ups are kept (stats/actions/retention.py).
     "prune old messages": ("stats.tasks.prune_messages", 3600.0),
     "worker heartbeat": ("delivery.tasks.heartbeat", 15.0),

@@ -1,6 +1,7 @@
 from celery import current_app, shared_task
 
 from segments.actions.imports import do_import_profiles
+from segments.actions.rollup import roll_up_events as do_roll_up_events
 from segments.signals import queue
 
 
@@ -19,3 +20,10 @@ def fan_out(tasks, event_ids):
     the tasks are safe to run twice."""
     for name, work in tasks:
         queue(current_app.tasks[name], event_ids, work=work)
+
+
+@shared_task(name="segments.tasks.roll_up_events", ignore_result=True)
+def roll_up_events():
+    """Add the events recorded since the last run to the events roll-up (segments/actions/rollup.py).
+    Safe to run twice or at once: each batch moves the watermark under its row lock."""
+    do_roll_up_events()

@@ -24,7 +24,7 @@ from django.db.models.lookups import (
 )
 
 from segments.models import Device, Event, Profile
-from segments.rules import dates
+from segments.rules import dates, rolled
 from segments.rules import tree as t
 from segments.rules.dates import age_bounds
 from segments.rules.sql import JsonListHolds, JsonValue, Number
@@ -302,6 +302,8 @@ def _event(c, now, *, narrowed=False):
         if end is not None:
             per_profile = per_profile.filter(edge__lt=end)
         found = Q(pk__in=per_profile.values("profile"))
+    elif not c.filters and (hint := rolled.available()) and (days := rolled.whole_days(start, end)):
+        found = _counted_rolled(c, start, end, days, hint)
     else:
         if start is not None:
             matching = matching.filter(occurred_at__gte=start)
@@ -309,6 +311,24 @@ def _event(c, now, *, narrowed=False):
             matching = matching.filter(occurred_at__lt=end)
         found = _counted(matching, c.count_op, c.count, narrowed=narrowed)
     return found if c.did else ~found
+
+
+def _counted_rolled(c, start, end, days, hint):
+    """_counted's answers from the events roll-up (rules/rolled.py): a count without
+    filters on the event's properties, over a window with at least one whole UTC day,
+    once the roll-up task has run (PostgreSQL). Every form is one hashed list of
+    profile ids: the roll-up makes the whole window cheap to count."""
+
+    def counted(having=None):
+        return Q(pk__in=rolled.profiles_counted(c.event, start, end, days, hint, having))
+
+    if c.count == 0:
+        return ~counted()
+    if c.count_op == "at_least":
+        return counted() if c.count == 1 else counted((">=", c.count))
+    if c.count_op == "at_most":
+        return ~counted((">", c.count))
+    return counted(("=", c.count))
 
 
 def _counted(events, op, times, *, narrowed=False):
