@@ -23,9 +23,10 @@ async function run(label, call) {
 }
 
 // A function a Web Exit Intent campaign's button can call ("demoShop.openCoupon").
-window.demoShop = { openCoupon: () => log("coupon opened") };
+window.demoShop = { openCoupon: (campaignId) => log(`coupon opened (campaign ${campaignId})`) };
 
-Clarion.init({ ...JSON.parse(document.getElementById("clarion-options").textContent), popups: true });
+// Pop-ups on exit intent, the Back button included (clarion.js header).
+Clarion.init({ ...JSON.parse(document.getElementById("clarion-options").textContent), popups: { backButton: true } });
 run("push status", () => Clarion.pushStatus()).then(
   (status) => { statusOutput.textContent = LABELS[status]; },
   () => { statusOutput.textContent = "not reported"; },
@@ -49,8 +50,13 @@ document.getElementById("identify-form").addEventListener("submit", async (event
   // its signed-in user's: the demo Site verifies identities like any new site.
   const signed = { identityHash: account.dataset.identityHash };
   const name = document.getElementById("name").value.trim();
+  const customerType = document.getElementById("customer-type").value;
+  const fields = {};
+  if (name) fields.name = name;
+  // A custom property, as a shop would send its loyalty tier: pop-ups "by user property" read it.
+  if (customerType) fields.properties = { customer_type: customerType };
   try {
-    await run(`identify ${identity}`, () => Clarion.identify(identity, name ? { name } : undefined, signed));
+    await run(`identify ${identity}`, () => Clarion.identify(identity, Object.keys(fields).length ? fields : undefined, signed));
     document.getElementById("identified-as").textContent = identity;
   } catch (error) { /* logged */ }
 });
