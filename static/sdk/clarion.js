@@ -363,7 +363,7 @@
     // shown / clicked / closed, once each per pop-up (the server also keeps the first only).
     if (!popup.message || popup.reported[event]) return;
     popup.reported[event] = true;
-    post("popups/report", { message: popup.message, event: event }).catch(() => {});
+    post("popups/report", { message: String(popup.message), event: event }).catch(() => {});
   }
 
   function showPopup(popup) {
