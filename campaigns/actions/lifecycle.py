@@ -128,6 +128,8 @@ def _who_problems(campaign):
     if campaign.channel == Campaign.Channel.EXIT_INTENT:
         if campaign.segment_id is None and not campaign.exit_trigger:
             found.append(Problem(Step.WHO, "Choose who sees the pop-up: a segment or a targeting rule."))
+        if not campaign.sites.exists():
+            found.append(Problem(Step.WHO, "Choose the website(s) whose pages show the pop-up."))
     elif campaign.segment_id is None and not campaign.is_live:
         # A live campaign may go to everyone who does its trigger (Who's "everyone").
         found.append(Problem(Step.WHO, "Choose a segment, or build one in place."))

@@ -3,7 +3,7 @@
 
 from django import forms
 
-from campaigns.forms.who import clean_limits, limit_field
+from campaigns.forms.who import clean_limits, limit_field, live_limit_words
 from campaigns.models import Campaign
 
 FIELDS = ("reach_mode", "target_cap", "run_limit", "daily_limit", "safety_limit")
@@ -11,7 +11,7 @@ FIELDS = ("reach_mode", "target_cap", "run_limit", "daily_limit", "safety_limit"
 
 class LimitsForm(forms.Form):
     reach_mode = forms.ChoiceField(label="Campaign reach", choices=Campaign.ReachMode.choices, widget=forms.RadioSelect)
-    target_cap = limit_field("How many", "Chosen at random from those reachable (a live campaign: sends in total).")
+    target_cap = limit_field("How many", "Chosen at random from those reachable.")
     run_limit = limit_field("Run limit", "Most people one run sends to; empty: no limit.")
     daily_limit = limit_field("Daily limit", "Most people it sends to in a day; empty: no limit.")
     safety_limit = limit_field(
@@ -20,6 +20,7 @@ class LimitsForm(forms.Form):
 
     def __init__(self, data=None, *, campaign):
         super().__init__(data, initial={name: getattr(campaign, name) for name in FIELDS})
+        live_limit_words(self.fields, campaign)  # first come, first served (forms/who.py)
 
     def clean(self):
         data = super().clean()

@@ -10,7 +10,8 @@ class StartForm(forms.Form):
 
     name = forms.CharField(max_length=200, widget=forms.TextInput(attrs={"placeholder": "e.g. Spring sale reminder"}))
     channel = forms.ChoiceField(choices=Campaign.Channel.choices, widget=forms.RadioSelect)
-    kind = forms.ChoiceField(label="Type", choices=Campaign.Kind.choices, widget=forms.RadioSelect)
+    # Not asked of a campaign shown on the page (``clean``): not required here.
+    kind = forms.ChoiceField(label="Type", choices=Campaign.Kind.choices, widget=forms.RadioSelect, required=False)
 
     def clean_name(self):
         name = self.cleaned_data["name"].strip()
@@ -20,22 +21,17 @@ class StartForm(forms.Form):
 
     def clean(self):
         data = super().clean()
-        # Exit-intent pop-ups show while someone is on the page: they are live by nature
-        # (004_475e719091588949.txt: single action, page visit, referral, page count).
-        if data.get("channel") == Campaign.Channel.EXIT_INTENT and data.get("kind") not in (
-            None,
-            Campaign.Kind.SINGLE_ACTION,
-        ):
-            self.add_error("kind", "A Web Exit Intent campaign is live: choose Single action.")
-        # A push permission request shows while someone is on the page, to browsers still at Ask
-        # (seed 002, soft onboarding): live, like a pop-up.
-        elif data.get("channel") == Campaign.Channel.PERMISSION_REQUEST and data.get("kind") not in (
-            None,
-            Campaign.Kind.SINGLE_ACTION,
-        ):
-            self.add_error(
-                "kind", "A Push permission request shows while a visitor is on your site: choose Single action."
-            )
+        # A Web Exit Intent pop-up (004_475e719091588949.txt) and a push permission request
+        # (seed 002, soft onboarding) show while someone is on the page, to whoever qualifies
+        # then: live by nature, with no type to choose (a pop-up's targeting, "single action,
+        # page visit, page referral, page count", is chosen in Who). The page hides the types
+        # for them; a type posted anyway (no JavaScript) is ignored.
+        if data.get("channel") in Campaign.ON_PAGE_CHANNELS:
+            self.errors.pop("kind", None)
+            data["kind"] = Campaign.Kind.SINGLE_ACTION
+        elif not data.get("kind"):
+            if "kind" not in self.errors:
+                self.add_error("kind", "Choose the type.")
         # An API-triggered campaign is sent by a backend to people it names: a push to their
         # devices (a pop-up shows only while someone is on the page).
         elif data.get("kind") == Campaign.Kind.API_TRIGGERED and data.get("channel") not in PUSH_CHANNELS:

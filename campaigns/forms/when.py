@@ -226,6 +226,8 @@ class WhenForm(ErrorAria, forms.Form):
         super().__init__(data, initial=self._initial(campaign))
         for name in set(self.fields) - set(self.shown_fields()):
             del self.fields[name]
+        if campaign.channel == Campaign.Channel.EXIT_INTENT:
+            self._pop_up_words()
         self.date_errors = {}  # row index -> message
         if data is None:
             self.date_rows = [local_text(moment, self.tz) for moment in schedule.parse_dates(campaign.dates)]
@@ -234,6 +236,13 @@ class WhenForm(ErrorAria, forms.Form):
         else:
             self.date_rows = [text.strip() for text in data.getlist("dates")[:MAX_ROWS]] or [""]
             self.filters = filter_rows(data, "trigger_filter") or [dict(BLANK_FILTER)]
+
+    def _pop_up_words(self):
+        """A pop-up is shown while someone is on the page, or not at all: what DND and the
+        cut-off mean for it (campaigns/popups.py, through delivery's ``Rules.decide``)."""
+        fields = self.fields
+        fields["cutoff_time"].help_text = "No pop-up after this time until midnight (campaign's time zone)."
+        fields["dnd_enabled"].help_text = "No pop-up is shown in these hours (each visitor's time zone)."
 
     @classmethod
     def correcting(cls, campaign, posted, *, now=None):
@@ -295,7 +304,10 @@ class WhenForm(ErrorAria, forms.Form):
             names += ["user_timezone", "best_time", "best_time_fallback_hour", "cutoff_time"]
         if kind == Kind.API_TRIGGERED:
             names.append("cutoff_time")  # for each request's sends (campaigns/live/sending.py)
-        if self.campaign.channel != Campaign.Channel.EXIT_INTENT:
+        if self.campaign.channel == Campaign.Channel.EXIT_INTENT:
+            names.append("cutoff_time")  # no pop-up after it until the next day (campaigns/popups.py)
+        if self.campaign.channel != Campaign.Channel.PERMISSION_REQUEST:
+            # A pop-up honours DND hours too: none is shown inside them (campaigns/popups.py).
             names += ["dnd_enabled", "dnd_start", "dnd_end", "dnd_action"]
         names.append("skip_global_limits")
         return names

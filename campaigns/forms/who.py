@@ -18,7 +18,7 @@ from campaigns.models import Campaign
 from segments.actions.reach import suggest_places
 from segments.actions.segments import delete_segment, save_segment
 from segments.forms import builder
-from segments.models import Segment
+from segments.models import Segment, Site
 from segments.rules import RuleError, parse
 from segments.rules import tree as t
 
@@ -44,6 +44,16 @@ class WhoForm(ErrorAria, forms.Form):
         queryset=Segment.objects.filter(is_adhoc=False),
         required=False,
         error_messages={"invalid_choice": "That segment no longer exists: choose another."},
+    )
+    # Web Exit Intent (and soft onboarding): the pop-up shows only on the pages of these sites
+    # (campaigns/popups.py: the site of the key the page's SDK sends).
+    sites = forms.ModelMultipleChoiceField(
+        label="Websites",
+        queryset=Site.objects.order_by("name"),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="It shows only on the pages of the websites chosen here (Settings → Websites).",
+        error_messages={"invalid_choice": "That website no longer exists: choose another."},
     )
     target_devices = forms.ChoiceField(
         label="Target devices",
@@ -93,6 +103,8 @@ class WhoForm(ErrorAria, forms.Form):
         if campaign.is_live:
             # A live campaign's trigger is in When; the segment only narrows who it may reach.
             everyone = "Everyone a request names" if campaign.kind == Campaign.Kind.API_TRIGGERED else None
+            if campaign.channel == Campaign.Channel.EXIT_INTENT:
+                everyone = "Everyone the targeting below matches"
             choices.insert(0, (EVERYONE, everyone or "Everyone who does the trigger"))
         self.fields["audience"].choices = choices
         for name in set(self.fields) - set(self.shown_fields()):
@@ -102,6 +114,7 @@ class WhoForm(ErrorAria, forms.Form):
             # at their best time (campaigns.allocation.Plan: then it is the run's quota).
             help_text = "Applies when it delivers in each person's time zone or at their best time (When)."
             self.fields["daily_limit"].help_text = help_text
+        live_limit_words(self.fields, campaign)
         if data is None:
             adhoc = campaign.segment if campaign.segment and campaign.segment.is_adhoc else None
             self.edit = builder.Edit(adhoc.rules if adhoc else builder.EMPTY_RULES)
@@ -120,7 +133,7 @@ class WhoForm(ErrorAria, forms.Form):
             # Per run and the safety check count who qualifies when a run starts: past behaviour only.
             names += ["run_limit", "safety_limit"]
         if c.channel == Campaign.Channel.EXIT_INTENT:
-            names += [name for name in self.base_fields if name.startswith("exit_")]
+            names += ["sites", *(name for name in self.base_fields if name.startswith("exit_"))]
         return names
 
     @staticmethod
@@ -138,6 +151,7 @@ class WhoForm(ErrorAria, forms.Form):
             "run_limit": c.run_limit,
             "daily_limit": c.daily_limit,
             "safety_limit": c.safety_limit,
+            "sites": list(c.sites.values_list("pk", flat=True)) if c.pk else [],
             "exit_type": trigger.get("type"),
             "exit_event": trigger.get("event", ""),
             "exit_filter_name": filters[0].get("name", ""),
@@ -205,6 +219,8 @@ class WhoForm(ErrorAria, forms.Form):
             self.add_error("platforms", "Choose Android, iOS or both.")
         elif "platforms" in self.fields and not apps:
             data["platforms"] = []  # web devices only: no app is chosen
+        if "sites" in self.fields and not data.get("sites") and "sites" not in self.errors:
+            self.add_error("sites", "Choose the website(s) whose pages show it.")
         clean_limits(self, data)
         if "exit_type" in self.fields:
             data["exit_trigger"] = self._clean_exit(data)
@@ -218,10 +234,12 @@ class WhoForm(ErrorAria, forms.Form):
             self.add_error(field, "Fix the conditions marked in red.")
             return
         if _has_live(tree):
-            # Who says who may get it; when is said in When (a live campaign's trigger).
+            # Who says who may get it; when is said in When (a live campaign's trigger), or in
+            # Targeting on this step (a pop-up's).
+            where = "in Targeting, below" if self.campaign.channel == Campaign.Channel.EXIT_INTENT else "in When"
             self.add_error(
                 field,
-                "This segment has a live-behaviour condition: in a campaign, the trigger is chosen in When. "
+                f"This segment has a live-behaviour condition: in a campaign, the trigger is chosen {where}. "
                 "Use past behaviour and properties here.",
             )
 
@@ -285,6 +303,8 @@ class WhoForm(ErrorAria, forms.Form):
                 setattr(campaign, name, data[name])
                 fields.append(name)
         campaign.save(update_fields=[*fields, "updated_at"])
+        if "sites" in data:
+            campaign.sites.set(data["sites"])
         if old is not None and old.is_adhoc and old != segment and not old.campaigns.exists():
             delete_segment(old)  # the ad-hoc segment this campaign no longer uses
         return campaign
@@ -301,6 +321,29 @@ def _has_live(group):
         _has_live(node) if isinstance(node, t.Group) else isinstance(node, t.LiveEventCondition)
         for node in group.conditions
     )
+
+
+def live_limit_words(fields, campaign):
+    """The reach limits' words for a live campaign (a pop-up too), as ``campaigns.allocation``
+    applies them: its total cap and daily limit go to the first people who qualify, first come
+    first served (``LiveLimits``), where a scheduled run draws its cap at random (``Plan``)."""
+    if not campaign.is_live:
+        return
+    if "reach_mode" in fields:
+        fields["reach_mode"].choices = [
+            (Campaign.ReachMode.ALL, Campaign.ReachMode.ALL.label),
+            (Campaign.ReachMode.CAP, "Send to a limited number of them"),
+        ]
+    if "target_cap" in fields:
+        fields["target_cap"].help_text = (
+            "In all: the first this many people who qualify get it (first come, first served), "
+            "then the campaign completes."
+        )
+    if "daily_limit" in fields:
+        help_text = (
+            "Most people it goes to in a day (the campaign's time zone), the first who qualify; empty: no limit."
+        )
+        fields["daily_limit"].help_text = help_text
 
 
 def clean_limits(form, data):

@@ -42,12 +42,12 @@ def test_start_makes_an_api_triggered_push_campaign(marketer, channel):
     assert Campaign.objects.get().kind == Kind.API_TRIGGERED
 
 
-def test_start_refuses_api_triggered_for_an_exit_intent_pop_up(marketer):
+def test_start_asks_no_type_of_an_exit_intent_pop_up_and_ignores_one_posted(marketer):
     response = marketer.post(
         "/campaigns/new/", {"name": "Pop", "channel": Channel.EXIT_INTENT, "kind": "api_triggered"}
     )
-    assert response.status_code == 422
-    assert not Campaign.objects.exists()
+    assert response.status_code == 303
+    assert Campaign.objects.get().kind == Kind.SINGLE_ACTION
 
 
 def test_when_shows_the_window_dnd_and_cut_off_but_no_date_or_event(marketer):

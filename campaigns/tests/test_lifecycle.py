@@ -10,7 +10,7 @@ from campaigns.actions import lifecycle
 from campaigns.actions.lifecycle import LifecycleError
 from campaigns.models import Campaign, CampaignRun, Label, Variant
 from delivery.models import Dispatch, Message
-from segments.models import Device, Profile, Segment
+from segments.models import Device, Profile, Segment, Site
 
 NOW = datetime(2026, 5, 4, 9, 0, tzinfo=UTC)
 ALL_STEPS = ["who", "when", "what", "setup"]
@@ -44,6 +44,8 @@ def make_campaign(db, user):
         }
         campaign = Campaign.objects.create(**(values | fields))
         Variant.objects.create(campaign=campaign, content=content or {"title": "Hello", "body": "It is spring"})
+        if campaign.channel == "exit_intent":
+            campaign.sites.add(Site.objects.create(name="Shop", allowed_origins=["https://shop.example.com"]))
         return campaign
 
     return make

@@ -7,7 +7,7 @@ import time_machine
 
 from accounts import roles
 from campaigns.models import Campaign, Label, Variant
-from segments.models import Segment
+from segments.models import Segment, Site
 
 NOW = datetime(2026, 5, 4, 9, 0, tzinfo=UTC)
 
@@ -45,6 +45,8 @@ def make_campaign(db, make_user):
         }
         campaign = Campaign.objects.create(**(values | fields))
         Variant.objects.create(campaign=campaign, content={"title": "Sale starts", "body": "20% off", "ttl": 3600})
+        if campaign.channel == "exit_intent":
+            campaign.sites.add(Site.objects.create(name="Shop", allowed_origins=["https://shop.example.com"]))
         return campaign
 
     return make

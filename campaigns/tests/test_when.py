@@ -469,17 +469,30 @@ def test_a_live_campaign_can_have_a_start_and_an_end(marketer):
     assert Campaign.objects.get(pk=campaign.pk).ends_at == datetime(2026, 7, 1, tzinfo=UTC)
 
 
-def test_exit_intent_has_no_trigger_here_its_targeting_is_in_who(marketer):
+def test_exit_intent_has_no_trigger_here_its_targeting_is_in_who_but_dnd_and_cut_off(marketer):
     campaign = draft(Kind.SINGLE_ACTION, channel=Channel.EXIT_INTENT)
 
     page = marketer.get(url(campaign)).content.decode()
-    response = post(marketer, campaign, {"trigger_event": "Anything", "dnd_enabled": "on"})
+    response = post(
+        marketer,
+        campaign,
+        {
+            "trigger_event": "Anything",
+            "dnd_enabled": "on",
+            "dnd_start": "21:00",
+            "dnd_end": "09:00",
+            "dnd_action": "discard",
+            "cutoff_time": "20:00",
+        },
+    )
 
     assert 'name="trigger_event"' not in page
-    assert 'name="dnd_enabled"' not in page
+    assert 'name="dnd_enabled"' in page and 'name="cutoff_time"' in page
+    assert "No pop-up after this time" in page
     assert response.status_code == 303
     campaign.refresh_from_db()
-    assert (campaign.trigger_event, campaign.dnd_enabled) == ("", False)
+    assert campaign.trigger_event == ""
+    assert (campaign.dnd_enabled, campaign.dnd_start, campaign.cutoff_time) == (True, time(21), time(20))
 
 
 # Delivery options.

@@ -11,7 +11,7 @@ from campaigns.models import Campaign
 from conftest import PASSWORD
 from segments import counts
 from segments.actions.segments import save_segment
-from segments.models import Device, Profile, Segment
+from segments.models import Device, Profile, Segment, Site
 
 Kind, Channel = Campaign.Kind, Campaign.Channel
 pytestmark = pytest.mark.django_db
@@ -463,7 +463,8 @@ def test_run_limit_and_safety_check_do_not_apply_to_live_campaigns(marketer):
 
 
 def exit_post(client, campaign, data):
-    return client.post(url(campaign), {"audience": "everyone", "reach_mode": "all", **data})
+    site, _ = Site.objects.get_or_create(name="Shop", defaults={"allowed_origins": ["https://shop.example.com"]})
+    return client.post(url(campaign), {"audience": "everyone", "reach_mode": "all", "sites": [site.pk], **data})
 
 
 @pytest.mark.parametrize(
@@ -546,6 +547,33 @@ def test_exit_intent_targeting_is_checked(marketer, data, field, message):
     campaign = draft(Kind.SINGLE_ACTION, channel=Channel.EXIT_INTENT)
 
     assert_refused(exit_post(marketer, campaign, data), field, campaign, message)
+
+
+def test_exit_intent_needs_its_websites_and_saves_them(marketer):
+    campaign = draft(Kind.SINGLE_ACTION, channel=Channel.EXIT_INTENT)
+    page_count = {"exit_type": "page_count", "exit_page_count": "3"}
+
+    assert_refused(exit_post(marketer, campaign, {**page_count, "sites": []}), "sites", campaign, "website")
+    assert exit_post(marketer, campaign, page_count).status_code == 303
+
+    assert list(Campaign.objects.get(pk=campaign.pk).sites.values_list("name", flat=True)) == ["Shop"]
+
+
+def test_exit_intent_says_its_trigger_is_its_targeting_and_its_cap_is_first_come_first_served(marketer):
+    campaign = draft(Kind.SINGLE_ACTION, channel=Channel.EXIT_INTENT)
+    page = marketer.get(url(campaign)).content.decode()
+
+    assert "chosen in When" not in page
+    assert "under Websites and Targeting" in page
+    assert "at random" not in page
+    assert "first come, first served" in page
+    assert "Everyone the targeting below matches" in page
+
+
+def test_a_scheduled_campaigns_cap_is_drawn_at_random(marketer):
+    page = marketer.get(url(draft())).content.decode()
+    assert "Chosen at random" in page
+    assert "first come, first served" not in page
 
 
 def test_other_channels_have_no_exit_intent_targeting(marketer):
