@@ -153,7 +153,7 @@ def send_run(args, env, queue, port, run, devices, count, dispatches):
     command = [sys.executable, "-m", "celery", "--app", "config", "worker", "--concurrency", "1", "--loglevel",
                "WARNING", "--without-mingle", "--without-gossip"]  # fmt: skip
     workers = [Process([*command, "--hostname", f"{queue}-{n}@%h"], env, f"worker {n}") for n in range(count)]
-    with Service(args, env, port, counts=pushes):
+    with Service(args, env, port, counts=pushes) as service:
         dispatch = do_create_dispatch(channel="web_push", label=f"bench {run} x{count}", contents={"A": CONTENT})
         dispatches.append(dispatch)
         started = time.perf_counter()
@@ -172,6 +172,7 @@ def send_run(args, env, queue, port, run, devices, count, dispatches):
             database = DatabaseMeter()
             connection.close()  # the workers get the database to themselves while we measure
             cpu_before = [cpu_seconds(pid) for pid in senders]
+            service_before = service.cpu()
             do_start(dispatch)  # queues the send tasks (autocommit: at once)
             deadline = time.monotonic() + RUN_LIMIT_S
             while Dispatch.objects.get(pk=dispatch.pk).status != Dispatch.Status.DONE:
@@ -190,6 +191,7 @@ def send_run(args, env, queue, port, run, devices, count, dispatches):
             if spy:
                 spy.stop()
             cpu = sum(cpu_seconds(pid) - before for pid, before in zip(senders, cpu_before, strict=True))
+            service_cpu = service.cpu() - service_before
             used = database.used()
         finally:
             for worker in workers:
@@ -208,7 +210,9 @@ def send_run(args, env, queue, port, run, devices, count, dispatches):
         raise SystemExit(f"{sum(received.values())} pushes received, {final['sent']} recorded as sent")
     print(f"  the push service received {sum(received.values()):,} pushes, none twice")
     peak = max(samplers, key=lambda sampler: sampler.peak_mb)
-    return RunResult(count, final["sent"], final["failed"], seconds, cpu, peak.peak_mb, peak.progress(), used)
+    result = RunResult(count, final["sent"], final["failed"], seconds, cpu, peak.peak_mb, peak.progress(), used)
+    result.service_cpu = service_cpu
+    return result
 
 
 class DatabaseMeter:
@@ -270,7 +274,9 @@ def report(args, runs, plain, cost):
     one = runs[0]
     print(f"clarion, 1 worker process: {one.sent:,} sent, {one.failed:,} failed in {one.seconds:.1f} s: "
           f"{one.rate:,.0f} msgs/s")  # fmt: skip
-    print(f"  the sending process used {one.cpu:.1f} s of CPU: {one.per_cpu:,.0f} msgs per CPU second")
+    print(f"  the sending process used {one.cpu:.1f} s of CPU: {one.per_cpu:,.0f} msgs per CPU second"
+          f" ({1e6 / one.per_cpu:.0f} µs a message); the push service {one.service_cpu:.1f} s"
+          f" ({1e6 * one.service_cpu / max(1, one.sent):.0f} µs a push)")  # fmt: skip
     print(f"  worker peak RSS {one.rss_mb:.0f} MB; as the run went: {one.progress}")
     for result in runs[1:]:
         efficiency = result.rate / (result.workers * one.rate)
@@ -296,6 +302,7 @@ def report(args, runs, plain, cost):
         f" clarion_msgs_per_cpu_s={one.per_cpu:.0f} plain_msgs_per_cpu_s={plain.per_cpu:.0f}"
         f" statements_per_1000={cost['statements'] * 1000 / max(1, cost['messages']):.0f}"
         f" wal_bytes_per_1000={wal:.0f} daily_cap={args.daily_cap}"
+        f" sender_us_per_msg={1e6 / one.per_cpu:.0f} service_us_per_push={1e6 * one.service_cpu / max(1, one.sent):.0f}"
     )
     for result in runs[1:]:
         line += (
@@ -322,6 +329,10 @@ class Service:
 
     def __exit__(self, *exc):
         self.process.stop()
+
+    def cpu(self):
+        """CPU seconds the push service's processes used so far."""
+        return sum(cpu_seconds(pid) for pid in self.process.pids())
 
 
 def create_bench_database():

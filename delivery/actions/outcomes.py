@@ -119,19 +119,27 @@ class Outcomes:
 
     def _update_each(self, ids, column, values_of, sets, params):
         """UPDATE … SET ``sets`` (with ``params``) and ``column`` = each row's ``values_of[id]``,
-        a thousand rows a statement."""
+        a thousand rows a statement. PostgreSQL takes the ids and values as two arrays
+        (``unnest``): a statement of four parameters, whose text psycopg parses once and keeps,
+        where a VALUES list of 2,000 placeholders was parsed again for every group (4 % of the
+        sender's CPU, bench/README.md); SQLite gets the VALUES list."""
         table = Message._meta.db_table
         mine = f" AND {table}.claim_token = %s" if self.token else ""
+        arrays = connection.vendor == "postgresql"
         for start in range(0, len(ids), 1000):
             chunk = ids[start : start + 1000]
-            values = ", ".join(["(%s, %s)"] * len(chunk))
+            if arrays:
+                rows = "unnest(%s::bigint[], %s::text[]) AS v(column1, column2)"
+                chunk_params = [*params, chunk, [values_of[pk] for pk in chunk]]
+            else:
+                rows = "(VALUES " + ", ".join(["(%s, %s)"] * len(chunk)) + ") AS v"
+                chunk_params = list(params)
+                for pk in chunk:
+                    chunk_params += [pk, values_of[pk]]
             sql = (
                 f"UPDATE {table} SET {sets}, {column} = v.column2"  # noqa: S608 (our names; values are parameters)
-                f" FROM (VALUES {values}) AS v WHERE {table}.id = v.column1{mine}"
+                f" FROM {rows} WHERE {table}.id = v.column1{mine}"
             )
-            chunk_params = list(params)
-            for pk in chunk:
-                chunk_params += [pk, values_of[pk]]
             if self.token:
                 chunk_params.append(self.token)
             with connection.cursor() as cursor:

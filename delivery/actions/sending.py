@@ -28,6 +28,7 @@ import weakref
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import timedelta
+from types import SimpleNamespace
 
 from django.conf import settings
 from django.db.models import Exists, F, OuterRef, Q
@@ -117,7 +118,9 @@ def send_batch(dispatch_id, *, size=None):
     report = Report(claimed=len(ids), more=len(ids) == size)
     if ids:
         with ClaimKeeper(ids, token) as keeper:
-            rows = list(Message.objects.filter(id__in=ids).values(*ROW_FIELDS))
+            # The rows this claim holds, by its token: no list of a thousand ids to bind and parse.
+            mine = Message.objects.filter(dispatch_id=dispatch.pk, status=Message.Status.SENDING, claim_token=token)
+            rows = list(mine.values(*ROW_FIELDS))
             outcomes = Batch(dispatch, now, token=token, lock=keeper.writing).decide_and_send(rows)
         outcomes.fill(report)
     if not report.more:
@@ -361,8 +364,10 @@ class Renderer:
         self.profiles = {}
         self.linked = None
         if any(self.personal.values()) and profile_ids:
+            # Plain values, not model instances: profile_context reads attributes only.
             fields = ("id", "properties", *liquid.PROFILE_FIELDS)
-            self.profiles = {p.pk: p for p in Profile.objects.filter(pk__in=profile_ids).only(*fields)}
+            found = Profile.objects.filter(pk__in=profile_ids).values(*fields)
+            self.profiles = {row["id"]: SimpleNamespace(**row) for row in found}
 
     def content(self, profile_id, variant, context=None):
         key = variant if variant in self.contents else next(iter(self.contents), None)
@@ -419,9 +424,10 @@ def answers_in_groups(provider, items, *, size=RECORD_EVERY, wait=RECORD_WAIT, p
     """Send ``items`` ([(row, push)]) through ``provider`` and yield [(row, result)] as the
     answers come back: about ``size`` at a time, or what came within ``wait`` seconds.
 
-    The pushes run on the process's event loop (``_runner``) and share the provider's pool, in
-    ``send_many`` calls of ``part`` pushes, at most ``provider.concurrency`` pushes at once, as
-    one call for the whole batch would. The loop is paused while the caller handles a group,
+    The pushes run on the process's event loop (``_runner``) and share the provider's pool:
+    through its ``send_stream`` when it has one (the pooled HTTP providers: an answer at a
+    time), else in ``send_many`` calls of ``part`` pushes; at most ``provider.concurrency``
+    pushes at once, as one call for the whole batch would. The loop is paused while the caller handles a group,
     so it may use the database (Django refuses to from a running loop); a pause of a few
     milliseconds leaves answers waiting in the socket buffers."""
     if _loop_running():
@@ -434,8 +440,10 @@ def answers_in_groups(provider, items, *, size=RECORD_EVERY, wait=RECORD_WAIT, p
     left = len(items)
 
     async def start():
-        gate = asyncio.Semaphore(max(1, getattr(provider, "concurrency", 100) // part))
         ready = asyncio.Event()
+        if hasattr(provider, "send_stream"):
+            return ready, [asyncio.ensure_future(stream(ready))]
+        gate = asyncio.Semaphore(max(1, getattr(provider, "concurrency", 100) // part))
 
         async def send(chunk):
             nonlocal left
@@ -451,6 +459,21 @@ def answers_in_groups(provider, items, *, size=RECORD_EVERY, wait=RECORD_WAIT, p
 
         tasks = [asyncio.ensure_future(send(items[at : at + part])) for at in range(0, len(items), part)]
         return ready, tasks
+
+    async def stream(ready):
+        # The pooled HTTP providers answer push by push from lanes of their own (pooled.py).
+        def answered(index, answer):
+            nonlocal left
+            done.append((items[index][0], answer))
+            left -= 1
+            if len(done) >= size or not left:
+                ready.set()
+
+        try:
+            await provider.send_stream([push for _, push in items], answered)
+        except Exception as error:  # raised to the caller below
+            failure.append(error)
+            ready.set()
 
     async def some(ready):
         with contextlib.suppress(TimeoutError):

@@ -7,6 +7,7 @@ outlive a batch; a caller with a loop of its own (``send_many_sync``, a test) ge
 of its own on it, closed by its ``aclose``."""
 
 import asyncio
+from collections import deque
 
 import aiohttp
 
@@ -60,6 +61,29 @@ class PooledHttpProvider(Provider):
                 return await self.send_one(session, push)
 
         return await asyncio.gather(*(send(push) for push in pushes))
+
+    async def send_stream(self, pushes, answered):
+        """Send ``pushes``, calling ``answered(index, result)`` as each answer comes back (the
+        pipeline records them in groups meanwhile: ``sending.answers_in_groups``).
+
+        ``concurrency`` lanes, each sending one push after another until none is left: one
+        task per lane, not one per push, and no gate per push, since the lanes are the limit.
+        Before this the pipeline ran ``send_many`` on chunks of ten pushes, a task and a
+        gather for each chunk and a semaphore round for each push (bench/README.md, send.py)."""
+        session = self._open()
+        queue = deque(enumerate(pushes))
+
+        async def lane():
+            while queue:
+                index, push = queue.popleft()
+                answered(index, await self.send_one(session, push))
+
+        lanes = [asyncio.ensure_future(lane()) for _ in range(min(self.concurrency, len(queue)))]
+        try:
+            await asyncio.gather(*lanes)
+        finally:  # cancelled, or a lane failed: no push of this call goes out later
+            for running in lanes:
+                running.cancel()
 
     async def send_one(self, session, push):
         raise NotImplementedError

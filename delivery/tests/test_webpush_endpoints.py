@@ -202,3 +202,38 @@ def test_a_metadata_address_stays_refused_even_inside_an_allowed_network(setting
     [result] = send(push("http://169.254.169.254/latest/meta-data/"))
 
     assert (result.code, result.retire_device) == ("end_point_invalid", True)
+
+
+# The request line: an endpoint's path and query are sent as yarl reads them
+@pytest.mark.parametrize(
+    "endpoint",
+    [
+        "https://fcm.googleapis.com/fcm/send/cXyZ:APA91bH-abc_DEF123",
+        "https://updates.push.services.mozilla.com/wpush/v2/gAAAAABk-Xy_z=",
+        "https://web.push.apple.com/QGuQyavXutnMnI5kuS2jVjcC?x=1&y=%2B",
+        "https://wns2-by3p.notify.windows.com/w/?token=BQYAAAB%2bQ%3d%3d&a=b",
+        "https://fcm.googleapis.com/fcm/send/a b",  # a space: yarl encodes it
+        "https://fcm.googleapis.com/fcm/send/x/../y",  # a dot segment: yarl removes it
+        "https://fcm.googleapis.com/fcm/send/é",  # not ASCII: yarl encodes it
+        "https://fcm.googleapis.com/fcm/send/%zz",  # a broken escape
+        "https://fcm.googleapis.com/fcm/send/a%41b%2b%7E",  # escapes yarl decodes or upper-cases
+        "https://fcm.googleapis.com/fcm/send/a;b=c:d@e!f$g&h'i(j)k*l+m,n?x=/?",
+        "https://fcm.googleapis.com/fcm/send/x#fragment",  # never sent
+        "https://fcm.googleapis.com",
+        "https://fcm.googleapis.com?q=1",
+        "https://FCM.googleapis.com:443/fcm/send/x",
+    ],
+)
+def test_the_request_line_is_the_one_yarl_reads(production_rules, endpoint):
+    from yarl import URL
+
+    from delivery.providers.webpush.vapid import origin_of
+
+    provider = WebPushProvider(make_vapid_key()[0], SUBJECT)
+    provider._allowed_networks = networks(production_rules.WEBPUSH_ALLOWED_NETWORKS)  # as a new pool reads them
+    for _ in range(2):  # the first push to an origin checks it; the second uses what it found
+        connect, start, origin = provider._checked(endpoint)
+        assert origin == origin_of(endpoint)
+        url = URL(endpoint)
+        assert connect == (url.scheme, url.raw_host, url.port)
+        assert start == f"POST {url.raw_path_qs} HTTP/1.1\r\nHost: {url.host_port_subcomponent}\r\n".encode()

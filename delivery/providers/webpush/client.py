@@ -59,22 +59,13 @@ class PushClient:
         """POST ``body`` to ``url`` (a yarl URL of a checked endpoint); ``head`` holds the
         request's own header lines (bytes, each ending in CRLF). An ``Answer``, or raises
         NoAnswer, or the resolver's RefusedAddress."""
-        host = url.raw_host
-        key = (url.scheme, host, url.port)
-        request = b"".join(
-            (
-                b"POST ",
-                url.raw_path_qs.encode("ascii"),
-                b" HTTP/1.1\r\nHost: ",
-                url.host_port_subcomponent.encode("ascii"),
-                b"\r\n",
-                head,
-                b"Content-Length: ",
-                str(len(body)).encode(),
-                b"\r\n\r\n",
-                body,
-            )
-        )
+        key = (url.scheme, url.raw_host, url.port)
+        start = request_start(url.raw_path_qs, url.host_port_subcomponent)
+        return await self.send(key, b"".join((start, head, b"Content-Length: %d\r\n\r\n" % len(body), body)))
+
+    async def send(self, key, request):
+        """Send the whole ``request`` (bytes: request line, headers, body) to ``key``, (scheme,
+        host, port) of a checked endpoint; as ``post``."""
         async with self._gate:
             connection = self._reused(key)
             if connection is not None:
@@ -148,6 +139,11 @@ class PushClient:
                 raise NoAnswer(f"cannot look up {host}: {error}") from error
             found = self._addresses[host, port] = (now, addresses)
         return found[1]
+
+
+def request_start(target, host):
+    """A POST's request line and Host header (ASCII: a checked endpoint's)."""
+    return f"POST {target} HTTP/1.1\r\nHost: {host}\r\n".encode("ascii")
 
 
 def default_ssl_context():

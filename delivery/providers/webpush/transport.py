@@ -20,7 +20,9 @@ import hashlib
 import hmac
 import logging
 import os
+import re
 import struct
+import time
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -39,7 +41,7 @@ from delivery.providers.base import (
     result,
 )
 from delivery.providers.pooled import PooledHttpProvider
-from delivery.providers.webpush.client import NoAnswer, PushClient
+from delivery.providers.webpush.client import NoAnswer, PushClient, request_start
 from delivery.providers.webpush.resolver import PublicAddressResolver, RefusedAddress
 from delivery.providers.webpush.vapid import VapidHeaders, origin_of
 from segments.pushhosts import EndpointRefused, check_endpoint
@@ -51,6 +53,12 @@ MAX_BODY = 4096
 URGENCIES = ("very-low", "low", "normal", "high")  # RFC 8030 §5.3
 CONNECT_TIMEOUT = 10  # seconds, the seed's connection timeout for every browser
 READ_TIMEOUT = 30  # seconds, the seed's longest (Safari) read timeout
+HEAD_KEPT = 60  # seconds a push service's common header lines are reused before VAPID is asked again
+# A request target sent as the endpoint gives it: a path and query of RFC 3986's unreserved
+# characters, sub-delimiters, ":", "@", "/" and "?" — nothing yarl would encode or normalise.
+# Percent escapes (yarl upper-cases them and decodes unreserved ones), a fragment, a space,
+# and dot segments go through yarl, as every endpoint did before.
+PLAIN_TARGET = re.compile(r"/[A-Za-z0-9\-._~!$&'()*+,;=:@/?]*")
 
 BAD_SUBSCRIPTION_KEYS = Answer("token_invalid", Outcome.FAILED)
 BAD_ENDPOINT = Answer("end_point_invalid", Outcome.FAILED)
@@ -75,14 +83,15 @@ def _authority(endpoint):
     or "#"), the key its check is remembered under; None for a URL urlsplit would first
     clean up (spaces, tabs, line breaks), which is checked every time. Whatever the key,
     the connection goes only to the scheme, host and port that were checked (``_checked``)."""
-    if endpoint[:1] <= " " or any(char in endpoint for char in "\t\r\n"):
+    if endpoint[:1] <= " " or "\t" in endpoint or "\r" in endpoint or "\n" in endpoint:
         return None
-    scheme, sep, rest = endpoint.partition(":")
-    if not sep or not rest.startswith("//"):
-        return None
-    rest = rest[2:]
-    end = min((at for at in (rest.find("/"), rest.find("?"), rest.find("#")) if at >= 0), default=len(rest))
-    return scheme, rest[:end]
+    found = AUTHORITY.match(endpoint)
+    return found.groups() if found else None
+
+
+# What ``_authority`` reads: the scheme (up to the first ":"), "//", then the authority up to
+# the first "/", "?" or "#" (or the end).
+AUTHORITY = re.compile(r"([^:]*)://([^/?#]*)")
 
 
 def _b64decode(text):
@@ -145,7 +154,7 @@ class WebPushProvider(PooledHttpProvider):
         self.vapid = VapidHeaders(private_key, subject)
         self._allowed_networks = []  # the tests' loopback services (WEBPUSH_ALLOWED_NETWORKS)
         self._origins = {}  # (scheme, authority) -> what _check_origin found, for this pool
-        self._common = {}  # origin -> the headers every push to it carries
+        self._common = {}  # (origin, TTL, Urgency) -> (the header lines of every such push, made until)
         self.connect_timeout, self.read_timeout = connect_timeout, read_timeout
         super().__init__(concurrency=concurrency, connect_timeout=connect_timeout, read_timeout=read_timeout)
 
@@ -158,6 +167,7 @@ class WebPushProvider(PooledHttpProvider):
         # A new pool reads the settings again (tests change them between sends).
         self._allowed_networks = networks(getattr(settings, "WEBPUSH_ALLOWED_NETWORKS", ()))
         self._origins.clear()
+        self._common.clear()
         return PushClient(
             resolver=PublicAddressResolver(self._allowed_networks),
             limit=self.concurrency,
@@ -166,20 +176,45 @@ class WebPushProvider(PooledHttpProvider):
         )
 
     def _checked(self, endpoint):
-        """(the URL as aiohttp will read it, its VAPID origin), or EndpointRefused.
+        """((scheme, host, port) to connect to, the request line and Host header, the VAPID
+        origin), or EndpointRefused.
 
         What is checked depends only on the URL's scheme and authority (``check_endpoint``,
         the address check, ``origin_of``), so each push service's is checked once per
-        connection pool and remembered (``_origins``); the URL itself is parsed per push."""
+        connection pool and remembered (``_origins``), with yarl's reading of its host and
+        port. Per push only the path and query follow: taken as they are when every character
+        is one a request target may carry (``PLAIN_TARGET``: what yarl would send unchanged),
+        else read by yarl as before."""
         key = _authority(endpoint)
         found = self._origins.get(key) if key else None
         if found is None:
             found = self._check_origin(endpoint)
+            if key and not isinstance(found, EndpointRefused):
+                try:
+                    found = (*found, self._connect_to(endpoint, found[0]))
+                except EndpointRefused as refused:
+                    found = refused
             if key:
                 self._origins[key] = found
         if isinstance(found, EndpointRefused):
             raise EndpointRefused(str(found), malformed=found.malformed)  # a new one: tracebacks grow
-        expected, origin = found
+        if key:
+            expected, origin, (connect, host_header) = found
+            target = endpoint[len(key[0]) + 3 + len(key[1]) :]
+            if PLAIN_TARGET.fullmatch(target) and "/." not in target:
+                return connect, request_start(target, host_header), origin
+        else:
+            expected, origin = found
+        url = self._url(endpoint, expected)
+        return (url.scheme, url.raw_host, url.port), request_start(url.raw_path_qs, url.host_port_subcomponent), origin
+
+    def _connect_to(self, endpoint, expected):
+        """(scheme, host, port) connected to and the Host header, as yarl reads ``endpoint``."""
+        url = self._url(endpoint, expected)
+        return (url.scheme, url.raw_host, url.port), url.host_port_subcomponent
+
+    @staticmethod
+    def _url(endpoint, expected):
         try:
             url = URL(endpoint)
         except (ValueError, TypeError):
@@ -187,7 +222,7 @@ class WebPushProvider(PooledHttpProvider):
         # urlsplit (the check) and yarl (the connection) must read the same host and port.
         if (url.scheme, url.host, url.port) != expected:
             raise EndpointRefused("is read differently by two URL parsers", malformed=True)
-        return url, origin
+        return url
 
     def _check_origin(self, endpoint):
         """((scheme, host, port) as checked, the VAPID origin), or the EndpointRefused to raise."""
@@ -206,24 +241,28 @@ class WebPushProvider(PooledHttpProvider):
         return (scheme, host, port), origin
 
     def _head(self, origin, push):
-        """The request's header lines: those every push to ``origin`` carries are made once
-        per pool (the VAPID header is renewed when close to its expiry), the rest per push.
-        Every value is ours (a signed token, digits, a listed urgency, base64url)."""
-        authorization = self.vapid.authorization(origin)
-        common = self._common.get(origin)
-        if common is None or common[0] != authorization:
-            lines = f"Authorization: {authorization}\r\nContent-Encoding: aes128gcm\r\n"
-            common = self._common[origin] = (authorization, f"{lines}Content-Type: application/octet-stream\r\n")
+        """The request's header lines after the Host: those every push to ``origin`` with this
+        TTL and Urgency carries are made once per pool and kept for ``HEAD_KEPT`` seconds (the
+        VAPID header is renewed when close to its expiry), the Topic per push. Every value is
+        ours (a signed token, digits, a listed urgency, base64url)."""
         urgency = push.urgency if push.urgency in URGENCIES else "normal"
-        head = f"{common[1]}TTL: {max(0, int(push.ttl))}\r\nUrgency: {urgency}\r\n"
+        ttl = max(0, int(push.ttl))
+        now = time.time()
+        common = self._common.get((origin, ttl, urgency))
+        if common is None or common[1] < now:
+            lines = (
+                f"Authorization: {self.vapid.authorization(origin)}\r\nContent-Encoding: aes128gcm\r\n"
+                f"Content-Type: application/octet-stream\r\nTTL: {ttl}\r\nUrgency: {urgency}\r\n"
+            )
+            common = self._common[origin, ttl, urgency] = (lines.encode("ascii"), now + HEAD_KEPT)
         topic_key = push.collapse_key or push.message_id
-        if topic_key not in (None, ""):
-            head += f"Topic: {topic_for(topic_key)}\r\n"
-        return head.encode("ascii")
+        if topic_key in (None, ""):
+            return common[0]
+        return b"%sTopic: %s\r\n" % (common[0], topic_for(topic_key).encode("ascii"))
 
     async def send_one(self, session, push):
         try:
-            url, origin = self._checked(push.endpoint)
+            connect, start, origin = self._checked(push.endpoint)
         except EndpointRefused as refused:
             answer = MALFORMED_ENDPOINT if refused.malformed else BAD_ENDPOINT
             return self._failed(push, answer, f"endpoint refused: {refused}")
@@ -234,7 +273,8 @@ class WebPushProvider(PooledHttpProvider):
         if len(body) > MAX_BODY:
             return self._failed(push, TOO_LARGE, f"{len(body)} bytes encrypted, {MAX_BODY} allowed")
         try:
-            answered = await session.post(url, self._head(origin, push), body)
+            request = b"".join((start, self._head(origin, push), b"Content-Length: %d\r\n\r\n" % len(body), body))
+            answered = await session.send(connect, request)
         except RefusedAddress as refused:
             return self._failed(push, BAD_ENDPOINT, f"endpoint refused: {refused}")
         except NoAnswer as error:
