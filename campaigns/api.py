@@ -75,8 +75,9 @@ class SendIn(Record):
 class SendResult(Schema):
     identity: str
     status: str = Field(
-        description="queued, unknown_identity (no profile), not_reachable (no device this channel reaches), "
-        "held_out (control group) or skipped (reason says why: segment, daily limit, total cap, …)"
+        description="queued, unknown_identity (no profile), not_reachable (no reachable device of the kinds the "
+        "campaign targets: web, native apps or all), held_out (control group) or skipped (reason says why: "
+        "segment, daily limit, total cap, …)"
     )
     reason: str
     message_ids: list[int] = Field(description="Queued: one message per device; DND and caps may still hold it.")
