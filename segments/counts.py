@@ -22,9 +22,9 @@ TERMS = (
     Term(
         "reachable",
         "Reachable",
-        "Qualified people with at least one device the campaign's channel can reach (push "
-        "allowed); a run counts them when it starts, and its safety check compares them with the "
-        "limit.",
+        "Qualified people with at least one device the campaign can reach (push allowed), of the "
+        "kinds it targets: web, native apps or all; a run counts them when it starts, and its "
+        "safety check compares them with the limit.",
     ),
 )
 
