@@ -104,7 +104,8 @@ def _who_rows(campaign):
     if segment is None and campaign.kind == Campaign.Kind.API_TRIGGERED and Campaign.Step.WHO in campaign.steps_done:
         rows.append(("Segment", "Everyone a request names"))
     elif segment is None and campaign.is_live and Campaign.Step.WHO in campaign.steps_done:
-        rows.append(("Segment", "Everyone who does the trigger"))
+        pop_up = campaign.channel == Campaign.Channel.EXIT_INTENT
+        rows.append(("Segment", "Everyone the targeting matches" if pop_up else "Everyone who does the trigger"))
     elif segment is None:
         rows.append(("Segment", "Not chosen yet"))
     elif segment.is_adhoc:
@@ -114,6 +115,9 @@ def _who_rows(campaign):
         rows.append(("Rules", rules_text(segment.rules)))
     if targeting.is_push(campaign):
         rows.append(("Target devices", targeting.describe(campaign)))
+    if campaign.channel == Campaign.Channel.EXIT_INTENT:
+        names = ", ".join(campaign.sites.order_by("name").values_list("name", flat=True))
+        rows.append(("Websites", names or "Not chosen yet"))
     if segment is not None and segment.last_reach is not None:
         reach = f"{segment.last_reach:,} qualified"
         reachable = segment.last_reachable or {}
@@ -126,7 +130,10 @@ def _who_rows(campaign):
         if segment.last_computed_at:
             reach += f" (estimated {segment.last_computed_at:%d %b %Y %H:%M} UTC)"
         rows.append(("Estimated reach", reach))
-    if campaign.reach_mode == Campaign.ReachMode.CAP and campaign.target_cap:
+    if campaign.reach_mode == Campaign.ReachMode.CAP and campaign.target_cap and campaign.is_live:
+        # First come, first served (campaigns.allocation.LiveLimits); a scheduled run draws at random.
+        rows.append(("Send to", f"the first {campaign.target_cap:,} who qualify, then it completes"))
+    elif campaign.reach_mode == Campaign.ReachMode.CAP and campaign.target_cap:
         rows.append(("Send to", f"a random {campaign.target_cap:,} of those who qualify"))
     else:
         rows.append(("Send to", "everyone who qualifies"))
@@ -167,7 +174,9 @@ def _when_rows(campaign, now):
                 f" there for fewer than {besttime.MIN_EVENTS} events",
             )
         )
-    if campaign.cutoff_time:
+    if campaign.cutoff_time and campaign.channel == Campaign.Channel.EXIT_INTENT:
+        rows.append(("Cut-off", f"no pop-up after {campaign.cutoff_time:%H:%M} until midnight"))
+    elif campaign.cutoff_time:
         rows.append(("Cut-off", f"nothing is delivered after {campaign.cutoff_time:%H:%M}"))
     rows.append(("Global limits", "not applied" if campaign.skip_global_limits else "applied"))
     return rows
