@@ -6,12 +6,12 @@ import functools
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
-from django_ratelimit.core import get_usage
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import HttpBearer
 
 from accounts.params import client_ip
+from accounts.ratelimit import usage as rate_usage
 from campaigns.api import router as campaigns_router
 from delivery.api import router as inbox_router
 from segments.actions.keys import key_for_token
@@ -43,9 +43,7 @@ class ApiKeyAuth(HttpBearer):
         key = key_for_token(token)
         if key is None:
             return None
-        usage = get_usage(
-            request, group="api", key=lambda group, request: key.prefix, rate=f"{key.rate_per_minute}/m", increment=True
-        )
+        usage = rate_usage(request, group="api", value=key.prefix, rate=f"{key.rate_per_minute}/m")
         _limit(request, usage)
         return key
 
@@ -53,9 +51,7 @@ class ApiKeyAuth(HttpBearer):
 def anonymous_usage(request):
     """This request counted against its address's budget for calls without a valid key."""
     rate = settings.API_ANONYMOUS_RATE_LIMIT
-    return get_usage(
-        request, group="api-anonymous", key=lambda group, request: client_ip(request), rate=rate, increment=True
-    )
+    return rate_usage(request, group="api-anonymous", value=client_ip(request), rate=rate)
 
 
 def _limit(request, usage):

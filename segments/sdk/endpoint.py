@@ -14,10 +14,10 @@ from django.contrib.auth.decorators import login_not_required
 from django.http import JsonResponse
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.csrf import csrf_exempt
-from django_ratelimit.core import get_usage
 from pydantic import ValidationError
 
 from accounts.params import client_ip
+from accounts.ratelimit import usage as rate_usage
 from segments.actions.sites import site_for_key
 from segments.schemas import unstorable
 
@@ -42,12 +42,6 @@ def _refuse_constant(name):
     # Python's json reads NaN and Infinity, which are not JSON and which no
     # database JSON column can store.
     raise ValueError(f"{name} is not valid JSON")
-
-
-def _rate(group, request):
-    # Per site key and client IP (SDK_RATE_LIMIT). One page view makes a few calls
-    # (status, identify, some events); a shared office IP makes many.
-    return settings.SDK_RATE_LIMIT
 
 
 def _with_cors(response, origin):
@@ -104,9 +98,9 @@ def _check(request, schema):
         return None, error(403, f"The origin {origin} is not allowed for this site key; add it in Clarion's Settings.")
     request.sdk_site = site
 
-    usage = get_usage(
-        request, group="sdk", key=lambda group, request: f"{site.key}:{client_ip(request)}", rate=_rate, increment=True
-    )
+    # Per site key and client IP (SDK_RATE_LIMIT). One page view makes a few calls
+    # (status, identify, some events); a shared office IP makes many.
+    usage = rate_usage(request, group="sdk", value=f"{site.key}:{client_ip(request)}", rate=settings.SDK_RATE_LIMIT)
     if usage and usage["should_limit"]:
         retry_after = max(1, usage["time_left"])
         response = error(429, f"Too many requests from this address for this site; retry after {retry_after} s.")

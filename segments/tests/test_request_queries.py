@@ -10,10 +10,13 @@ differ from production's)."""
 import json
 
 import pytest
+from django.core.cache import caches
+from django.core.cache.backends.redis import RedisCache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from accounts.tests.test_ratelimit import round_trips  # noqa: F401 (a fixture)
 from segments.actions.keys import create_api_key, revoke_api_key
 from segments.actions.sites import do_allow_origin, do_delete_site, site_for_key
 from segments.models import Device, Event, Profile, Site
@@ -129,3 +132,14 @@ def test_a_cached_site_keeps_its_identity_secret_encrypted(site, counted):
     cached = cache.get(_site_cache_key(site.key))
     assert cached is not None
     assert site.identity_secret not in json.dumps(cached, default=str)
+
+
+@pytest.mark.skipif(
+    not isinstance(caches["default"], RedisCache), reason="counts Redis round trips (CACHE_URL=redis://…)"
+)
+def test_a_page_view_asks_redis_twice_the_site_and_the_rate_limit(site, counted, round_trips):  # noqa: F811
+    counted(identify(site))
+    round_trips.clear()
+    assert counted(identify(site))[0].status_code == 200
+    # The site (cached by key), the rate limit's INCR and EXPIRE in one pipeline (add then incr was two).
+    assert len(round_trips) == 2, round_trips
