@@ -157,6 +157,11 @@ def describe(campaign):
     where = " in each person's own time zone" if campaign.user_timezone else f" {tz.key}"
     if campaign.channel == "exit_intent":
         return _exit_intent(campaign) + _window(campaign, tz)
+    if campaign.channel == "permission_request":
+        # campaigns/onboarding.py: only browsers that can take push and were not asked yet.
+        return "On the next page of each visitor whose browser has not been asked for push yet (Ask)" + _window(
+            campaign, tz
+        )
     if kind == "one_time" and campaign.send_now:
         if campaign.scheduled_at:
             return f"Once, the moment it was scheduled ({_when(campaign.scheduled_at, tz)}){where}."

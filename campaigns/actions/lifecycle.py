@@ -168,6 +168,8 @@ def _when_problems(campaign, now):
             found.append(Problem(Step.WHEN, "None of its runs is still ahead: check its start and end."))
     elif kind == Kind.API_TRIGGERED:
         pass  # sent when the API asks (campaigns/api.py): nothing to choose but its window
+    elif campaign.channel == Campaign.Channel.PERMISSION_REQUEST:
+        pass  # shown to browsers still at Ask (campaigns/onboarding.py): nothing but its window
     elif campaign.channel != Campaign.Channel.EXIT_INTENT or not campaign.exit_trigger:
         if not campaign.trigger_event:
             found.append(Problem(Step.WHEN, "Choose the event that triggers it."))

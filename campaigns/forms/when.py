@@ -294,7 +294,7 @@ class WhenForm(ErrorAria, forms.Form):
             names += ["repeat", "repeat_every", "weekdays", "month_day", "send_time"]
         # An exit-intent pop-up's trigger is its targeting, chosen in Who; an API-triggered
         # campaign's is a request (campaigns/api.py): no event, no date.
-        if live and self.campaign.channel != Campaign.Channel.EXIT_INTENT and kind != Kind.API_TRIGGERED:
+        if live and self.campaign.channel not in Campaign.ON_PAGE_CHANNELS and kind != Kind.API_TRIGGERED:
             names += ["trigger_event", "trigger_filters"]
             if kind == Kind.INACTION:
                 names += ["inaction_event", "inaction_amount", "inaction_unit"]

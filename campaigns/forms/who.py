@@ -103,6 +103,8 @@ class WhoForm(ErrorAria, forms.Form):
         if campaign.is_live:
             # A live campaign's trigger is in When; the segment only narrows who it may reach.
             everyone = "Everyone a request names" if campaign.kind == Campaign.Kind.API_TRIGGERED else None
+            if campaign.channel == Campaign.Channel.PERMISSION_REQUEST:
+                everyone = "Every visitor whose browser has not been asked for push yet (Ask)"
             if campaign.channel == Campaign.Channel.EXIT_INTENT:
                 everyone = "Everyone the targeting below matches"
             choices.insert(0, (EVERYONE, everyone or "Everyone who does the trigger"))
@@ -134,6 +136,10 @@ class WhoForm(ErrorAria, forms.Form):
             names += ["run_limit", "safety_limit"]
         if c.channel == Campaign.Channel.EXIT_INTENT:
             names += ["sites", *(name for name in self.base_fields if name.startswith("exit_"))]
+        if c.channel == Campaign.Channel.PERMISSION_REQUEST:
+            # The banner goes to each browser at Ask on its next page (campaigns/onboarding.py):
+            # no cap or daily limit applies, only who (and where, with Web Exit Intent's sites).
+            names = ["audience", "segment", *(name for name in ("sites",) if name in self.base_fields)]
         return names
 
     @staticmethod
@@ -295,8 +301,8 @@ class WhoForm(ErrorAria, forms.Form):
         else:
             segment = data.get("segment") if data["audience"] == SAVED else None
         campaign.segment = segment
-        campaign.reach_mode = data["reach_mode"]
-        campaign.target_cap = data["target_cap"] if data["reach_mode"] == Campaign.ReachMode.CAP else None
+        campaign.reach_mode = data.get("reach_mode") or Campaign.ReachMode.ALL  # not asked of a permission request
+        campaign.target_cap = data["target_cap"] if campaign.reach_mode == Campaign.ReachMode.CAP else None
         fields = ["segment", "reach_mode", "target_cap"]
         for name in ("daily_limit", "run_limit", "safety_limit", "target_devices", "platforms", "exit_trigger"):
             if name in data:

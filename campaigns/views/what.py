@@ -192,7 +192,7 @@ def _context(campaign, form, *, tests=None):
         "tests": tests or TestSendForm(entries=entries),
         "test_profiles": test_profiles,
         "test_sends": recent_tests(campaign, RECENT_TESTS),
-        "can_test": campaign.channel != Campaign.Channel.EXIT_INTENT,
+        "can_test": campaign.channel not in Campaign.ON_PAGE_CHANNELS,
         "property_names": _property_names(),
         # Seed 002 "Target devices" (chosen in Who): which platforms this content goes to.
         "targets": targeting.describe(campaign) if targeting.is_push(campaign) else "",

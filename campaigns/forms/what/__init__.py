@@ -16,6 +16,7 @@ from campaigns import targeting
 from campaigns.actions.variants import do_save_variants
 from campaigns.allocation import normalise
 from campaigns.forms.what.content import ExitIntentContentForm, MobileContentForm, WebPushContentForm
+from campaigns.forms.what.onboarding import PermissionRequestContentForm
 from campaigns.models import Campaign
 
 Channel = Campaign.Channel
@@ -24,6 +25,7 @@ CONTENT_FORMS = {
     Channel.WEB_PUSH: WebPushContentForm,
     Channel.MOBILE_PUSH: MobileContentForm,
     Channel.EXIT_INTENT: ExitIntentContentForm,
+    Channel.PERMISSION_REQUEST: PermissionRequestContentForm,
 }
 MAX_AB = 3  # 001: "test up to 3 variants"
 # The A/B wait: beat checks for ended tests every 60 s (config/celery.py), so 15 minutes
@@ -230,7 +232,9 @@ class WhatForm:
             return False
         data = self.settings.cleaned_data
         kind = data["message_type"]
-        if kind == MessageType.AB:
+        if self.campaign.channel == Channel.PERMISSION_REQUEST and kind != MessageType.SINGLE:
+            self.settings.add_error("message_type", "A push permission request is one message.")
+        elif kind == MessageType.AB:
             self._check_ab(data, shown)
         elif kind == MessageType.BY_PROPERTY:
             self._check_by_property(data, shown)
