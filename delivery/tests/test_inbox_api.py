@@ -12,7 +12,7 @@ import time_machine
 from django.db.models import Q
 
 from accounts import roles
-from campaigns.actions import runs
+from campaigns.actions import ab, runs
 from campaigns.models import CampaignRun
 from campaigns.tests.scheduled import audience, make_campaign
 from campaigns.tests.test_api_send import api_campaign
@@ -234,3 +234,28 @@ def test_an_api_triggered_send_copies_with_its_data(clock, api):
     assert response.json()["results"][0]["status"] == "queued", response.content
     [item] = api("get", f"/profiles/{ada.identity}/inbox").json()["items"]
     assert item["title"] == "Order A-1001"
+
+
+def test_an_ab_tests_rest_gets_its_copies_in_the_winners_words_when_the_winner_is_known(clock, make_user):
+    audience(12)
+    variants = [{"content": {"title": f"Variant {name}", "body": "Sale", "inbox": {"ttl": 86400}}} for name in "AB"]
+    campaign = make_campaign(
+        make_user(roles.MARKETER),
+        message_type="ab",
+        ab_mode="count",
+        ab_test_size=4,
+        ab_test_minutes=240,
+        variants=variants,
+        status="scheduled",
+    )
+    run = runs.do_start_run(CampaignRun.objects.create(campaign=campaign, planned_at=NOW).pk)
+    assert InboxItem.objects.filter(dispatch=run.dispatch).count() == 4
+    assert not InboxItem.objects.filter(dispatch=run.remainder).exists()  # the winner is not known yet
+
+    clock.shift(timedelta(hours=4))
+    [finished] = ab.do_finish_ab_tests()
+
+    rest = InboxItem.objects.filter(dispatch=run.remainder)
+    assert rest.count() == 8
+    assert set(rest.values_list("variant", flat=True)) == {finished.winner}
+    assert counts.inbox(Q(dispatch__in=[run.dispatch_id, run.remainder_id])).copies == 12
