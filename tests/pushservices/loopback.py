@@ -25,9 +25,13 @@ import time
 from pathlib import Path
 
 import http_ece
-from aiohttp import web
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+
+try:
+    import uvloop
+except ImportError:  # asyncio's loop does the same, slower
+    uvloop = None
 
 from tests.pushservices.webpush import BASE64URL, MAX_BODY, URGENCIES, Rejected, b64url, verify_vapid
 
@@ -59,28 +63,28 @@ class Loopback:
         self.count = 0
         self.pushes = collections.Counter()  # subscriber id -> pushes accepted
 
-    async def push(self, request):
+    def push(self, sub_id, headers, body):
+        """(status, reason) of one ``POST /push/<sub_id>``; ``headers``: lower-case names."""
         self.count += 1
-        body = await request.read()
         try:
-            self.check(request, body)
+            self.check(headers, body)
             if self.sample and self.count % self.sample == 0:
-                self.decrypt(request.match_info["id"], body)
+                self.decrypt(sub_id, body)
         except Rejected as rejection:
-            return web.Response(status=rejection.status, text=rejection.reason)
-        self.pushes[request.match_info["id"]] += 1
-        return web.Response(status=201)
+            return rejection.status, rejection.reason
+        self.pushes[sub_id] += 1
+        return 201, ""
 
-    def check(self, request, body):
-        verify_vapid(request.headers.get("Authorization"), self.origin, time.time())
-        if not request.headers.get("TTL", "").isdigit():
+    def check(self, headers, body):
+        verify_vapid(headers.get("authorization"), self.origin, time.time())
+        if not headers.get("ttl", "").isdigit():
             raise Rejected(400, "TTL header missing or not a number")
-        if request.headers.get("Urgency", "normal") not in URGENCIES:
+        if headers.get("urgency", "normal") not in URGENCIES:
             raise Rejected(400, "bad Urgency")
-        topic = request.headers.get("Topic")
+        topic = headers.get("topic")
         if topic is not None and (len(topic) > 32 or not set(topic) <= BASE64URL):
             raise Rejected(400, "Topic longer than 32 or outside base64url")
-        if request.headers.get("Content-Encoding") != "aes128gcm":
+        if headers.get("content-encoding") != "aes128gcm":
             raise Rejected(400, "Content-Encoding is not aes128gcm")
         if len(body) > MAX_BODY:
             raise Rejected(413, f"{len(body)} bytes")
@@ -93,27 +97,99 @@ class Loopback:
             raise Rejected(400, f"cannot decrypt: {type(error).__name__}") from error
 
 
+MAX_REQUEST_HEAD = 16 * 1024
+MAX_REQUEST_BODY = 64 * 1024  # more than MAX_BODY: a body over 4096 is read and answered 413
+
+
+class PushProtocol(asyncio.Protocol):
+    """HTTP/1.1 for this service alone: ``POST /push/<id>`` with a Content-Length, kept alive,
+    requests answered in order. aiohttp's server, which this replaced, spent more CPU per
+    push than the sender (bench/README.md, send.py), on the same two cores; what is checked
+    per push is the same (``Loopback.check``)."""
+
+    def __init__(self, service):
+        self.service = service
+        self.buffer = bytearray()
+        self.transport = None
+
+    def connection_made(self, transport):
+        self.transport = transport
+
+    def data_received(self, data):
+        self.buffer += data
+        answers = []
+        while True:
+            answer = self._next()
+            if answer is None:
+                break
+            answers.append(answer)
+            if answer.endswith(b"Connection: close\r\n\r\n"):
+                break
+        if answers:
+            self.transport.write(b"".join(answers))
+            if answers[-1].endswith(b"Connection: close\r\n\r\n"):
+                self.transport.close()
+
+    def _next(self):
+        """The answer to the next complete request in the buffer, or None."""
+        buffer = self.buffer
+        end = buffer.find(b"\r\n\r\n")
+        if end < 0:
+            return _answer(400, "request head too long", close=True) if len(buffer) > MAX_REQUEST_HEAD else None
+        lines = bytes(buffer[:end]).decode("latin-1").split("\r\n")
+        method, _, rest = lines[0].partition(" ")
+        target, _, version = rest.partition(" ")
+        headers = {}
+        for line in lines[1:]:
+            name, colon, value = line.partition(":")
+            if not colon:
+                return _answer(400, "malformed header line", close=True)
+            headers[name.strip().lower()] = value.strip()
+        length = headers.get("content-length", "0")
+        if not length.isdigit() or int(length) > MAX_REQUEST_BODY or "transfer-encoding" in headers:
+            return _answer(400, "a Content-Length is required", close=True)
+        if len(buffer) < end + 4 + int(length):
+            return None
+        body = bytes(buffer[end + 4 : end + 4 + int(length)])
+        del buffer[: end + 4 + int(length)]
+        close = version != "HTTP/1.1" or headers.get("connection", "").lower() == "close"
+        if method != "POST" or not target.startswith("/push/") or not target[6:] or "/" in target[6:] or "?" in target:
+            return _answer(404, "Not Found", close=close)
+        status, reason = self.service.push(target[6:], headers, body)
+        return _answer(status, reason, close=close)
+
+
+REASONS = {201: "Created", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found", 413: "Payload Too Large"}
+
+
+def _answer(status, text, *, close=False):
+    body = text.encode()
+    connection = b"Connection: close\r\n" if close else b""
+    head = f"HTTP/1.1 {status} {REASONS.get(status, 'Error')}\r\nContent-Length: {len(body)}\r\n"
+    return head.encode() + (body and b"Content-Type: text/plain; charset=utf-8\r\n") + connection + b"\r\n" + body
+
+
 def serve(sock, origin, sample, counts=None):
     """``counts``: a folder where the process writes, when stopped, how many pushes it
     accepted per subscriber (``<pid>.json``), so a bench can check none was sent twice."""
     service = Loopback(origin, sample)
 
     async def run():
-        app = web.Application()
-        app.router.add_post("/push/{id}", service.push)
-        runner = web.AppRunner(app, access_log=None)
-        await runner.setup()
-        await web.SockSite(runner, sock).start()
+        loop = asyncio.get_running_loop()
+        server = await loop.create_server(lambda: PushProtocol(service), sock=sock)
         stop = asyncio.Event()
-        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+        loop.add_signal_handler(signal.SIGTERM, stop.set)
         await stop.wait()
         # A second SIGTERM (the parent forwards the one its group also got) must not cut
         # the counts short.
-        asyncio.get_running_loop().remove_signal_handler(signal.SIGTERM)
+        loop.remove_signal_handler(signal.SIGTERM)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        await runner.cleanup()
+        server.close()
 
-    asyncio.run(run())
+    if uvloop is not None:
+        uvloop.run(run())
+    else:
+        asyncio.run(run())
     if counts:
         (Path(counts) / f"{os.getpid()}.json").write_text(json.dumps(service.pushes))
 
