@@ -11,6 +11,7 @@
  *       serviceWorker: "/clarion-sw.js", // a copy of clarion-sw.js served from YOUR origin
  *       apiBase: "https://clarion.example.com", // optional: defaults to where this file came from
  *       popups: true,                    // optional: show Web Exit Intent pop-ups (default false)
+ *       onboarding: true,                // optional: show the push permission banner (default false)
  *     });
  *     Clarion.pushStatus();              // report the permission status of this session
  *   </script>
@@ -70,6 +71,20 @@
  * The SDK reports it shown, clicked (its button) and closed, once each, with the
  * message id Clarion gave it (POST /sdk/v1/popups/report): the campaign's stats
  * count them.
+ *
+ * Soft onboarding (init({onboarding: true})): once the page has loaded, a browser
+ * that can take push and has not been asked yet (permission "default", status Ask)
+ * asks Clarion for a running "Push permission request" campaign's banner (POST
+ * /sdk/v1/onboarding; needs vapidPublicKey). None comes for Allowed or Blocked, nor
+ * for the campaign's days after "Maybe later". The banner is not modal: it slides in
+ * at the top of the page, in the SDK's shadow root, first in the keyboard order, as a
+ * dialog labelled by its title; its text is plain text. It may list categories to
+ * tick. Subscribe calls requestPush({categories: the ticked ones}) from the click, so
+ * the browser shows its own prompt; Allowed stores the subscription and the categories
+ * on this browser's device (segments: "subscribed to category X"). Maybe later hides
+ * it; Escape puts it away without an answer (not asked again for a day). The SDK
+ * reports shown, subscribed, blocked and later once each (POST
+ * /sdk/v1/onboarding/report): the campaign's page counts them.
  *
  * Plain JavaScript (ES2018: async functions, object spread), no dependencies,
  * no build step.
@@ -576,6 +591,142 @@
     return inboxBody({ id: Number(id) }).then((body) => post("inbox/delete", body));
   };
 
+  // Soft onboarding (init({onboarding: true}), seed 002): a running "Push permission
+  // request" campaign's banner, asked for only while this browser can take push and has
+  // not been asked yet (Notification.permission "default"). Not modal: it slides in at
+  // the top of the page and the page stays usable. Subscribe opens the browser's own
+  // prompt through requestPush() with the ticked categories; Maybe later, or Escape,
+  // puts it away (Clarion keeps "later" for the campaign's days, server-side).
+  const ONBOARDING_STYLES = {
+    ":host": { position: "fixed", top: "0", left: "0", right: "0", width: "100%", zIndex: "2147483646" },
+    ".banner": {
+      display: "flex", flexWrap: "wrap", alignItems: "center", gap: "12px", boxSizing: "border-box",
+      margin: "0 auto", maxWidth: "720px", padding: "14px 18px", background: "#fff", color: "#1d2733",
+      borderRadius: "0 0 8px 8px", boxShadow: "0 6px 24px rgba(0,0,0,.25)", font: "15px/1.4 system-ui, sans-serif",
+      transform: "translateY(-110%)", transition: "transform .3s ease-out", textAlign: "left",
+    },
+    ".image": { display: "block", width: "56px", height: "56px", objectFit: "contain" },
+    ".text": { display: "block", flex: "1 1 260px" },
+    ".title": { display: "block", margin: "0 0 4px", font: "bold 17px/1.3 system-ui, sans-serif" },
+    ".body": { display: "block", margin: "0" },
+    ".choices": { display: "flex", flexWrap: "wrap", gap: "4px 14px", margin: "8px 0 0", padding: "0", border: "0" },
+    ".legend": { display: "block", padding: "0", margin: "0 0 2px", font: "bold 14px/1.3 system-ui, sans-serif" },
+    ".choice": { display: "inline-flex", alignItems: "center", gap: "4px", cursor: "pointer" },
+    ".buttons": { display: "flex", gap: "8px", flexWrap: "wrap" },
+    ".subscribe": {
+      display: "inline-block", border: "0", borderRadius: "4px", padding: "8px 16px", background: "#174f78",
+      color: "#fff", font: "15px/1.4 system-ui, sans-serif", cursor: "pointer",
+    },
+    ".later": {
+      display: "inline-block", border: "1px solid #174f78", borderRadius: "4px", padding: "7px 14px",
+      background: "#fff", color: "#174f78", font: "15px/1.4 system-ui, sans-serif", cursor: "pointer",
+    },
+    ".subscribe:focus-visible": { outline: "3px solid #174f78", outlineOffset: "2px" },
+    ".later:focus-visible": { outline: "3px solid #174f78", outlineOffset: "2px" },
+    ".box:focus-visible": { outline: "3px solid #174f78", outlineOffset: "2px" },
+  };
+  const onboardingState = { on: false, shown: false };
+
+  function reportOnboarding(prompt, event) {
+    // shown / subscribed / blocked / later, once each (Clarion keeps the first only too).
+    if (prompt.reported[event]) return Promise.resolve();
+    prompt.reported[event] = true;
+    return post("onboarding/report", { prompt: String(prompt.prompt), event: event }).catch(() => {});
+  }
+
+  function showOnboarding(prompt) {
+    onboardingState.shown = true;
+    prompt.reported = {};
+    const layer = shadowHost(ONBOARDING_STYLES);
+    // First in the document, so it is also first in the keyboard's order, as it is on screen.
+    document.documentElement.prepend(layer.host);
+    const banner = layer.add("div", "banner");
+    banner.setAttribute("role", "dialog"); // a non-modal dialog (no aria-modal): the page stays usable
+    banner.setAttribute("aria-labelledby", "clarion-onboarding-title");
+    if (prompt.image) {
+      const image = layer.add("img", "image");
+      image.src = prompt.image;
+      image.alt = "";
+      banner.append(image);
+    }
+    const text = layer.add("div", "text");
+    const title = layer.add("h2", "title", prompt.title || prompt.subscribe_text || "Notifications");
+    title.id = "clarion-onboarding-title";
+    text.append(title);
+    if (prompt.body) {
+      const body = layer.add("p", "body", prompt.body);
+      body.id = "clarion-onboarding-body";
+      banner.setAttribute("aria-describedby", body.id);
+      text.append(body);
+    }
+    const boxes = [];
+    if ((prompt.categories || []).length) {
+      const choices = layer.add("fieldset", "choices");
+      choices.append(layer.add("legend", "legend", "Topics"));
+      for (const category of prompt.categories) {
+        const label = layer.add("label", "choice");
+        const box = layer.add("input", "box");
+        box.type = "checkbox";
+        box.value = String(category.name);
+        label.append(box, document.createTextNode(String(category.label || category.name)));
+        choices.append(label);
+        boxes.push(box);
+      }
+      text.append(choices);
+    }
+    banner.append(text);
+    const buttons = layer.add("div", "buttons");
+    const subscribe = layer.add("button", "subscribe", prompt.subscribe_text || "Subscribe");
+    subscribe.type = "button";
+    const later = layer.add("button", "later", prompt.later_text || "Maybe later");
+    later.type = "button";
+    buttons.append(subscribe, later);
+    banner.append(buttons);
+
+    function onKey(event) {
+      if (event.key === "Escape" && !event.defaultPrevented) close();
+    }
+    function close() {
+      document.removeEventListener("keydown", onKey, true);
+      layer.remove();
+    }
+    subscribe.addEventListener("click", () => {
+      const categories = boxes.filter((box) => box.checked).map((box) => box.value);
+      close();
+      // Called in the click itself: browsers show their prompt only for a gesture.
+      Clarion.requestPush({ categories: categories }).then((status) => {
+        if (status === "allowed") return reportOnboarding(prompt, "subscribed");
+        if (status === "blocked") return reportOnboarding(prompt, "blocked");
+        return null; // the browser's prompt was dismissed: still Ask
+      }, () => {});
+    });
+    later.addEventListener("click", () => {
+      close();
+      reportOnboarding(prompt, "later");
+    });
+    layer.root.append(banner);
+    document.addEventListener("keydown", onKey, true);
+    const still = global.matchMedia && global.matchMedia("(prefers-reduced-motion: reduce)").matches;
+    if (still) banner.style.transition = "none";
+    // Slides down from above the page once drawn (a style property: CSP allows it).
+    global.requestAnimationFrame(() => global.requestAnimationFrame(() => { banner.style.transform = "translateY(0)"; }));
+    reportOnboarding(prompt, "shown");
+  }
+
+  function askForOnboarding() {
+    if (onboardingState.shown || currentStatus() !== "ask" || !config.vapidPublicKey) return;
+    post("onboarding", { status: "ask" }).then((answer) => {
+      if (answer.prompt && !onboardingState.shown && currentStatus() === "ask") showOnboarding(answer.prompt);
+    }, () => {});
+  }
+
+  function startOnboarding() {
+    if (onboardingState.on) return;
+    onboardingState.on = true;
+    if (document.readyState === "complete") askForOnboarding();
+    else global.addEventListener("load", askForOnboarding, { once: true });
+  }
+
   const Clarion = {
     init: function (options) {
       options = options || {};
@@ -588,6 +739,7 @@
         browser: detectBrowser(navigator.userAgent),
       };
       if (options.popups) startPopups(typeof options.popups === "object" ? options.popups : {});
+      if (options.onboarding) startOnboarding();
       return Clarion;
     },
 
