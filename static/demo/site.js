@@ -25,8 +25,13 @@ async function run(label, call) {
 // A function a Web Exit Intent campaign's button can call ("demoShop.openCoupon").
 window.demoShop = { openCoupon: (campaignId) => log(`coupon opened (campaign ${campaignId})`) };
 
-// Pop-ups on exit intent, the Back button included (clarion.js header).
-Clarion.init({ ...JSON.parse(document.getElementById("clarion-options").textContent), popups: { backButton: true } });
+// Pop-ups on exit intent, the Back button included (clarion.js header),
+// and the soft-onboarding banner of a running Push permission request.
+Clarion.init({
+  ...JSON.parse(document.getElementById("clarion-options").textContent),
+  popups: { backButton: true },
+  onboarding: true,
+});
 run("push status", () => Clarion.pushStatus()).then(
   (status) => { statusOutput.textContent = LABELS[status]; },
   () => { statusOutput.textContent = "not reported"; },
