@@ -21,6 +21,7 @@ from config.demo_site import DEMO_SITE_NAME
 from delivery.models import Message
 from segments.models import Site
 from stats.actions.rollup import do_roll_up
+from tests.browser import RECORD_CSP_VIOLATIONS
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -222,7 +223,15 @@ body { transform: translateX(0); }
 """
 
 
-def test_the_sites_own_css_does_not_break_it_and_its_text_stays_text(page):
+# A browser without constructable style sheets: the SDK puts its styles on its elements'
+# style properties instead (CSSOM, which a CSP without 'unsafe-inline' allows).
+WITHOUT_ADOPTED_STYLE_SHEETS = "delete ShadowRoot.prototype.adoptedStyleSheets;"
+
+
+@pytest.mark.parametrize("styles", ["style sheet", "element styles"])
+def test_the_sites_own_css_does_not_break_it_and_its_text_stays_text(page, styles):
+    if styles == "element styles":
+        page.add_init_script(WITHOUT_ADOPTED_STYLE_SHEETS)
     page.route("**/demo/site.css*", lambda route: route.fulfill(content_type="text/css", body=HOSTILE_CSS))
     exit_campaign({**COUPON, "title": '<img src="x" onerror="window.hacked = 1">'}, trigger=ON_THE_DEMO)
     open_demo(page)
@@ -235,6 +244,8 @@ def test_the_sites_own_css_does_not_break_it_and_its_text_stays_text(page):
     assert dialog.locator("img").count() == 0
     assert page.evaluate("() => window.hacked") is None
     assert title.evaluate("(node) => getComputedStyle(node).fontSize") == "20px"
+    uses_sheet = page.evaluate("() => document.querySelector('clarion-layer').shadowRoot.adoptedStyleSheets?.length")
+    assert uses_sheet == (1 if styles == "style sheet" else None)
     box = dialog.bounding_box()
     assert box["width"] > 200 and box["height"] > 100
     dialog.get_by_role("button", name="Get my coupon").click()  # on top, and clickable
@@ -263,6 +274,9 @@ def test_on_a_touch_screen_a_fast_scroll_up_is_exit_intent(browser, live_server)
     phone = browser.new_context(
         base_url=live_server.url, viewport={"width": 390, "height": 640}, is_mobile=True, has_touch=True
     )
+    violations = []
+    phone.expose_function("cspViolation", lambda violation: violations.append(violation))
+    phone.add_init_script(RECORD_CSP_VIOLATIONS)
     try:
         page = phone.new_page()
         assert open_demo(page) != []
@@ -281,6 +295,7 @@ def test_on_a_touch_screen_a_fast_scroll_up_is_exit_intent(browser, live_server)
         expect(dialog).to_be_visible()
     finally:
         phone.close()
+    assert violations == []
 
 
 def test_the_back_button_shows_it_instead_of_leaving(page):
