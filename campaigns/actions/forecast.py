@@ -500,7 +500,7 @@ def rows(found, counts=None):
             "reachable",
             found.reachable,
             counts.reachable if ran else None,
-            detail=platforms and f"devices: {platforms}",
+            detail=platforms,  # devices per platform: web, android, ios (campaigns.targeting)
         ),
         Row("held_out", found.held_out, counts.held_out if ran else None, removed=True),
         Row("capped", found.capped, counts.capped if ran else None, removed=True),

@@ -153,6 +153,14 @@ def test_the_forecast_and_the_reach_estimate_per_platform_agree_with_the_runs_me
     assert estimated == people_per_platform
 
 
+def test_the_forecasts_reachable_line_names_the_devices_per_platform_once(owner, people):
+    found = forecast.forecast(make_campaign(owner, target_devices=ALL), now=NOW)
+
+    reachable = next(row for row in forecast.rows(found) if row.name == "reachable")
+
+    assert reachable.detail == "devices: android 2 · ios 1 · web 2"
+
+
 # Live and API-triggered sends.
 
 
