@@ -15,6 +15,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from campaigns.models import Campaign, Variant
+from campaigns.onboarding import EVENTS
 from delivery.actions.dispatches import do_create_dispatch, do_enqueue, do_start
 from delivery.models import InboxItem
 from segments.actions.keys import create_api_key
@@ -180,6 +182,7 @@ ENDPOINTS = {
     "status": {"status": "allowed", "browser": "chrome"},
     "engagements": {"message_id": "1", "kind": "viewed", "action": ""},
     "popups": {"url": ORIGIN + "/", "referrer": "", "pageCount": 1},
+    "onboarding": {"status": "ask", "browser": "chrome"},
 }
 
 
@@ -414,3 +417,46 @@ def test_the_inbox_api_paths_answer_anything_without_a_server_error(api, identit
 def test_the_inbox_api_item_path_answers_anything_with_a_4xx(api, item):
     assert 400 <= api("post", f"/profiles/ada/inbox/{item}/read").status_code < 500
     assert 400 <= api("delete", f"/profiles/ada/inbox/{item}").status_code < 500
+
+
+# Soft onboarding's report (campaigns/onboarding.py): a prompt given to CLIENT by a running
+# Push permission request, then anything in its place.
+
+
+@pytest.fixture
+def prompt_key(post):
+    campaign = Campaign.objects.create(
+        name="Opt-in",
+        channel=Campaign.Channel.PERMISSION_REQUEST,
+        kind=Campaign.Kind.SINGLE_ACTION,
+        status=Campaign.Status.RUNNING,
+    )
+    Variant.objects.create(campaign=campaign, content={"title": "News?", "later_days": 3})
+    return post("onboarding", {"status": "ask"}).json()["prompt"]["prompt"]
+
+
+def test_the_onboarding_report_accepts_the_fuzzed_bodies_start(post, prompt_key):
+    assert post("onboarding/report", {"prompt": prompt_key, "event": "later"}).json() == {"recorded": True}
+
+
+def test_the_onboarding_report_answers_generated_bodies_without_a_server_error(post, prompt_key):
+    good = {"prompt": prompt_key, "event": "shown"}
+    names = st.sampled_from([*good, "siteKey", "clientId", "unknown"])
+
+    @FUZZ
+    @given(fields=st.dictionaries(names, st.one_of(JSON_VALUES, st.sampled_from(EVENTS)), min_size=1, max_size=3))
+    def check(fields):
+        response = post("onboarding/report", {**good, **fields})
+        assert response.status_code < 500, (fields, response.content)
+
+    check()
+
+
+def test_the_onboarding_report_answers_raw_bytes_with_a_4xx(post):
+    @FUZZ
+    @given(body=RAW_BODIES)
+    def check(body):
+        response = post("onboarding/report", body)
+        assert 400 <= response.status_code < 500, (body[:100], response.content)
+
+    check()
