@@ -503,8 +503,11 @@
     // one entry for this same address is added; Back then returns to this page's own
     // entry and shows the pop-up. If none is due any more, the Back goes on.
     let armed = false;
-    function arm() {
+    function arm(event) {
       if (armed || popupState.shown || !popupState.pending) return;
+      // Not on the way out through a link or a form: the entry would make Back stop twice.
+      const target = event.target;
+      if (target && target.closest && target.closest("a[href], form")) return;
       armed = true;
       history.pushState({ clarionExitIntent: true }, "", location.href);
     }
