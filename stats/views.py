@@ -61,6 +61,8 @@ def campaign_stats(request, pk):
         "periods": reports.PERIODS,
         "tab": tab,
         "numbers": reports.totals(campaign, run),
+        # A Push permission request's banner counts (campaigns/counts.py PROMPT_TERMS).
+        "prompts": counts.prompt_counts(campaign) if campaign.channel == Campaign.Channel.PERMISSION_REQUEST else None,
         "run_counts": counts.RUN_COUNTS,
         "points": points,
         "chart": charts.trend_chart(points, period) if points else None,

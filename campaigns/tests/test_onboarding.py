@@ -11,6 +11,7 @@ import pytest
 import time_machine
 from django.urls import reverse
 
+from accounts import roles
 from campaigns import counts
 from campaigns.models import Campaign, PermissionPrompt, Variant
 from segments.actions.devices import save_subscription
@@ -219,3 +220,16 @@ def test_an_unknown_event_names_the_field(browser):
     prompt = browser.ask()["prompt"]
     response = browser.report(prompt, "clicked")
     assert response.status_code == 400 and response.json()["errors"][0]["field"] == "event"
+
+
+def test_the_campaign_page_and_its_stats_page_show_the_banners_counts(browser, client_as):
+    campaign = request_campaign()
+    prompt = browser.ask()["prompt"]
+    browser.report(prompt, "later")
+    viewer = client_as(roles.VIEWER)
+    for url in (reverse("campaigns:detail", args=[campaign.pk]), reverse("stats:campaign", args=[campaign.pk])):
+        page = viewer.get(url).content.decode()
+        assert 'id="prompt-counts"' in page
+        assert '<span data-count="prompt_shown" title="Shown: ' in page
+        assert page.split('data-count="prompt_later"', 1)[1].split("</span>", 1)[0].endswith(">1")
+        assert page.split('data-count="prompt_subscribed"', 1)[1].split("</span>", 1)[0].endswith(">0")

@@ -109,6 +109,9 @@ def _detail_page(request, pk, *, error="", status=200):
         "here": request.get_full_path(),
         "history": audit.history(campaign) if request.user.has_perm(roles.VIEW_AUDIT) else None,
         "forecast": forecast.panel(campaign, runs, now=timezone.now()),
+        "prompts": run_counts.prompt_counts(campaign)
+        if campaign.channel == Campaign.Channel.PERMISSION_REQUEST
+        else None,
     }
     return render(request, "campaigns/detail.html", context, status=status)
 
