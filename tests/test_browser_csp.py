@@ -50,6 +50,8 @@ def pages(admin, draft, exit_intent, completed, running, segment, profile, profi
         "/campaigns/new/",
         "/campaigns/resources/",
         *wizard_steps(draft),
+        f"/campaigns/{exit_intent.pk}/who/",  # its websites and targeting, first-come cap words
+        f"/campaigns/{exit_intent.pk}/when/",  # a pop-up's DND hours and cut-off
         f"/campaigns/{exit_intent.pk}/what/",
         f"/campaigns/{completed.pk}/",
         f"/campaigns/{running.pk}/",
