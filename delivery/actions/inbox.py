@@ -80,21 +80,38 @@ def do_copy_to_inbox(dispatch, *, now=None):
     cases = " ".join("WHEN %s THEN %s" for _ in variants)
     placeholders = ", ".join("%s" for _ in variants)
     # A person's first message in the dispatch (the lowest id) gives the copy its variant and
-    # variables: every message of one person has the same. Table names are ours; every value
-    # is a parameter. ON CONFLICT: a second start of the same dispatch adds nothing.
+    # variables: every message of one person has the same. PostgreSQL picks it with DISTINCT
+    # ON, one pass over the dispatch's rows (for 500,000 messages: 1.0-1.8 s, where the
+    # portable IN (SELECT MIN(id) … GROUP BY) that SQLite uses took 7 s, under a load of 10-13
+    # on two cores). Table names are ours; every value is a parameter. ON CONFLICT: a second
+    # start of the same dispatch adds nothing (WHERE TRUE: SQLite would read its ON as a join's).
+    if connection.vendor == "postgresql":
+        first = f"""
+            SELECT DISTINCT ON (m.profile_id) m.dispatch_id, m.profile_id, m.variant, m.context
+            FROM {messages} m WHERE m.dispatch_id = %s AND m.variant IN ({placeholders})
+            ORDER BY m.profile_id, m.id
+        """  # noqa: S608
+    else:
+        first = f"""
+            SELECT m.dispatch_id, m.profile_id, m.variant, m.context FROM {messages} m
+            WHERE m.id IN (
+                SELECT MIN(f.id) FROM {messages} f
+                WHERE f.dispatch_id = %s AND f.variant IN ({placeholders}) GROUP BY f.profile_id
+            )
+        """  # noqa: S608
     sql = f"""
         INSERT INTO {table} (dispatch_id, profile_id, variant, context, created_at, expires_at,
             title, body, url, error, before_push)
         SELECT m.dispatch_id, m.profile_id, m.variant, m.context, %s, CASE m.variant {cases} END,
             '', '', '', '', FALSE
-        FROM {messages} m
-        WHERE m.id IN (
-            SELECT MIN(f.id) FROM {messages} f
-            WHERE f.dispatch_id = %s AND f.variant IN ({placeholders}) GROUP BY f.profile_id
-        )
+        FROM ({first}) m
+        WHERE TRUE
         ON CONFLICT DO NOTHING
     """  # noqa: S608
-    params = [now, *[value for pair in zip(variants, expiries, strict=True) for value in pair], dispatch.pk, *variants]
+    # As the ORM stores them (SQLite keeps datetimes as text, compared as text).
+    at = connection.ops.adapt_datetimefield_value
+    pairs = [value for key, expiry in zip(variants, expiries, strict=True) for value in (key, at(expiry))]
+    params = [at(now), *pairs, dispatch.pk, *variants]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.rowcount
