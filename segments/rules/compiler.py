@@ -303,7 +303,7 @@ def _event(c, now, *, narrowed=False):
             per_profile = per_profile.filter(edge__lt=end)
         found = Q(pk__in=per_profile.values("profile"))
     elif not c.filters and (hint := rolled.available()) and (days := rolled.whole_days(start, end)):
-        found = _counted_rolled(c, start, end, days, hint)
+        found = _counted_rolled(c, (c.event, start, end, days, hint), narrowed=narrowed)
     else:
         if start is not None:
             matching = matching.filter(occurred_at__gte=start)
@@ -313,15 +313,19 @@ def _event(c, now, *, narrowed=False):
     return found if c.did else ~found
 
 
-def _counted_rolled(c, start, end, days, hint):
+def _counted_rolled(c, window, *, narrowed):
     """_counted's answers from the events roll-up (rules/rolled.py): a count without
     filters on the event's properties, over a window with at least one whole UTC day,
-    once the roll-up task has run (PostgreSQL). Every form is one hashed list of
-    profile ids: the roll-up makes the whole window cheap to count."""
+    once the roll-up task has run (PostgreSQL). As in _counted, N ≥ 2 beside other
+    conditions is counted per remaining profile; every other form is one hashed list
+    of profile ids."""
 
     def counted(having=None):
-        return Q(pk__in=rolled.profiles_counted(c.event, start, end, days, hint, having))
+        return Q(pk__in=rolled.profiles_counted(*window, having))
 
+    if narrowed and c.count >= 2 and c.count_op in ("at_least", "exactly"):
+        compare = GreaterThanOrEqual if c.count_op == "at_least" else Exact
+        return Q(compare(rolled.ProfileCount(*window), c.count))
     if c.count == 0:
         return ~counted()
     if c.count_op == "at_least":

@@ -17,13 +17,13 @@ what a window means, only where its events are counted from."""
 from datetime import UTC, datetime, time, timedelta
 
 from django.db import connection
+from django.db.models import Expression, F, IntegerField
 from django.db.models.expressions import RawSQL
 
 from segments.models import EventRollup
 
 MARK = "(SELECT coalesce(max(rolled_through), 0) FROM segments_eventrollup)"
-# The SQL below is built from these fixed pieces only; every value is a bound parameter.
-EDGE = "SELECT profile_id, 1 FROM segments_event WHERE name = %s AND occurred_at >= %s AND occurred_at < %s"
+# The SQL below is built from fixed pieces only; every value is a bound parameter.
 HAVING = {">=": ">=", "=": "=", ">": ">"}
 
 
@@ -52,39 +52,64 @@ def whole_days(start, end):
     return first, stop
 
 
-def per_profile(name, start, end, days, hint):
+def per_profile(name, start, end, days, hint, mine=None):
     """SQL and params of rows (profile_id, n) whose n summed per profile is its count of
-    ``name`` in [start, end); ``days`` is whole_days(start, end)."""
+    ``name`` in [start, end); ``days`` is whole_days(start, end). ``mine``, (sql, params)
+    of a profile id, keeps that profile's rows only (a probe of each index by profile)."""
     first, stop = days
-    parts, params = [], []
-
-    rolled, rolled_params = ["name = %s"], [name]
-    fresh = ["id > %s", f"id > {MARK}", "name = %s"]
-    fresh_params = [hint, name]
+    rolled, fresh = [("name = %s", [name])], [("id > %s", [hint]), (f"id > {MARK}", []), ("name = %s", [name])]
     if first is not None:
-        rolled.append("day >= %s")
-        rolled_params.append(first)
-        fresh.append("occurred_at >= %s")
-        fresh_params.append(_midnight(first))
+        rolled.append(("day >= %s", [first]))
+        fresh.append(("occurred_at >= %s", [_midnight(first)]))
     if stop is not None:
-        rolled.append("day < %s")
-        rolled_params.append(stop)
-        fresh.append("occurred_at < %s")
-        fresh_params.append(_midnight(stop))
+        rolled.append(("day < %s", [stop]))
+        fresh.append(("occurred_at < %s", [_midnight(stop)]))
     # Rows of the roll-up are only those of events up to the mark (the roll-up task
     # moves both in one transaction).
-    parts.append(f"SELECT profile_id, count AS n FROM segments_eventday WHERE {' AND '.join(rolled)}")  # noqa: S608
-    params += rolled_params
-    parts.append(f"SELECT profile_id, 1 FROM segments_event WHERE {' AND '.join(fresh)}")  # noqa: S608
-    params += fresh_params
+    parts = [("SELECT profile_id, count AS n FROM segments_eventday", rolled)]
+    parts.append(("SELECT profile_id, 1 FROM segments_event", fresh))
     # The partial days at the edges, rolled or not.
+    edge = "SELECT profile_id, 1 FROM segments_event"
     if start is not None and first is not None and start < _midnight(first):
-        parts.append(EDGE)
-        params += [name, start, _midnight(first)]
+        parts.append(
+            (edge, [("name = %s", [name]), ("occurred_at >= %s", [start]), ("occurred_at < %s", [_midnight(first)])])
+        )
     if end is not None and stop is not None and _midnight(stop) < end:
-        parts.append(EDGE)
-        params += [name, _midnight(stop), end]
-    return " UNION ALL ".join(parts), params
+        parts.append(
+            (edge, [("name = %s", [name]), ("occurred_at >= %s", [_midnight(stop)]), ("occurred_at < %s", [end])])
+        )
+    sql, params = [], []
+    for select, conditions in parts:
+        if mine is not None:
+            conditions = [*conditions, (f"profile_id = {mine[0]}", mine[1])]
+        sql.append(f"{select} WHERE {' AND '.join(text for text, _ in conditions)}")
+        params += [value for _, values in conditions for value in values]
+    return " UNION ALL ".join(sql), params
+
+
+class ProfileCount(Expression):
+    """The profile's count of ``name`` in the window, from the roll-up, as a number per
+    profile (a correlated subquery): for a count beside conditions that leave few
+    profiles, which probes segments_eventday_profile_idx and the events' indexes by
+    profile instead of counting the whole window."""
+
+    output_field = IntegerField()
+
+    def __init__(self, name, start, end, days, hint):
+        super().__init__()
+        self.pk = F("pk")
+        self.window = (name, start, end, days, hint)
+
+    def get_source_expressions(self):
+        return [self.pk]
+
+    def set_source_expressions(self, exprs):
+        (self.pk,) = exprs
+
+    def as_sql(self, compiler, connection):
+        mine = compiler.compile(self.pk)
+        sql, params = per_profile(*self.window, mine=mine)
+        return f"COALESCE((SELECT sum(n) FROM ({sql}) AS counted), 0)", params  # noqa: S608
 
 
 def profiles_counted(name, start, end, days, hint, having=None):

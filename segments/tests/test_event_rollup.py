@@ -43,6 +43,10 @@ def counted(name, days, op="at_least", times=2, did=True, window=None):
     }
 
 
+def rules_ever():
+    return counted("Added To Cart", 0, "at_least", 1, window={"type": "ever"})
+
+
 def selected(rules, now=NOW):
     return set(profiles(parse(rules), now=now).values_list("identity", flat=True))
 
@@ -113,6 +117,12 @@ def test_counts_read_the_roll_up_and_add_the_events_after_the_watermark_and_the_
         == {"ana", "bob", "cy"}
         == by_python(counted("Added To Cart", 0, window=between))
     )
+    # Beside another condition, counted per remaining profile (the same numbers).
+    both = {"match": "all", "conditions": [*counted("Added To Cart", 30)["conditions"], *rules_ever()["conditions"]]}
+    with CaptureQueriesContext(connection) as sent:
+        found = selected(both)
+    assert found == {"ana", "cy"} == by_python(both)
+    assert "COALESCE((SELECT sum(n)" in sent.captured_queries[-1]["sql"]
     # Rolled again, the late event moves into the roll-up and nothing counts twice.
     roll_up_events()
     assert roll_up() == rolled_as_events()
@@ -210,6 +220,7 @@ def test_the_migration_applies_and_reverses(django_db_blocker):
 # The compiler with the roll-up against the matcher: each person's events split into
 # those rolled up and those after the watermark.
 @postgresql_only
+@pytest.mark.timeout(900)  # 200 examples of a few dozen rows each: minutes on a loaded machine
 @EXAMPLES
 @given(
     people=st.lists(
