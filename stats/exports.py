@@ -6,6 +6,7 @@ from django.http import HttpResponse
 from django.utils.text import slugify
 
 from campaigns import counts as run_counts
+from campaigns.models import Campaign
 from stats import reports
 
 TABLES = ("summary", "trend", "variants", "errors", "control")
@@ -24,6 +25,8 @@ def rows(campaign, run, period, table):
         for name in (*run_counts.RUN_COUNTS, "rendered", "viewed", "clicked"):
             value = getattr(numbers, name)
             yield [name, "" if value is None else value]
+        if campaign.channel == Campaign.Channel.EXIT_INTENT:
+            yield ["closed", numbers.closed]  # pop-ups dismissed, as the page shows for them
         yield ["ctr_percent", _number(numbers.ctr)]
         yield ["conversions", numbers.conversions]
         yield ["revenue", _number(numbers.revenue)]

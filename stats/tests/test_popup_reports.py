@@ -185,3 +185,13 @@ def test_raw_report_bodies_are_a_4xx(given, no_rate_limit):
         assert 400 <= response.status_code < 500, (body[:100], response.content)
 
     check()
+
+
+def test_the_summary_csv_counts_a_pop_ups_shows_clicks_and_closes(given, marketer):
+    campaign, browser, message = given
+    browser.report(message, "clicked")
+    browser.report(message, "closed")
+    do_roll_up()
+    response = marketer.get(reverse("stats:csv", args=[campaign.pk, "summary"]))
+    rows = dict(row.split(",", 1) for row in response.content.decode().splitlines()[1:])
+    assert (rows["sent"], rows["viewed"], rows["clicked"], rows["closed"]) == ("1", "1", "1", "1")
