@@ -70,6 +70,9 @@ def main():
     parser.add_argument("--daily-cap", type=int, default=None, help="global daily frequency cap during the run")
     parser.add_argument("--workers", type=int, default=1, help="also send with this many worker processes")
     parser.add_argument("--py-spy", metavar="FILE", help="record the sending process with py-spy (raw stacks)")
+    parser.add_argument(
+        "--py-spy-idle", action="store_true", help="with --py-spy: every sample, waits included (not only the GIL's)"
+    )
     args = parser.parse_args()
 
     database_url = os.environ.get("DATABASE_URL") or create_bench_database()
@@ -168,7 +171,7 @@ def send_run(args, env, queue, port, run, devices, count, dispatches):
             for sampler in samplers:
                 sampler.start()
             senders = [worker.pids()[-1] for worker in workers]
-            spy = PySpy(senders[0], args.py_spy) if args.py_spy and count == 1 else None
+            spy = PySpy(senders[0], args.py_spy, idle=args.py_spy_idle) if args.py_spy and count == 1 else None
             database = DatabaseMeter()
             connection.close()  # the workers get the database to themselves while we measure
             cpu_before = [cpu_seconds(pid) for pid in senders]
@@ -491,11 +494,13 @@ class PySpy:
     """py-spy recording a process (``--py-spy FILE``, raw collapsed stacks); prints the functions
     that took the most samples, on their own and with what they call, when stopped."""
 
-    def __init__(self, pid, path):
+    def __init__(self, pid, path, *, idle=False):
         self.path = path
+        self.idle = idle
         command = ["py-spy", "record", "--pid", str(pid), "--format", "raw", "--rate", "250", "--output", path]
         self.proc = subprocess.Popen(  # noqa: S603 (our arguments)
-            [str(Path(sys.executable).with_name(command[0])), *command[1:], "--nonblocking", "--gil"],
+            [str(Path(sys.executable).with_name(command[0])), *command[1:], "--nonblocking", *(
+                ["--idle", "--threads"] if idle else ["--gil"])],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
 
@@ -510,7 +515,8 @@ class PySpy:
             own[frames[-1]] = own.get(frames[-1], 0) + int(count)
             for frame in set(frames):
                 total[frame] = total.get(frame, 0) + int(count)
-        print(f"py-spy: {samples:,} samples of the sending process holding the GIL ({self.path})")
+        held = "waiting or not" if self.idle else "holding the GIL"
+        print(f"py-spy: {samples:,} samples of the sending process {held} ({self.path})")
         # The worker's own frames (Celery, the pool) are under every sample: left out.
         total = {frame: count for frame, count in total.items() if count < 0.9 * samples}
         for name, table in (("own", own), ("with callees", total)):

@@ -39,7 +39,7 @@ from delivery import content as liquid
 from delivery import vapid
 from delivery.actions import limits, retries
 from delivery.actions.claims import ClaimKeeper, claim, new_token
-from delivery.actions.outcomes import Outcomes
+from delivery.actions.outcomes import Outcomes, Recorder
 from delivery.linked import LinkedContent, LinkedContentError
 from delivery.models import DeliverySettings, Dispatch, Message
 from delivery.payloads import AES128GCM_HEADER, AES128GCM_RECORD_OVERHEAD, MAX_PUSH_BYTES, build_payload, payload_bytes
@@ -175,11 +175,12 @@ class Batch:
     def decide_and_send(self, rows):
         candidates = [row for row in rows if self.may_go_now(row)]
         candidates = self.apply_caps_and_throttle(candidates)
-        for group in self.send(candidates):
-            answered = timezone.now()
-            for row, result in group:
-                self.record(row, result, answered)
-            self.outcomes.save()
+        with Recorder(self.outcomes) as recorder:
+            for group in self.send(candidates):
+                answered = timezone.now()
+                for row, result in group:
+                    self.record(row, result, answered)
+                recorder.save()
         self.outcomes.save()  # what was decided without a send, when nothing was sent
         return self.outcomes
 
