@@ -27,6 +27,9 @@ def rows(campaign, run, period, table):
             yield [name, "" if value is None else value]
         if campaign.channel == Campaign.Channel.EXIT_INTENT:
             yield ["closed", numbers.closed]  # pop-ups dismissed, as the page shows for them
+        if numbers.inbox_copies:  # App Inbox, as the page shows it beside "Amplified"
+            yield from (["inbox_copies", numbers.inbox_copies], ["inbox_views", numbers.inbox_views])
+            yield from (["inbox_boost", numbers.inbox_boosted], ["inbox_boost_percent", _number(numbers.inbox_boost)])
         yield ["ctr_percent", _number(numbers.ctr)]
         yield ["conversions", numbers.conversions]
         yield ["revenue", _number(numbers.revenue)]

@@ -208,6 +208,8 @@ def test_the_boost_counts_people_the_inbox_reached_before_the_push(clock, make_u
     page = client.get(f"/stats/campaigns/{run.campaign.pk}/").content.decode()
     assert 'data-count="inbox_views"' in page and 'data-count="inbox_boost"' in page
     assert "20.0 %" in page
+    csv = client.get(f"/stats/campaigns/{run.campaign.pk}/summary.csv").content.decode()
+    assert "inbox_views,2" in csv and "inbox_boost,1" in csv and "inbox_boost_percent,20.00" in csv
 
 
 def test_the_openapi_document_describes_the_inbox(client):
