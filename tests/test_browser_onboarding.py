@@ -8,6 +8,7 @@ fetch, CORS) except PushManager.prototype.subscribe, whose push service our mach
 reach. Every page also fails the test on a CSP violation or an axe-core WCAG A/AA fault,
 the banner included (axe reads open shadow roots)."""
 
+import re
 import time
 from datetime import timedelta
 
@@ -15,9 +16,12 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
+from accounts import roles
 from campaigns import counts
+from campaigns.actions.drafts import do_create_draft
 from campaigns.models import Campaign, PermissionPrompt, Variant
 from config.demo_site import DEMO_SITE_NAME
+from conftest import PASSWORD
 from segments.actions.reach import estimate_reach
 from segments.models import Device, Site
 from segments.rules import parse
@@ -125,6 +129,31 @@ def test_a_browser_that_blocked_notifications_gets_no_banner(page, campaign, liv
     expect(page.locator("#push-status")).to_have_text("Blocked")
     expect(banner(page)).to_have_count(0)
     assert not PermissionPrompt.objects.exists()
+
+
+def test_a_marketer_writes_the_banner_with_categories(page, make_user):
+    # The wizard's pages of a permission request pass the CSP and axe checks too.
+    mia = make_user(roles.MARKETER, username="mia")
+    draft = do_create_draft(name="Opt-in", channel="permission_request", kind="single_action", owner=mia)
+    page.goto(f"/login/?next=/campaigns/{draft.pk}/who/")
+    page.get_by_label("Username").fill("mia")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_text("has not been asked for push yet")).to_be_visible()
+    page.goto(f"/campaigns/{draft.pk}/what/")
+    page.get_by_label("Push permissions request (with categories)").check()
+    page.get_by_label("Title").fill("Hear about it first")
+    page.get_by_label("After “Maybe later”, ask again after (days)").fill("0")
+    page.get_by_role("button", name="Save and continue to Setup").click()
+    expect(page.locator("#id_v0-later_days_error")).to_contain_text("greater than or equal to 1")
+    expect(page.locator("#id_v0-category1_name_error")).to_contain_text("at least one category")
+    page.get_by_label("After “Maybe later”, ask again after (days)").fill("30")
+    page.locator("#id_v0-category1_name").fill("deals")
+    page.locator("#id_v0-category1_label").fill("Deals")
+    page.get_by_role("button", name="Save and continue to Setup").click()
+    expect(page).to_have_url(re.compile(f"/campaigns/{draft.pk}/setup/$"))
+    content = draft.variants.get().content
+    assert (content["later_days"], content["categories"]) == (30, [{"name": "deals", "label": "Deals"}])
 
 
 def _wait_for(condition, seconds=10):
