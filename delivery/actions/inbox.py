@@ -44,7 +44,6 @@ MAX_TTL = 90 * 24 * 3600
 DEFAULT_TTL = 7 * 24 * 3600
 MAX_TAGS = 10
 TAG_LENGTH = 30
-COLOURS = ("title_color", "body_color", "background_color")
 PAGE = 20
 MAX_PAGE = 50
 MAX_OFFSET = 10_000
