@@ -42,6 +42,8 @@ def live_campaign(kind=Campaign.Kind.SINGLE_ACTION, *, rules=None, variants=None
         name = chr(ord("A") + position)
         content = {"title": f"Hello from {name}", "body": "Your cart misses you"}
         Variant.objects.create(campaign=campaign, position=position, **({"name": name, "content": content} | extra))
+    if campaign.channel == Campaign.Channel.EXIT_INTENT:
+        campaign.sites.add(Site.objects.create(name="Shop", allowed_origins=["https://shop.example.com"]))
     return lifecycle.do_schedule(campaign, user=None)
 
 
