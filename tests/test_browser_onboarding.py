@@ -154,6 +154,9 @@ def test_a_marketer_writes_the_banner_with_categories(page, make_user):
     expect(page).to_have_url(re.compile(f"/campaigns/{draft.pk}/setup/$"))
     content = draft.variants.get().content
     assert (content["later_days"], content["categories"]) == (30, [{"name": "deals", "label": "Deals"}])
+    for path in (f"/campaigns/{draft.pk}/", f"/stats/campaigns/{draft.pk}/"):
+        page.goto(path)
+        expect(page.locator("#prompt-counts")).to_contain_text("Maybe later")
 
 
 def _wait_for(condition, seconds=10):
