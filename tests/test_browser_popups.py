@@ -150,9 +150,11 @@ def test_a_cap_of_one_shows_the_pop_up_to_one_visitor_of_three(page, browser, li
     others = [browser.new_context(base_url=live_server.url) for _ in range(2)]
     try:
         visitors = [page, *(context.new_page() for context in others)]
-        for visitor in visitors:
-            open_demo(visitor)
-        with contextlib.ExitStack() as waiting:  # the three add to cart at the same time
+        with contextlib.ExitStack() as waiting:  # the three open the shop at the same time
+            for visitor in visitors:
+                waiting.enter_context(visitor.expect_response("**/sdk/v1/popups"))
+                visitor.goto("/demo/site/", wait_until="commit")
+        with contextlib.ExitStack() as waiting:  # and add to cart at the same time
             answers = [waiting.enter_context(visitor.expect_response("**/sdk/v1/popups")) for visitor in visitors]
             for visitor in visitors:
                 visitor.get_by_role("button", name=ADD_MUG).click()
