@@ -66,10 +66,15 @@ SHOWN_KEYS = ("title", "body", "button_text", "image")
 DECIDED = (LiveTrigger.Status.SENT, LiveTrigger.Status.HELD_OUT)
 
 
-def running_popups(site, now):
-    """The site's Web Exit Intent campaigns running at ``now``, oldest first."""
+def site_popups(site, now):
+    """The site's Web Exit Intent campaigns that are running at ``now`` or completed (a
+    completed one only gives again what it gave: its total cap was reached), oldest first."""
     return (
-        Campaign.objects.filter(status=Campaign.Status.RUNNING, channel=Campaign.Channel.EXIT_INTENT, sites=site)
+        Campaign.objects.filter(
+            status__in=(Campaign.Status.RUNNING, Campaign.Status.COMPLETED),
+            channel=Campaign.Channel.EXIT_INTENT,
+            sites=site,
+        )
         .filter(Q(starts_at__isnull=True) | Q(starts_at__lte=now), Q(ends_at__isnull=True) | Q(ends_at__gt=now))
         .select_related("segment")
         .order_by("pk")
@@ -84,18 +89,19 @@ def give_popups(site, client_id, page, *, browser="", user_agent="", now=None):
     with transaction.atomic():
         device = browser_device(client_id, browser=browser, user_agent=user_agent)
     profile = device.profile
-    campaigns = list(running_popups(site, now))
+    campaigns = list(site_popups(site, now))
     if not campaigns:
         return []
     decided = _decided_today(campaigns, profile, now)
     pending = _pending(campaigns, profile, device, now)
     for campaign in campaigns:
         if campaign.pk in pending:
+            # Also when the cap it took completed the campaign: this visitor's place is theirs.
             again = _again(campaign, pending[campaign.pk], profile)
             if again is not None:
                 return [again]
             continue
-        if campaign.pk in decided:
+        if campaign.pk in decided or campaign.status != Campaign.Status.RUNNING:
             continue
         event = matched(campaign.exit_trigger, profile, page, now)
         if event is None or not in_segment(campaign, profile, now):

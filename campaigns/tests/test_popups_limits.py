@@ -58,6 +58,17 @@ def test_the_visitor_who_got_it_gets_the_same_pop_up_again_while_the_cap_refuses
     assert third.popups() == []
 
 
+def test_the_visitor_who_took_the_last_place_gets_it_again_on_the_next_page_after_the_campaign_completed(site):
+    campaign = make_popup(site, reach_mode=Campaign.ReachMode.CAP, target_cap=1)
+    winner, other = visitors(site, 2)
+
+    (given,) = winner.popups()
+    campaign.refresh_from_db()
+    assert campaign.status == Campaign.Status.COMPLETED
+    assert [item["message"] for item in winner.popups(pageCount=2)] == [given["message"]]
+    assert other.popups() == []
+
+
 def test_the_daily_limit_counts_people_per_day_in_the_campaigns_time_zone(site, clock):
     campaign = make_popup(site, daily_limit=2, timezone="Europe/Paris")
 
