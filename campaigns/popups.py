@@ -30,7 +30,8 @@ sent when given; the SDK then reports it shown (``viewed_at``), clicked and clos
 conversions and the CSVs count pop-ups with the push counts' functions. A person gets a
 campaign's pop-up at most once a day: one given but not shown yet is given again, with the
 same message id, when the same browser asks again that day (the next page, or the same
-page after ``track()`` or ``identify()``), taking no second place under the caps. One
+page after ``track()`` or ``identify()``), taking no second place under the caps, also once
+the campaign has completed at its total cap (that place was theirs). One
 pop-up per page: the first campaign that applies (oldest first). Text is rendered with
 Liquid as plain text: the SDK puts it in the page with ``textContent``, never as HTML.
 """
