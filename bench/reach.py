@@ -277,14 +277,20 @@ class Measure:
 
 
 def explain(connection, work):
-    """EXPLAIN (ANALYZE, BUFFERS) of the query ``work`` sends. The SQL is taken as sent
+    """EXPLAIN (ANALYZE, BUFFERS) of the query ``work`` sends, under the settings it sent
+    (estimate_reach turns JIT off for its transaction). The SQL is taken as sent
     (psycopg binds parameters on the client), so it is the query estimate_reach runs."""
+    from django.db import transaction
     from django.test.utils import CaptureQueriesContext
 
     with CaptureQueriesContext(connection) as sent:
         work()
-    with connection.cursor() as cursor:
-        cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS) {sent.captured_queries[-1]['sql']}")
+    queries = [query["sql"] for query in sent.captured_queries]
+    query = next(sql for sql in reversed(queries) if sql.lstrip().upper().startswith("SELECT"))
+    with transaction.atomic(), connection.cursor() as cursor:
+        for setting in (sql for sql in queries if sql.upper().startswith("SET LOCAL")):
+            cursor.execute(setting)
+        cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS) {query}")
         return "\n".join(row[0] for row in cursor.fetchall())
 
 
