@@ -115,6 +115,18 @@ PROMPT_TERMS = (
         "Maybe later",
         "Banners answered with Maybe later: that browser is not asked again for the campaign's days.",
     ),
+    Term(
+        "prompt_subscribe_rate",
+        "Subscribe rate",
+        "Subscribed ÷ shown, in percent: of the banners that appeared, the share whose visitor allowed push. "
+        "It is the permission request's goal, so it has no conversion goal of its own.",
+    ),
+    Term(
+        "prompt_block_rate",
+        "Block rate",
+        "Blocked ÷ shown, in percent: of the banners that appeared, the share that ended with push blocked "
+        "in the browser (that browser cannot be asked again).",
+    ),
 )
 
 TERMS = {
@@ -234,6 +246,16 @@ class PromptCounts:
     subscribed: int = 0
     blocked: int = 0
     later: int = 0
+
+    @property
+    def subscribe_rate(self):
+        """PROMPT_TERMS ``prompt_subscribe_rate`` in %, None before any banner was shown."""
+        return None if not self.shown else self.subscribed * 100 / self.shown
+
+    @property
+    def block_rate(self):
+        """PROMPT_TERMS ``prompt_block_rate`` in %, None before any banner was shown."""
+        return None if not self.shown else self.blocked * 100 / self.shown
 
 
 def prompt_counts(campaign):

@@ -18,7 +18,10 @@ def _number(value, places=2):
 
 def rows(campaign, run, period, table):
     """The header and rows of ``table``, as the page shows them."""
-    if table == "summary":
+    if table == "summary" and campaign.channel == Campaign.Channel.PERMISSION_REQUEST:
+        # A permission request sends no message: its banner's counts, as its page shows them.
+        yield from _prompt_rows(run_counts.prompt_counts(campaign))
+    elif table == "summary":
         # The names of campaigns/counts.py, so a column means what the page's hover says.
         numbers = reports.totals(campaign, run)
         yield ["metric", "value"]
@@ -63,6 +66,14 @@ def rows(campaign, run, period, table):
         if comparison:
             for name, group in (("targeted", comparison.targeted), ("control", comparison.control)):
                 yield [name, group.profiles, group.converted, _number(group.rate), _number(group.revenue)]
+
+
+def _prompt_rows(prompts):
+    yield ["metric", "value"]
+    for name in ("shown", "subscribed", "blocked", "later"):
+        yield [f"prompt_{name}", getattr(prompts, name)]
+    yield ["prompt_subscribe_rate_percent", _number(prompts.subscribe_rate)]
+    yield ["prompt_block_rate_percent", _number(prompts.block_rate)]
 
 
 def response(campaign, run, period, table):
