@@ -190,14 +190,15 @@ def main():
             sys.exit("the roll-up could not take its lock (a long transaction writing events?): run again")
         with connection.cursor() as cursor:
             cursor.execute(
-                "SELECT coalesce(last_vacuum, last_autovacuum) IS NULL FROM pg_stat_user_tables"
-                " WHERE relname = 'segments_eventday'"
+                "SELECT coalesce(last_vacuum, last_autovacuum) IS NULL OR n_mod_since_analyze > n_live_tup / 10"
+                " FROM pg_stat_user_tables WHERE relname = 'segments_eventday'"
             )
             if cursor.fetchone()[0]:
-                # What autovacuum does after a big insert: index-only scans need the visibility map.
+                # What autovacuum does after a big insert: index-only scans need the
+                # visibility map, and the planner the new rows' statistics.
                 started = time.perf_counter()
                 cursor.execute("VACUUM (ANALYZE) segments_eventday")
-                print(f"  VACUUM (ANALYZE) segments_eventday, never vacuumed: {time.perf_counter() - started:.1f} s")
+                print(f"  VACUUM (ANALYZE) segments_eventday after the roll-up: {time.perf_counter() - started:.1f} s")
 
     # One clock for the whole run, so both ways and every run draw the same 30-day line.
     now = timezone.now()
