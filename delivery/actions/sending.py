@@ -2,9 +2,11 @@
 
 ``send_batch`` claims up to ``DELIVERY_BATCH_SIZE`` ready rows in one statement, decides each in
 memory (unreachable, cut-off, the user's time zone, DND, frequency caps, throttle), renders
-Liquid once per profile and variant, sends through the providers (their connection pools live
-on one event loop per process, so they outlive a batch) and records the outcomes as the answers
-come back, a group of about ``RECORD_EVERY`` at a time, with one UPDATE per outcome group.
+Liquid once per variant and distinct value of the profile fields it reads (``rendering.py``),
+sends through the providers (their connection pools live on one event loop per process, so
+they outlive a batch) and records the outcomes as the answers come back, a group of about
+``RECORD_EVERY`` at a time, with one UPDATE per outcome group (saved on a thread of its own
+while the sends go on: ``outcomes.Recorder``).
 Nothing in the loop queries per row.
 
 Delivery is at-least-once with collapse: a row is claimed (``sending`` until ``claimed_until``,
@@ -19,7 +21,6 @@ import asyncio
 import atexit
 import contextlib
 import hashlib
-import json
 import logging
 import os
 import threading
@@ -28,26 +29,25 @@ import weakref
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import timedelta
-from types import SimpleNamespace
 
 from django.conf import settings
 from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
-from liquid.exceptions import LiquidError
 
 from delivery import content as liquid
 from delivery import vapid
 from delivery.actions import limits, retries
 from delivery.actions.claims import ClaimKeeper, claim, new_token
 from delivery.actions.outcomes import Outcomes, Recorder
-from delivery.linked import LinkedContent, LinkedContentError
+from delivery.actions.rendering import Renderer
+from delivery.linked import LinkedContentError
 from delivery.models import DeliverySettings, Dispatch, Message
 from delivery.payloads import AES128GCM_HEADER, AES128GCM_RECORD_OVERHEAD, MAX_PUSH_BYTES, build_payload, payload_bytes
 from delivery.providers.base import Outcome, Push
 from delivery.providers.registry import MISSING_CREDENTIALS, Providers
 from delivery.throttle import Throttle
 from segments.actions.ingest import retire_devices
-from segments.models import Device, Profile
+from segments.models import Device
 
 try:
     import uvloop
@@ -350,75 +350,6 @@ def safari_left_out(contents):
 def _reachable(row):
     address = row["device__endpoint"] if row["device__platform"] == Device.Platform.WEB else row["device__token"]
     return bool(address) and row["device__push_status"] == Device.PushStatus.ALLOWED and not row["device__retired_at"]
-
-
-class Renderer:
-    """Rendered content per (profile, variant, message context). Content without Liquid or
-    Linked Content is rendered once per variant; templates are parsed once per batch, not
-    once per profile. A message's own context (``Message.context``, e.g. a live campaign's
-    trigger event) is part of the cache key, so one message's event never shows in another's."""
-
-    def __init__(self, contents, profile_ids):
-        self.contents = contents or {}
-        self.personal = {key: _is_personal(value) for key, value in self.contents.items()}
-        self.rendered = {}
-        self.profiles = {}
-        self.linked = None
-        if any(self.personal.values()) and profile_ids:
-            # Plain values, not model instances: profile_context reads attributes only.
-            fields = ("id", "properties", *liquid.PROFILE_FIELDS)
-            found = Profile.objects.filter(pk__in=profile_ids).values(*fields)
-            self.profiles = {row["id"]: SimpleNamespace(**row) for row in found}
-
-    def content(self, profile_id, variant, context=None):
-        key = variant if variant in self.contents else next(iter(self.contents), None)
-        if key is None or (variant and variant not in self.contents and len(self.contents) > 1):
-            raise liquid.ContentError("variant", f"the dispatch has no content for variant {variant!r}")
-        if self.personal[key]:
-            cache_key = (profile_id, key, json.dumps(context, sort_keys=True, default=str) if context else "")
-        else:
-            cache_key = (None, key, "")
-        if cache_key not in self.rendered:
-            try:
-                content = self.contents[key]
-                self.rendered[cache_key] = (
-                    self._render(content, profile_id, context) if self.personal[key] else liquid.render(content, {})
-                )
-            except (liquid.ContentError, LinkedContentError) as error:
-                self.rendered[cache_key] = error
-        found = self.rendered[cache_key]
-        if isinstance(found, Exception):
-            raise found
-        return found
-
-    def _render(self, content, profile_id, extra=None):
-        return liquid.render(content, self.context(content, profile_id, extra))
-
-    def context(self, content, profile_id, extra=None):
-        """The Liquid context of personal ``content`` for one profile (the personalisation
-        lint, ``campaigns/actions/lint.py``, renders with it too). Raises LinkedContentError."""
-        # The message's own variables first: ``profile`` and ``linked`` are always ours.
-        context = {**(extra or {}), "profile": liquid.profile_context(self.profiles[profile_id])}
-        if content.get("linked"):
-            context["linked"] = self._linked(content["linked"], context)
-        return context
-
-    def _linked(self, sources, context):
-        if self.linked is None:
-            self.linked = LinkedContent()  # one per batch: it caches each URL's answer
-        found = {}
-        for source in sources:
-            try:
-                url = liquid.render_text(source["url"], context)
-            except LiquidError as error:
-                raise liquid.ContentError("linked.url", str(error).split("\n")[0]) from error
-            found[source["name"]] = self.linked.get(url)
-        return found
-
-
-def _is_personal(content):
-    text = json.dumps(content)
-    return "{{" in text or "{%" in text or bool(content.get("linked"))
 
 
 def answers_in_groups(provider, items, *, size=RECORD_EVERY, wait=RECORD_WAIT, part=SEND_PART):
