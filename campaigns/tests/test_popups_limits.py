@@ -179,3 +179,18 @@ def test_a_visitor_at_the_global_frequency_cap_gets_none_unless_the_campaign_opt
 
     Campaign.objects.filter(pk=campaign.pk).update(skip_global_limits=True)
     assert len(browser.popups()) == 1
+
+
+def test_an_event_tracked_on_the_page_makes_the_same_page_eligible_with_its_properties_as_text(site):
+    make_popup(
+        site,
+        trigger={"type": "single_action", "event": "Added To Cart", "filters": []},
+        variants=({"title": "Still want the {{ event.product }}?", "body": "10% off"},),
+    )
+    browser = Browser(site)
+    assert browser.popups() == []
+
+    tracked = browser.post("sdk:events", {"name": "Added To Cart", "properties": {"product": "<b>red shoes</b>"}})
+    assert tracked.status_code == 200, tracked.content
+
+    assert [item["title"] for item in browser.popups()] == ["Still want the <b>red shoes</b>?"]
