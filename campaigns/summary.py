@@ -250,7 +250,9 @@ def _setup_rows(campaign):
         ("Control group", f"{campaign.control_group_percent} % held out" if campaign.control_group_percent else "none"),
         ("Labels", ", ".join(label.name for label in campaign.labels.all()) or "none"),
     ]
-    if campaign.goal_event:
+    if campaign.channel == Campaign.Channel.PERMISSION_REQUEST:
+        rows.append(("Conversion goal", "the subscription: Subscribed and the subscribe rate"))  # forms/setup.py
+    elif campaign.goal_event:
         goal = campaign.goal_event + _goal_filters(campaign.goal_filters)
         if campaign.goal_window_minutes:
             goal += f", within {schedule.duration(campaign.goal_window_minutes)}"

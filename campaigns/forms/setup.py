@@ -14,6 +14,14 @@ MAX_FILTERS = 5
 LABELS_OFFERED = 40
 UNITS = {"minutes": 1, "hours": 60, "days": 24 * 60}
 MAX_WINDOW_MINUTES = 90 * 24 * 60
+GOAL_FIELDS = ("goal_event", "goal_window_value", "goal_window_unit", "goal_after", "revenue_property")
+
+
+def asks_goal(campaign):
+    """A Push permission request has no conversion goal to choose: its goal is the
+    subscription itself, counted as Subscribed and the subscribe rate (campaigns/counts.py
+    PROMPT_TERMS); it sends no message a goal event could follow."""
+    return campaign.channel != Campaign.Channel.PERMISSION_REQUEST
 
 
 class SetupForm(forms.Form):
@@ -52,6 +60,11 @@ class SetupForm(forms.Form):
         offered = list(Label.objects.order_by("name").values_list("name", flat=True)[:LABELS_OFFERED])
         own = [label.name for label in campaign.labels.all()]
         self.fields["existing_labels"].choices = [(name, name) for name in sorted({*offered, *own}, key=str.lower)]
+        self.asks_goal = asks_goal(campaign)
+        if not self.asks_goal:
+            for name in GOAL_FIELDS:
+                del self.fields[name]
+            return
         for index in range(MAX_FILTERS):
             self.fields[f"filter_{index}_property"] = forms.CharField(required=False, max_length=200)
             self.fields[f"filter_{index}_operator"] = forms.ChoiceField(
@@ -87,6 +100,8 @@ class SetupForm(forms.Form):
 
     def filter_rows(self):
         """The rows to draw: those filled in, then blanks, up to MAX_FILTERS."""
+        if not self.asks_goal:
+            return []
         filled = [i for i in range(MAX_FILTERS) if (self[f"filter_{i}_property"].value() or "").strip()]
         shown = min(MAX_FILTERS, (max(filled) + 1 if filled else 0) + 2)
         return [
@@ -116,6 +131,11 @@ class SetupForm(forms.Form):
     def clean(self):
         data = super().clean()
         self._clean_labels(data)
+        if not self.asks_goal:
+            # Nothing posted is taken: no goal, whatever the request says.
+            data.update(goal_event="", goal_filters=[], goal_window_minutes=None, revenue_property="")
+            data["goal_after"] = Campaign.GoalAfter.SENT
+            return data
         event = data.get("goal_event")
         value, unit = data.get("goal_window_value"), data.get("goal_window_unit")
         data["goal_window_minutes"] = None

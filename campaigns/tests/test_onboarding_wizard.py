@@ -153,3 +153,23 @@ def test_overview_publishes_it_once_who_when_what_and_setup_are_done(marketer, c
     assert marketer.post(overview).status_code == 303
     campaign.refresh_from_db()
     assert campaign.status == Campaign.Status.RUNNING
+
+
+def test_setup_asks_no_conversion_goal_its_goal_is_the_subscription(marketer, campaign):
+    setup = reverse("campaigns:setup", args=[campaign.pk])
+    page = marketer.get(setup).content.decode()
+    assert 'id="goal-is-subscription"' in page and "Subscribed" in page
+    assert 'name="goal_event"' not in page and 'name="goal_after"' not in page
+    posted = {"control_group_percent": "0", "goal_event": "Charged", "goal_window_value": "2", "revenue_property": "x"}
+    assert marketer.post(setup, posted).status_code == 303
+    campaign.refresh_from_db()
+    assert (campaign.goal_event, campaign.goal_window_minutes, campaign.revenue_property) == ("", None, "")
+    overview = marketer.get(reverse("campaigns:overview", args=[campaign.pk])).content.decode()
+    assert "the subscription: Subscribed and the subscribe rate" in overview
+
+
+def test_a_push_campaigns_setup_still_asks_its_conversion_goal(marketer, make_user):
+    kind, owner = Campaign.Kind.ONE_TIME, make_user()
+    push = do_create_draft(name="Sale", channel=Campaign.Channel.WEB_PUSH, kind=kind, owner=owner)
+    page = marketer.get(reverse("campaigns:setup", args=[push.pk])).content.decode()
+    assert 'name="goal_event"' in page and 'id="goal-is-subscription"' not in page

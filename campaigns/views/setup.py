@@ -31,7 +31,7 @@ def step(request, campaign):
 
 
 def _context(form):
-    event = form["goal_event"].value() or ""
+    event = (form["goal_event"].value() or "") if form.asks_goal else ""
     return {
         "form": form,
         "filter_rows": form.filter_rows(),
