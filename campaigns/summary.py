@@ -120,7 +120,8 @@ def _who_rows(campaign):
         rows.append(("Websites", names or "Not chosen yet"))
     if segment is not None and segment.last_reach is not None:
         reach = f"{segment.last_reach:,} qualified"
-        reachable = segment.last_reachable or {}
+        # A banner asks people push does not reach yet (the Who step counts them): no push reach.
+        reachable = {} if targeting.reach_devices(campaign) == "ask" else segment.last_reachable or {}
         per = targeting.reach_rows(campaign, reachable)
         if len(per) > 1 or (per and per[0][0] != "web"):
             # Per platform (seed 002 "Target devices"): a person with a phone and a browser counts on each.

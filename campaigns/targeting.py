@@ -90,6 +90,20 @@ def reach_rows(campaign, reachable, *, target=None, apps=None):
     return [(p, LABELS[p], reachable.get(p, 0)) for p in platforms(campaign, target=target, apps=apps)]
 
 
+def reach_devices(campaign):
+    """What the Who step's estimate counts a person by (``segments.actions.reach.DEVICES``):
+    "ask" for a Push permission request, whose banner goes to web browsers still at Ask
+    (campaigns/onboarding.py), not to the people push already reaches; else "reachable"."""
+    return "ask" if campaign.channel == Campaign.Channel.PERMISSION_REQUEST else "reachable"
+
+
+def estimable(campaign):
+    """Whether the Who step counts the reach up front: a scheduled campaign's audience, or a
+    permission request's (whoever is at Ask now); a live campaign's people qualify as they
+    do the trigger."""
+    return not campaign.is_live or campaign.channel == Campaign.Channel.PERMISSION_REQUEST
+
+
 # --- one content, several platforms ---------------------------------------------------------
 
 # The What step's fields a platform of the other kind leaves out (delivery/payloads.py:

@@ -26,6 +26,14 @@ TERMS = (
         "kinds it targets: web, native apps or all; a run counts them when it starts, and its "
         "safety check compares them with the limit.",
     ),
+    Term(
+        "askable",
+        "Can be asked",
+        "For a Push permission request: qualified people with a web browser that supports push and "
+        "has not been asked yet (push status Ask), whom its banner can ask. Counted over every "
+        "website: Clarion does not record which website a browser was seen on. People at Ask who "
+        "answered Maybe later are counted too; the banner waits out their days.",
+    ),
 )
 
 # For the reach panels (the segment builder and the Who step): each count's definition on hover.

@@ -1,6 +1,7 @@
 """The Who step: a saved segment from a searchable list, or one built in place with
 the segment builder (or, for live campaigns, everyone); a push campaign's target devices
-(web, native apps or all: ``campaigns.targeting``); the estimated reach per platform;
+(web, native apps or all: ``campaigns.targeting``); the estimated reach per platform (for
+a Push permission request, the people its banner can ask: ``targeting.reach_devices``);
 reach limits; Web Exit Intent targeting.
 
 The builder's fields are part of the step form. Its buttons (add a condition, remove
@@ -80,7 +81,7 @@ def reach(request, campaign):
 def segments(request, campaign):
     """The saved segments matching the search, a page at a time; the chosen one stays on top."""
     chosen = request.GET.get("segment")
-    channels = list(targeting.platforms(campaign)) or ["web"]
+    channels = _list_channels(campaign, list(targeting.platforms(campaign)) or ["web"])
     context = _segment_list(request, campaign, positive_int(chosen), channels=channels)
     return render(request, "campaigns/wizard/_who_segments.html", {"campaign": campaign, **context})
 
@@ -103,6 +104,8 @@ def _context(request, campaign, form, types, *, estimate=False):
         "properties": sorted((name, builder.TYPE_LABELS.get(kind, "")) for name, kind in types.profile.items()),
         "events": builder.known_events(types),
         "reach": estimated,
+        "estimable": targeting.estimable(campaign),
+        "asking": targeting.reach_devices(campaign) == "ask",
         "terms": counts.BY_NAME,
         "counted_at": timezone.now() if estimated else None,
         "reach_channels": [
@@ -112,8 +115,13 @@ def _context(request, campaign, form, types, *, estimate=False):
         else [],
         "reach_error": _why_not_counted(errors) if estimate and estimated is None else None,
         "saved_reach": _saved_reach(campaign, form),
-        **_segment_list(request, campaign, chosen, channels=form.channels()),
+        **_segment_list(request, campaign, chosen, channels=_list_channels(campaign, form.channels())),
     }
+
+
+def _list_channels(campaign, channels):
+    # A saved segment's last reach counts people push reaches: not whom a banner can ask.
+    return [] if targeting.reach_devices(campaign) == "ask" else channels
 
 
 def channels_of(form):
@@ -122,7 +130,7 @@ def channels_of(form):
 
 def _estimate(campaign, form):
     """(errors, notes, reach) of the audience as the form holds it now."""
-    if campaign.is_live:
+    if not targeting.estimable(campaign):
         return form.rule_errors, {}, None
     rules, errors = form.audience_rules()
     if rules is None:
@@ -131,10 +139,12 @@ def _estimate(campaign, form):
         tree = parse(rules)
     except RuleError as problem:
         return problem.errors, {}, None
-    if form.chosen_audience == SAVED:
+    devices = targeting.reach_devices(campaign)
+    if form.chosen_audience == SAVED and devices == "reachable":
         # Keep the list's "last reach" fresh while we are counting anyway.
         return {}, {}, refresh_reach(Segment.objects.get(pk=form.chosen_segment_id()))
-    return {}, rule_notes(tree), estimate_reach(tree)
+    notes = {} if form.chosen_audience == SAVED else rule_notes(tree)
+    return {}, notes, estimate_reach(tree, devices=devices)
 
 
 def _why_not_counted(errors):
@@ -177,6 +187,7 @@ def _segment_list(request, campaign, chosen, *, channels):
         "pinned": row(pinned) if pinned else None,
         "page": page,
         "rows": [row(segment) for segment in page.object_list],
+        "reach_column": bool(channels),
         "has_segments": pinned is not None or Segment.objects.filter(is_adhoc=False).exists(),
         "segments_url": reverse("campaigns:who-segments", args=[campaign.pk]),
         "reach_url": reverse("campaigns:who-reach", args=[campaign.pk]),

@@ -26,9 +26,10 @@ class Reach:
     reachable: dict  # channel ("web", "android", "ios", "any") -> profiles reachable there
 
 
-def estimate_reach(tree, *, now=None):
+def estimate_reach(tree, *, now=None, devices="reachable"):
     """How many profiles ``tree`` selects, and how many of them push can reach per
-    channel — in one query."""
+    channel — in one query. ``devices="ask"`` counts, in ``Reach.reachable``, those with a
+    device a soft-onboarding banner can ask instead (``_askable``: web, at Ask)."""
     now = now or timezone.now()
     # One row per qualified profile with a flag per channel, from a LEFT JOIN on its
     # reachable devices, then one row of counts. The planner merges that join with
@@ -41,7 +42,7 @@ def estimate_reach(tree, *, now=None):
     flags["on_any"] = Max(Case(When(reachable_device__platform__isnull=False, then=1), default=0))
     per_profile = (
         profiles(tree, now=now)
-        .alias(reachable_device=FilteredRelation("devices", condition=_reachable("devices")))
+        .alias(reachable_device=FilteredRelation("devices", condition=DEVICES[devices]("devices")))
         .values("pk")
         .annotate(**flags)
     )
@@ -69,6 +70,25 @@ def _reachable(path=""):
     web = Q(**{f"{at}platform": Device.Platform.WEB, f"{at}endpoint__gt": ""})
     app = Q(**{f"{at}platform__in": [Device.Platform.ANDROID, Device.Platform.IOS], f"{at}token__gt": ""})
     return (web | app) & Q(**{f"{at}push_status": Device.PushStatus.ALLOWED, f"{at}retired_at__isnull": True})
+
+
+def _askable(path=""):
+    """A device a Push permission request's banner can ask (seed 002: "Push status ... set
+    to Ask, this means that the browser is supporting push permissions and we didn't ask
+    this user yet"): a browser at Ask, which a browser without push never is (the SDK
+    reports it Unsupported). campaigns/onboarding.py gives the banner to the same devices."""
+    at = f"{path}__" if path else ""
+    return Q(
+        **{
+            f"{at}platform": Device.Platform.WEB,
+            f"{at}push_status": Device.PushStatus.ASK,
+            f"{at}retired_at__isnull": True,
+        }
+    )
+
+
+# What estimate_reach counts a person by: a device push reaches, or one the banner can ask.
+DEVICES = {"reachable": _reachable, "ask": _askable}
 
 
 def reachable_devices():
