@@ -260,13 +260,23 @@ class PromptCounts:
 
 def prompt_counts(campaign):
     """The PROMPT_TERMS of a permission-request campaign, in one query."""
-    found = PermissionPrompt.objects.filter(campaign=campaign).aggregate(
-        shown=Count("pk", filter=Q(shown_at__isnull=False)),
-        subscribed=Count("pk", filter=Q(subscribed_at__isnull=False)),
-        blocked=Count("pk", filter=Q(blocked_at__isnull=False)),
-        later=Count("pk", filter=Q(later_at__isnull=False)),
+    return prompts_by_campaign([campaign]).get(campaign.pk) or PromptCounts()
+
+
+def prompts_by_campaign(campaigns):
+    """{campaign id: PromptCounts} of the campaigns given any banner, in one query (the Stats list)."""
+    rows = (
+        PermissionPrompt.objects.filter(campaign__in=campaigns)
+        .values("campaign")
+        .annotate(
+            shown=Count("pk", filter=Q(shown_at__isnull=False)),
+            subscribed=Count("pk", filter=Q(subscribed_at__isnull=False)),
+            blocked=Count("pk", filter=Q(blocked_at__isnull=False)),
+            later=Count("pk", filter=Q(later_at__isnull=False)),
+        )
+        .order_by()
     )
-    return PromptCounts(**found)
+    return {row.pop("campaign"): PromptCounts(**row) for row in rows}
 
 
 def sent_by_campaign(campaigns):

@@ -65,6 +65,7 @@ class Numbers:
     amplified: int = 0  # sent once more by push amplification (``totals`` only)
     closed: int = 0  # Web Exit Intent pop-ups dismissed (``totals`` only)
     inbox: delivery_counts.Inbox = field(default_factory=delivery_counts.Inbox)  # App Inbox (``totals`` only)
+    prompts: run_counts.PromptCounts | None = None  # a permission request's banner (``listed`` only)
 
     inbox_copies = property(lambda self: self.inbox.copies)
     inbox_views = property(lambda self: self.inbox.views)
@@ -127,9 +128,15 @@ def by_campaign(campaigns):
 
 def listed(limit=200):
     """The Stats list: [(campaign, Numbers)] for the campaigns that left the draft stage and
-    are not archived, in the campaigns' own order, at most ``limit``; two queries."""
+    are not archived, in the campaigns' own order, at most ``limit``; two queries, three with
+    a permission request (its ``Numbers.prompts``)."""
     campaigns = list(Campaign.objects.exclude(status=Campaign.Status.DRAFT).filter(archived_at__isnull=True)[:limit])
     numbers = by_campaign(campaigns)
+    # A Push permission request sends no message: its row shows its banner's counts (a third query).
+    requests = [c for c in campaigns if c.channel == Campaign.Channel.PERMISSION_REQUEST]
+    prompts = run_counts.prompts_by_campaign(requests) if requests else {}
+    for campaign in requests:
+        numbers.setdefault(campaign.pk, Numbers()).prompts = prompts.get(campaign.pk) or run_counts.PromptCounts()
     return [(campaign, numbers.get(campaign.pk, Numbers())) for campaign in campaigns]
 
 

@@ -84,3 +84,14 @@ def test_a_push_campaigns_page_and_csv_keep_their_push_counters(client_as):
     assert 'id="numbers"' in page and 'id="prompt-counts"' not in page
     rows = list(csv.reader(io.StringIO(viewer.get(reverse("stats:csv", args=[push.pk, "summary"])).content.decode())))
     assert ["sent", "0"] in rows and not any(row[0].startswith("prompt_") for row in rows)
+
+
+def test_the_stats_list_gives_a_permission_request_its_banners_counts_not_push_counters(client_as, campaign):
+    push = Campaign.objects.create(name="Sale", channel=Campaign.Channel.WEB_PUSH, status=Campaign.Status.RUNNING)
+    page = client_as(roles.VIEWER).get(reverse("stats:index")).content.decode()
+    request_row = page.split(f'id="campaign-{campaign.pk}"', 1)[1].split("</tr>", 1)[0]
+    assert "Permission banner:" in request_row and 'data-count="sent"' not in request_row
+    assert request_row.split('data-count="prompt_subscribed"', 1)[1].split("</span>", 1)[0].endswith(">2")
+    assert "(25.0 %)" in request_row
+    push_row = page.split(f'id="campaign-{push.pk}"', 1)[1].split("</tr>", 1)[0]
+    assert 'data-count="sent"' in push_row and "Permission banner" not in push_row
