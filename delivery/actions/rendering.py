@@ -65,7 +65,8 @@ class Renderer:
         if names is None or profile is None:
             return ("profile", profile_id)
         found = liquid.profile_context(profile)
-        return ("values", json.dumps([found.get(name, MISSING) for name in names], default=str))
+        # Whether each field is there, and its value: a missing field is unlike any value.
+        return ("values", json.dumps([[name in found, found.get(name)] for name in names], default=str))
 
     def _render(self, content, profile_id, extra=None):
         return liquid.render(content, self.context(content, profile_id, extra))
@@ -92,7 +93,6 @@ class Renderer:
         return found
 
 
-MISSING = ["missing"]  # a field the profile does not have, unlike any JSON value it may have
 PROFILE_READ = re.compile(r"profile\.([A-Za-z_][A-Za-z0-9_]*)(?=[\s}|.,)%\[=<>!]|$)")
 
 
