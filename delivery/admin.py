@@ -1,7 +1,16 @@
 from django.contrib import admin
 
 from accounts.admin import AuditedAdmin
-from delivery.models import DeliverySettings, Dispatch, Heartbeat, InboxItem, Message, PrunedTally, VapidKey
+from delivery.models import (
+    DeliverySettings,
+    Dispatch,
+    Heartbeat,
+    InboxItem,
+    Message,
+    PrunedInboxTally,
+    PrunedTally,
+    VapidKey,
+)
 
 
 @admin.register(Heartbeat)
@@ -47,7 +56,18 @@ class PrunedTallyAdmin(admin.ModelAdmin):
     """Read only: the counts of messages deleted after MESSAGE_RETENTION_DAYS are all that is
     left of them, and every page reads them (stats/actions/retention.py)."""
 
-    list_display = ["dispatch", "variant", "version", "status", "code", "messages", "viewed", "clicked"]
+    list_display = [
+        "dispatch",
+        "variant",
+        "version",
+        "status",
+        "code",
+        "messages",
+        "viewed",
+        "clicked",
+        "amplified",
+        "closed",
+    ]
     list_filter = ["status"]
     raw_id_fields = ["dispatch"]
 
@@ -59,6 +79,14 @@ class PrunedTallyAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(PrunedInboxTally)
+class PrunedInboxTallyAdmin(PrunedTallyAdmin):
+    """Read only, as ``PrunedTallyAdmin``: a pruned dispatch's App Inbox counts."""
+
+    list_display = ["dispatch", "copies", "views", "boosted"]
+    list_filter = []
 
 
 @admin.register(DeliverySettings)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from django.db.models import Count, F, Q, Sum
 from django.db.models.functions import Coalesce
 
-from delivery.models import InboxItem, Message, PrunedTally
+from delivery.models import InboxItem, Message, PrunedInboxTally, PrunedTally
 from segments.counts import Term
 
 # What becomes of messages, in words (the whole vocabulary: campaigns.counts.TERMS).
@@ -47,8 +47,7 @@ TERMS = (
     Term(
         "clicked",
         "Clicked",
-        "Messages whose notification or link was clicked, or whose pop-up's button was (counted "
-        "once per message).",
+        "Messages whose notification or link was clicked, or whose pop-up's button was (counted once per message).",
     ),
     Term(
         "closed",
@@ -195,17 +194,22 @@ def of_dispatches(dispatch_ids):
 def amplified(where):
     """How many messages of the dispatches ``where`` selects (a Q over ``dispatch``, as in
     ``tally``) push amplification sent once more: ``amplified_at``, set when
-    ``delivery.actions.amplification`` claims one, web and mobile alike. Pruned dispatches'
-    messages are gone, and their resends with them."""
-    return Message.objects.filter(where, amplified_at__isnull=False).count()
+    ``delivery.actions.amplification`` claims one, web and mobile alike; a pruned dispatch's
+    from its ``PrunedTally``."""
+    return _kept_sum(where, "amplified_at", "amplified")
 
 
 def closed(where):
     """How many Web Exit Intent pop-ups of the dispatches ``where`` selects (a Q over
     ``dispatch``, as in ``tally``) the visitor dismissed: ``closed_at``, reported once by the
-    web SDK (``stats/popups.py``). Like ``amplified``, read from the messages: a pruned
-    dispatch's closes go with them."""
-    return Message.objects.filter(where, closed_at__isnull=False).count()
+    web SDK (``stats/popups.py``); a pruned dispatch's from its ``PrunedTally``."""
+    return _kept_sum(where, "closed_at", "closed")
+
+
+def _kept_sum(where, stamp, kept):
+    """Messages with ``stamp`` set, over the dispatches ``where`` selects: one query, as ``tally``."""
+    rows = kept_union(where, ("dispatch",), n=(Count(stamp), Sum(kept)))
+    return sum(n or 0 for _, n in rows)
 
 
 @dataclass
@@ -225,12 +229,15 @@ class Inbox:
 
 def inbox(where):
     """``Inbox`` counts of the dispatches ``where`` selects (a Q over ``dispatch``, as in
-    ``tally``), expired and deleted items included: the sweep empties an expired item but
-    deletes it only with its dispatch's messages (MESSAGE_RETENTION_DAYS), so the counts read
-    the same as long as the amplified count beside them does."""
-    found = InboxItem.objects.filter(where).aggregate(
+    ``tally``), expired and deleted items included; a pruned dispatch's from the
+    ``PrunedInboxTally`` kept when its messages were (the sweep deletes its items once they
+    expire), so the counts read the same afterwards, as the amplified count beside them does."""
+    found = InboxItem.objects.filter(where, dispatch__pruned_at__isnull=True).aggregate(
         copies=Count("pk"),
         views=Count("pk", filter=Q(read_at__isnull=False)),
         boosted=Count("pk", filter=Q(read_at__isnull=False, before_push=True)),
     )
-    return Inbox(**found)
+    kept = PrunedInboxTally.objects.filter(where).aggregate(
+        copies=Sum("copies"), views=Sum("views"), boosted=Sum("boosted")
+    )
+    return Inbox(**{name: (found[name] or 0) + (kept[name] or 0) for name in found})

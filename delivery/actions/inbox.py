@@ -24,8 +24,9 @@ wait for other servers), so the What step refuses a copy of a message that uses 
 How long: ``expires_at`` (the section's ``ttl``, 1 hour to 90 days, independent of
 MESSAGE_RETENTION_DAYS: an item copies what it needs and never points at a message). Expired
 items are no longer listed or readable; the hourly sweep empties their text and deletes them
-with their dispatch's messages when those are pruned, so the inbox counts beside "Amplified"
-stay the same as long as it does (``do_sweep_expired``).
+once their dispatch's messages are pruned, when the dispatch's inbox counts were kept in its
+``PrunedInboxTally`` (``delivery.actions.retention``): the counts beside "Amplified" read
+the same afterwards, as it does (``do_sweep_expired``).
 """
 
 from datetime import timedelta
@@ -226,9 +227,9 @@ def do_delete(profile, item_id, *, now=None):
 
 def do_sweep_expired(*, now=None, batch=SWEEP_BATCH):
     """The hourly sweep: empty the text of expired items (nobody may read it any more) and
-    delete the expired items of dispatches whose messages were pruned. An expired item is
-    kept until then for the counts (``delivery.counts.inbox``), which read the same as long
-    as the messages' do. ``batch`` rows per statement. Returns (emptied, deleted)."""
+    delete the expired items of dispatches whose messages were pruned (their counts were
+    kept then, in ``PrunedInboxTally``: ``delivery.counts.inbox`` reads the same). ``batch``
+    rows per statement. Returns (emptied, deleted)."""
     now = now or timezone.now()
     expired = InboxItem.objects.filter(expires_at__lte=now)
     emptied = deleted = 0

@@ -5,8 +5,9 @@ remainder, a live campaign's batch, a test send), so once it is finished and old
 of its messages can change any more, and its counts can be kept once, exactly. In two steps:
 
 1. ``do_keep_tally`` (one short transaction): its messages' counts go into ``PrunedTally``
-   and ``Dispatch.pruned_at`` is set. From that commit on, ``delivery.counts`` reads the tally
-   instead of the messages, so a page reads the same numbers while the rows go.
+   (its App Inbox copies' into ``PrunedInboxTally``) and ``Dispatch.pruned_at`` is set. From
+   that commit on, ``delivery.counts`` reads the tallies instead of the messages and items, so
+   a page reads the same numbers while the rows go.
 2. ``do_delete_batch``, repeated: at most ``BATCH`` messages per statement, each in its own
    transaction, so no lock is held long and the WAL of one commit stays small while
    workers send.
@@ -17,10 +18,11 @@ stats.
 """
 
 from django.db import connection, transaction
-from django.db.models import Count
+from django.db.models import Count, Q
 from django.utils import timezone
 
-from delivery.models import Dispatch, Message, PrunedTally
+from delivery import counts
+from delivery.models import Dispatch, Message, PrunedInboxTally, PrunedTally
 
 # Ids per DELETE. 5,000 keeps a statement well under a second on our 2-core machine
 # (bench/prune.py) and its commit's WAL a few MB.
@@ -44,7 +46,13 @@ def do_keep_tally(dispatch_id, *, now=None):
         rows = (
             Message.objects.filter(dispatch_id=dispatch_id)
             .values_list("variant", "version", "status", "code")
-            .annotate(n=Count("pk"), viewed=Count("viewed_at"), clicked=Count("clicked_at"))
+            .annotate(
+                n=Count("pk"),
+                viewed=Count("viewed_at"),
+                clicked=Count("clicked_at"),
+                amplified=Count("amplified_at"),
+                closed=Count("closed_at"),
+            )
             .order_by()
         )
         PrunedTally.objects.bulk_create(
@@ -57,9 +65,16 @@ def do_keep_tally(dispatch_id, *, now=None):
                 messages=n,
                 viewed=viewed,
                 clicked=clicked,
+                amplified=amplified,
+                closed=closed,
             )
-            for variant, version, status, code, n, viewed, clicked in rows
+            for variant, version, status, code, n, viewed, clicked, amplified, closed in rows
         )
+        inbox = counts.inbox(Q(dispatch=dispatch_id))
+        if inbox.copies:
+            PrunedInboxTally.objects.create(
+                dispatch_id=dispatch_id, copies=inbox.copies, views=inbox.views, boosted=inbox.boosted
+            )
         dispatch.pruned_at = now or timezone.now()
         dispatch.save(update_fields=["pruned_at"])
     return True

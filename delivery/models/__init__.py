@@ -2,7 +2,16 @@
 
 from delivery.models.inbox import InboxItem
 from delivery.models.limits import DeliverySettings
-from delivery.models.messages import Dispatch, Message, PrunedTally
+from delivery.models.messages import Dispatch, Message, PrunedInboxTally, PrunedTally
 from delivery.models.workers import Heartbeat, VapidKey
 
-__all__ = ["DeliverySettings", "Dispatch", "Heartbeat", "InboxItem", "Message", "PrunedTally", "VapidKey"]
+__all__ = [
+    "DeliverySettings",
+    "Dispatch",
+    "Heartbeat",
+    "InboxItem",
+    "Message",
+    "PrunedInboxTally",
+    "PrunedTally",
+    "VapidKey",
+]

@@ -176,6 +176,9 @@ class PrunedTally(models.Model):
     messages = models.PositiveIntegerField(default=0)
     viewed = models.PositiveIntegerField(default=0)
     clicked = models.PositiveIntegerField(default=0)
+    # Messages push amplification sent once more, pop-ups the visitor closed (``delivery.counts``).
+    amplified = models.PositiveIntegerField(default=0)
+    closed = models.PositiveIntegerField(default=0)
 
     class Meta:
         verbose_name = "tally of pruned messages"
@@ -188,3 +191,22 @@ class PrunedTally(models.Model):
 
     def __str__(self):
         return f"{self.messages} {self.status} of dispatch {self.dispatch_id}"
+
+
+class PrunedInboxTally(models.Model):
+    """A pruned dispatch's App Inbox counts (``delivery.counts.inbox``), kept in the same
+    transaction as its ``PrunedTally``: the sweep deletes the dispatch's inbox items once they
+    expire, and items read after the prune no longer change its figures (as messages viewed
+    after it cannot)."""
+
+    dispatch = models.OneToOneField(Dispatch, on_delete=models.CASCADE, related_name="+")
+    copies = models.PositiveIntegerField(default=0)
+    views = models.PositiveIntegerField(default=0)
+    boosted = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name = "tally of pruned inbox copies"
+        verbose_name_plural = "tallies of pruned inbox copies"
+
+    def __str__(self):
+        return f"{self.copies} inbox copies of dispatch {self.dispatch_id}"

@@ -19,7 +19,8 @@ from campaigns.allocation import clicks_per_variant
 from campaigns.models import CampaignRun, ContentVersion
 from delivery import counts as delivery_counts
 from delivery.actions import retention
-from delivery.models import Dispatch, Message
+from delivery.actions.inbox import do_sweep_expired
+from delivery.models import Dispatch, InboxItem, Message
 from stats import exports
 from stats.actions.retention import _freeze, do_prune_messages
 from stats.actions.rollup import do_roll_up
@@ -207,3 +208,43 @@ def test_a_dispatch_left_half_deleted_counts_the_same_and_goes_on_the_next_run(c
     assert found["dispatches"] == 1  # the rest; the half-deleted one was kept already
     assert not Message.objects.filter(dispatch_id=dispatch_id).exists()
     assert delivery_counts.of_dispatches([dispatch_id]) == before
+
+
+def test_amplified_closed_and_inbox_counts_read_the_same_after_the_prune(marketer, campaign):
+    # Amplified and closed are stamps on the messages, the inbox's counts live on its items:
+    # each is kept with the dispatch's tally, so neither the page nor the counts change.
+    run = campaign.run
+    first, second, third = Message.objects.filter(dispatch=run.dispatch).order_by("pk")[:3]
+    Message.objects.filter(pk__in=[first.pk, second.pk]).update(amplified_at=f.T0)
+    Message.objects.filter(pk=third.pk).update(closed_at=f.T0)
+    expires = f.T0 + timedelta(days=7)
+    for message, read in ((first, True), (second, False)):
+        InboxItem.objects.create(
+            dispatch=run.dispatch,
+            profile=message.profile,
+            variant=message.variant,
+            created_at=f.T0,
+            expires_at=expires,
+            read_at=f.T0 if read else None,
+            before_push=read,
+        )
+    where = Q(dispatch=run.dispatch)
+
+    def counted():
+        inbox = delivery_counts.inbox(where)
+        return delivery_counts.amplified(where), delivery_counts.closed(where), inbox.copies, inbox.views, inbox.boosted
+
+    stats_page = reverse("stats:campaign", args=[campaign.pk])
+    with time_machine.travel(LATER, tick=False):
+        do_roll_up()
+        before, page_before = counted(), without_tokens(marketer.get(stats_page).content.decode())
+        do_prune_messages()
+        do_sweep_expired()  # the expired items of the pruned dispatch go
+        # A copy read after the prune (an app that was offline) changes nothing either.
+        InboxItem.objects.filter(read_at__isnull=True).update(read_at=LATER)
+        after, page_after = counted(), without_tokens(marketer.get(stats_page).content.decode())
+    assert before == (2, 1, 2, 1, 1)
+    assert not Message.objects.filter(dispatch=run.dispatch).exists()
+    assert not InboxItem.objects.exists()
+    assert after == before
+    assert page_after == page_before
