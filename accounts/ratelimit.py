@@ -6,7 +6,9 @@ trips to Redis for every request after a window's first, on every SDK call and A
 With Redis as the cache (Django's RedisCache, or config.cache's, production), ``usage`` sends INCR and
 EXPIRE … NX in one pipeline instead: the same key, the same window (its end jittered per
 key as django-ratelimit does), the same answer. With another cache (the database table
-of the embedded mode) it is django-ratelimit's own ``get_usage``.
+of the embedded mode) it is django-ratelimit's own ``get_usage``. The window and key come
+from django-ratelimit's own helpers (private: requirements.txt pins 4.1.0, and
+accounts/tests/test_ratelimit.py counts on from its get_usage and back).
 """
 
 import time
