@@ -18,16 +18,19 @@ decides one, by the same functions (``campaigns.allocation``) under the same loc
 campaign's row, so visitors asking at once cannot overshoot): the total cap
 (``target_cap``: reached, the campaign completes) and the daily limit (people per day in
 the campaign's time zone), both counted as ``LiveTrigger`` rows; the control group (held
-out: a ``ControlMember`` of its own run, counted on the campaign page and compared in the
+out: a ``ControlMember`` of the day's run, counted on the campaign page and compared in the
 stats' lift); the variant (one per user property value with a fallback, or the one
 message). The When step's rules apply as they would to a push at that moment
 (``delivery.actions.limits``): no pop-up inside DND hours or after the day's cut-off time,
 nor to someone at a global frequency cap (unless the campaign opts out).
 
-What is given is recorded as a delivery ``Message`` of a ``Dispatch`` of its own run,
-sent when given; the SDK then reports it shown (``viewed_at``), clicked and closed
-(``POST /sdk/v1/popups/report``, stats/popups.py), so the campaign page, the stats page,
-conversions and the CSVs count pop-ups with the push counts' functions. A person gets a
+What is given is recorded as a delivery ``Message``, sent when given, of the campaign's run
+of the day (``_day_run``: one ``CampaignRun`` and one ``Dispatch`` per day in the campaign's
+time zone, however many visitors, so the run history, the stats' run picker, the roll-up and
+retention grow by a run a day, not a run a visitor); the SDK then reports it shown
+(``viewed_at``), clicked and closed (``POST /sdk/v1/popups/report``, stats/popups.py), so
+the campaign page, the stats page, conversions and the CSVs count pop-ups with the push
+counts' functions. A person gets a
 campaign's pop-up at most once a day: one given but not shown yet is given again, with the
 same message id, when the same browser asks again that day (the next page, or the same
 page after ``track()`` or ``identify()``), taking no second place under the caps, also once
@@ -277,62 +280,94 @@ def _give(campaign_id, profile, device, event, now):
 
 
 def _record(campaign, profile, device, key, picker, rules, event, now):
-    """The pop-up given: a run of its own with a done dispatch holding one sent message, and
-    the ``LiveTrigger`` the caps count."""
-    planned = batch_time(campaign, now)
-    dispatch = do_create_dispatch(
-        channel=Dispatch.Channel.EXIT_INTENT,
-        label=f"{campaign.name} · pop-up {planned:%Y-%m-%d %H:%M:%S}"[:300],
-        contents=picker.contents(),
-        rules=rules,
-        version=current_version(campaign),
-    )
-    Dispatch.objects.filter(pk=dispatch.pk).update(status=Dispatch.Status.DONE, started_at=now, finished_at=now)
-    run = CampaignRun.objects.create(
-        campaign=campaign,
-        planned_at=planned,
-        status=CampaignRun.Status.COMPLETED,
-        started_at=now,
-        finished_at=now,
-        qualified=1,
-        targeted=1,
-        note="Pop-up given to 1 person.",
-        dispatch=dispatch,
-        winner=picker.picked_winner or "",
-        winner_picked_at=now if picker.picked_winner else None,
-    )
+    """The pop-up given: one sent message in the dispatch of the campaign's run of the day
+    (``_day_run``), and the ``LiveTrigger`` the caps count."""
+    run = _day_run(campaign, now, given=True)
+    if run.dispatch is None:
+        run.dispatch = do_create_dispatch(
+            channel=Dispatch.Channel.EXIT_INTENT,
+            label=f"{campaign.name} · pop-ups of {schedule.local(now, schedule.zone(campaign.timezone)):%Y-%m-%d}"[
+                :300
+            ],
+            contents=picker.contents(),
+            rules=rules,
+            version=current_version(campaign),
+        )
+        Dispatch.objects.filter(pk=run.dispatch.pk).update(status=Dispatch.Status.DONE, started_at=now)
+    # Finished at its latest pop-up: the stats roll-up recounts a dispatch that finished
+    # after its last pass, and retention prunes it once that is old enough.
+    Dispatch.objects.filter(pk=run.dispatch.pk).update(finished_at=now)
+    if picker.picked_winner and not run.winner:
+        run.winner, run.winner_picked_at = picker.picked_winner, now
+    _count_in(run, now, given=True)
     LiveTrigger.objects.create(
         campaign=campaign, profile=profile, status=LiveTrigger.Status.SENT, variant=key, run=run, decided_at=now
     )
     return Message.objects.create(
-        dispatch=dispatch,
+        dispatch=run.dispatch,
         profile=profile,
         device=device,
         variant=key,
         context={"event": event},
-        version=dispatch.version,
+        version=run.dispatch.version,
         status=Message.Status.SENT,
         sent_at=now,
     )
 
 
 def _hold_out(campaign, profile, now):
-    """The person is in the control group: a run of their own records them held out
-    (``ControlMember``, which the campaign page counts and the stats' lift compares)."""
-    run = CampaignRun.objects.create(
-        campaign=campaign,
-        planned_at=batch_time(campaign, now),
-        status=CampaignRun.Status.COMPLETED,
-        started_at=now,
-        finished_at=now,
-        qualified=1,
-        targeted=0,
-        note="Pop-up: 1 person held out (control group).",
-    )
+    """The person is in the control group: held out in the run of the day (a
+    ``ControlMember``, which the campaign page counts and the stats' lift compares)."""
+    run = _day_run(campaign, now, given=False)
+    _count_in(run, now, given=False)
     ControlMember.objects.create(run=run, profile=profile)
     LiveTrigger.objects.create(
         campaign=campaign, profile=profile, status=LiveTrigger.Status.HELD_OUT, run=run, decided_at=now
     )
+
+
+def _day_run(campaign, now, *, given):
+    """The campaign's run of ``now``'s day in its time zone, created by the day's first pop-up
+    given or person held out; the caller holds the campaign's row lock, so two visitors
+    cannot create two. One run and one dispatch a day however many pop-ups (a busy site's
+    run history would otherwise grow by a run per visitor). A run is COMPLETED from the
+    start, its dispatch DONE: both are finished at their latest pop-up. A new run starts
+    instead when the day's dispatch was pruned meanwhile (retention locks it first), or, for
+    a pop-up given, when the campaign's What changed since (its dispatch holds the contents
+    and version of when it began)."""
+    run = (
+        CampaignRun.objects.filter(campaign=campaign, planned_at__gte=day_start(campaign, now))
+        .select_related("dispatch")
+        .order_by("-planned_at")
+        .first()
+    )
+    if run is not None and run.dispatch_id is not None:
+        locked = Dispatch.objects.select_for_update().filter(pk=run.dispatch_id, pruned_at__isnull=True).exists()
+        stale = given and run.dispatch.version != current_version(campaign)
+        if not locked or stale:
+            run = None
+    if run is None:
+        run = CampaignRun.objects.create(
+            campaign=campaign,
+            planned_at=batch_time(campaign, now),
+            status=CampaignRun.Status.COMPLETED,
+            started_at=now,
+            finished_at=now,
+            qualified=0,
+            targeted=0,
+        )
+    return run
+
+
+def _count_in(run, now, *, given):
+    """One more person decided in the day's run (under the campaign's row lock)."""
+    run.qualified = (run.qualified or 0) + 1
+    run.targeted = (run.targeted or 0) + (1 if given else 0)
+    run.finished_at = now
+    held = run.qualified - run.targeted
+    people = f"{run.targeted} {'person' if run.targeted == 1 else 'people'}"
+    run.note = f"Pop-ups of the day: given to {people}, {held} held out (control group)."
+    run.save(update_fields=["qualified", "targeted", "finished_at", "note", "dispatch", "winner", "winner_picked_at"])
 
 
 def _content(campaign_id, content, profile, event):
