@@ -44,7 +44,7 @@ from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, Sum
 from django.utils import timezone
 
 from campaigns import schedule
@@ -173,7 +173,20 @@ def in_segment(campaign, profile, now):
         return False
     names = _event_names(group)
     events = list(Event.objects.filter(profile=profile, name__in=names)) if names else []
-    return matches(group, profile, devices=list(Device.objects.filter(profile=profile)), events=events, now=now)
+    devices = _Lazy(lambda: Device.objects.filter(profile=profile))  # read only by a device condition
+    return matches(group, profile, devices=devices, events=events, now=now)
+
+
+class _Lazy:
+    """A list read from the database the first time it is iterated."""
+
+    def __init__(self, load):
+        self.load, self.items = load, None
+
+    def __iter__(self):
+        if self.items is None:
+            self.items = list(self.load())
+        return iter(self.items)
 
 
 def _event_names(group):
@@ -236,6 +249,25 @@ def popup_rules(campaign, now):
     return rules
 
 
+class PopupLimits(LiveLimits):
+    """``LiveLimits``' total cap and daily limit, counted from the campaign's runs: each
+    pop-up given raised its run's ``targeted`` with its ``LiveTrigger`` (``_count_in``), so
+    the sum of ``targeted`` is the campaign's sends and that of today's runs today's people
+    (each person once a day). One aggregate over a run a day, where counting the triggers
+    read every send of the day (and of the campaign's life) under the row lock on every
+    pop-up given. The person asking has not been given it today (``_decided_today``, checked
+    under the same lock), so ``today`` starts empty."""
+
+    def __init__(self, campaign, now):
+        self.campaign = campaign
+        self.total, self.today, self.today_count = 0, set(), 0
+        if campaign.target_cap or campaign.daily_limit:
+            sums = campaign.runs.aggregate(
+                total=Sum("targeted"), today=Sum("targeted", filter=Q(planned_at__gte=day_start(campaign, now)))
+            )
+            self.total, self.today_count = sums["total"] or 0, sums["today"] or 0
+
+
 def _give(campaign_id, profile, device, event, now):
     """Decide and record one pop-up of the campaign for this person, under the campaign's
     row lock: the popup dict with its message id, or None."""
@@ -250,7 +282,7 @@ def _give(campaign_id, profile, device, event, now):
             return None  # DND hours or past the cut-off: maybe on a later page
         if _decided_today([campaign], profile, now):
             return None  # another page of theirs was given it a moment ago
-        limits = LiveLimits(campaign, {profile.pk}, now)
+        limits = PopupLimits(campaign, now)
         if limits.cap_reached():
             lifecycle.do_complete(campaign, now=now)
             return None
@@ -267,11 +299,13 @@ def _give(campaign_id, profile, device, event, now):
         popup = _content(campaign.pk, picker.variants[key].content, profile, event)
         if popup is None:
             return None
-        settings = DeliverySettings.load()
-        with cap_slots([profile.pk], settings, dispatch_id=None, now=now) as slots:
-            if profile.pk in slots.capped and not parsed.skip_global_limits:
-                return None
+        if parsed.skip_global_limits:  # no settings to read, no slot to hold
             message = _record(campaign, profile, device, key, picker, rules, event, now)
+        else:
+            with cap_slots([profile.pk], DeliverySettings.load(), dispatch_id=None, now=now) as slots:
+                if profile.pk in slots.capped:
+                    return None
+                message = _record(campaign, profile, device, key, picker, rules, event, now)
         limits.count(profile.pk)
         if campaign.target_cap and limits.cap_reached():
             lifecycle.do_complete(campaign, now=now)
@@ -282,7 +316,7 @@ def _give(campaign_id, profile, device, event, now):
 def _record(campaign, profile, device, key, picker, rules, event, now):
     """The pop-up given: one sent message in the dispatch of the campaign's run of the day
     (``_day_run``), and the ``LiveTrigger`` the caps count."""
-    run = _day_run(campaign, now, given=True)
+    run = _day_run(campaign, now, contents=picker.contents())
     if run.dispatch is None:
         run.dispatch = do_create_dispatch(
             channel=Dispatch.Channel.EXIT_INTENT,
@@ -293,10 +327,7 @@ def _record(campaign, profile, device, key, picker, rules, event, now):
             rules=rules,
             version=current_version(campaign),
         )
-        Dispatch.objects.filter(pk=run.dispatch.pk).update(status=Dispatch.Status.DONE, started_at=now)
-    # Finished at its latest pop-up: the stats roll-up recounts a dispatch that finished
-    # after its last pass, and retention prunes it once that is old enough.
-    Dispatch.objects.filter(pk=run.dispatch.pk).update(finished_at=now)
+        Dispatch.objects.filter(pk=run.dispatch.pk).update(status=Dispatch.Status.DONE, started_at=now, finished_at=now)
     if picker.picked_winner and not run.winner:
         run.winner, run.winner_picked_at = picker.picked_winner, now
     _count_in(run, now, given=True)
@@ -318,7 +349,7 @@ def _record(campaign, profile, device, key, picker, rules, event, now):
 def _hold_out(campaign, profile, now):
     """The person is in the control group: held out in the run of the day (a
     ``ControlMember``, which the campaign page counts and the stats' lift compares)."""
-    run = _day_run(campaign, now, given=False)
+    run = _day_run(campaign, now)
     _count_in(run, now, given=False)
     ControlMember.objects.create(run=run, profile=profile)
     LiveTrigger.objects.create(
@@ -326,25 +357,28 @@ def _hold_out(campaign, profile, now):
     )
 
 
-def _day_run(campaign, now, *, given):
+def _day_run(campaign, now, *, contents=None):
     """The campaign's run of ``now``'s day in its time zone, created by the day's first pop-up
     given or person held out; the caller holds the campaign's row lock, so two visitors
     cannot create two. One run and one dispatch a day however many pop-ups (a busy site's
     run history would otherwise grow by a run per visitor). A run is COMPLETED from the
-    start, its dispatch DONE: both are finished at their latest pop-up. A new run starts
-    instead when the day's dispatch was pruned meanwhile (retention locks it first), or, for
-    a pop-up given, when the campaign's What changed since (its dispatch holds the contents
-    and version of when it began)."""
+    start, its dispatch DONE: both are finished at their latest pop-up. For a pop-up given
+    (``contents``: the variants' now), a new run starts instead when the campaign's What
+    changed that day (the dispatch holds the contents and version it began with), or when
+    the day's dispatch was pruned meanwhile."""
     run = (
         CampaignRun.objects.filter(campaign=campaign, planned_at__gte=day_start(campaign, now))
         .select_related("dispatch")
         .order_by("-planned_at")
         .first()
     )
-    if run is not None and run.dispatch_id is not None:
-        locked = Dispatch.objects.select_for_update().filter(pk=run.dispatch_id, pruned_at__isnull=True).exists()
-        stale = given and run.dispatch.version != current_version(campaign)
-        if not locked or stale:
+    if contents is not None and run is not None and run.dispatch_id is not None:
+        # Finished at its latest pop-up: the stats roll-up recounts a dispatch that finished
+        # after its last pass, and retention prunes it once that is old. The UPDATE waits on
+        # a prune that holds the row (delivery.actions.retention.do_keep_tally) and then
+        # finds it pruned: its tally is kept, so the pop-up goes to a new run.
+        fresh = Dispatch.objects.filter(pk=run.dispatch_id, pruned_at__isnull=True)
+        if run.dispatch.contents != contents or not fresh.update(finished_at=now):
             run = None
     if run is None:
         run = CampaignRun.objects.create(

@@ -13,6 +13,8 @@ from campaigns import counts
 from campaigns.models import Campaign, CampaignRun, ControlMember
 from campaigns.tests.popups import NOW, Browser, make_popup, make_site
 from delivery.models import Dispatch, Message
+from segments.actions.devices import browser_device
+from segments.models import Device, Segment
 from stats import reports
 from stats.actions.retention import do_prune_messages
 from stats.actions.rollup import do_roll_up
@@ -103,11 +105,15 @@ def test_a_changed_message_starts_a_new_run_for_the_pop_ups_given_after_it(site)
     campaign = make_popup(site)
     give(site, 1)
     campaign.versions.create(number=2, contents={}, created_at=NOW)
+    campaign.variants.update(content={"title": "Still here?", "body": "15% off"})
 
+    (item,) = Browser(site).popups()
     give(site, 1)
 
+    assert item["title"] == "Still here?"
     runs = list(CampaignRun.objects.filter(campaign=campaign).order_by("planned_at"))
-    assert [run.dispatch.version for run in runs] == [1, 2]
+    assert [(run.dispatch.version, run.targeted) for run in runs] == [(1, 1), (2, 2)]
+    assert runs[1].dispatch.contents["A"]["title"] == "Still here?"
 
 
 def test_the_roll_up_recounts_the_days_dispatch_as_pop_ups_come_and_are_shown(site, clock, marketer):
@@ -152,3 +158,32 @@ def test_retention_prunes_an_old_days_dispatch_and_the_figures_read_the_same(sit
     assert found["dispatches"] == 2
     assert Message.objects.filter(dispatch__run__campaign=campaign).count() == 0
     assert figures() == before
+
+
+def test_the_daily_limit_and_the_cap_count_every_run_of_the_day(site):
+    campaign = make_popup(site, daily_limit=2)
+    give(site, 1)
+    campaign.variants.update(content={"title": "Still here?"})
+    give(site, 1)  # a second run that day
+
+    assert give(site, 1) == []
+    assert CampaignRun.objects.filter(campaign=campaign).count() == 2
+
+    Campaign.objects.filter(pk=campaign.pk).update(daily_limit=None, reach_mode=Campaign.ReachMode.CAP, target_cap=3)
+    assert len(give(site, 2)) == 1
+    campaign.refresh_from_db()
+    assert campaign.status == Campaign.Status.COMPLETED
+
+
+def test_a_device_condition_of_the_segment_reads_the_visitors_devices(site):
+    segment = Segment.objects.create(
+        name="Ask", rules={"match": "all", "conditions": [{"kind": "push_status", "channel": "web", "values": ["ask"]}]}
+    )
+    make_popup(site, segment=segment)
+    asking, blocked = Browser(site), Browser(site)
+    for browser in (asking, blocked):
+        browser_device(browser.client_id)
+    Device.objects.filter(client_id=blocked.client_id).update(push_status=Device.PushStatus.BLOCKED)
+
+    assert len(asking.popups()) == 1
+    assert blocked.popups() == []
