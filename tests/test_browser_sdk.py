@@ -215,3 +215,27 @@ def test_a_click_on_a_button_is_reported_with_its_action(page, live_server):
     clicked = Event.objects.filter(name="Notification Clicked")
     expect_soon(page, lambda: clicked.exists())
     assert clicked.get().properties == {"message_id": "8", "action": "buy"}
+
+
+def test_the_on_site_part_is_fetched_only_by_a_page_that_turns_it_on(page):
+    # clarion.js fetches clarion-onsite.js (pop-ups, the onboarding banner) from beside
+    # itself for init({popups}) or init({onboarding}) only: here the demo shop's init
+    # without either, then the shop as it is (both on).
+    fetched = []
+    page.on("request", lambda request: fetched.append(request.url))
+    page.route(
+        "**/static/demo/site.js",
+        lambda route: route.fulfill(
+            content_type="text/javascript",
+            body='Clarion.init(JSON.parse(document.getElementById("clarion-options").textContent));'
+            "Clarion.pushStatus().then((status) => { document.body.dataset.reported = status; });",
+        ),
+    )
+    page.goto("/demo/site/")
+    expect(page.locator("body[data-reported]")).to_have_attribute("data-reported", "ask")
+    assert any(url.endswith("/sdk/v1/status") for url in fetched)
+    assert not any("clarion-onsite" in url for url in fetched)
+
+    page.unroute("**/static/demo/site.js")
+    with page.expect_request("**/static/sdk/clarion-onsite.js"):
+        page.goto("/demo/site/")
