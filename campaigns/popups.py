@@ -17,12 +17,13 @@ Giving a pop-up is a live send of one person, decided as ``campaigns/live/sendin
 decides one, by the same functions (``campaigns.allocation``) under the same lock (the
 campaign's row, so visitors asking at once cannot overshoot): the total cap
 (``target_cap``: reached, the campaign completes) and the daily limit (people per day in
-the campaign's time zone), both counted as ``LiveTrigger`` rows; the control group (held
-out: a ``ControlMember`` of the day's run, counted on the campaign page and compared in the
-stats' lift); the variant (one per user property value with a fallback, or the one
-message). The When step's rules apply as they would to a push at that moment
-(``delivery.actions.limits``): no pop-up inside DND hours or after the day's cut-off time,
-nor to someone at a global frequency cap (unless the campaign opts out).
+the campaign's time zone), both counted from the runs' ``targeted`` (``PopupLimits``: one
+per ``LiveTrigger`` sent); the control group (held out: a ``ControlMember`` of the day's
+run, counted on the campaign page and compared in the stats' lift); the variant (one per
+user property value with a fallback, or the one message). The When step's rules apply as
+they would to a push at that moment (``delivery.actions.limits``): no pop-up inside DND
+hours or after the day's cut-off time, nor to someone at a global frequency cap (unless
+the campaign opts out).
 
 What is given is recorded as a delivery ``Message``, sent when given, of the campaign's run
 of the day (``_day_run``: one ``CampaignRun`` and one ``Dispatch`` per day in the campaign's
