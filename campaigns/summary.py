@@ -11,6 +11,7 @@ from django.utils import timezone
 from campaigns import schedule, targeting
 from campaigns.forms.what import Browsers
 from campaigns.forms.what.content import ExitIntentContentForm
+from campaigns.forms.what.onboarding import PermissionRequestContentForm
 from campaigns.models import Campaign
 from delivery.actions import besttime
 from segments.forms.builder import OP_LABELS
@@ -58,6 +59,12 @@ OPTION_LABELS = {
     "click_action": "On click",
     "click_url": "Link",
     "js_function": "JavaScript function",
+    "inbox": "Copy to App Inbox",
+    "template": "Template",
+    "subscribe_text": "Subscribe button",
+    "later_text": "Maybe later button",
+    "later_days": "After “Maybe later”, ask again after",
+    "categories": "Categories",
 }
 # Option values that are codes, in words (the What step's own choices).
 OPTION_VALUES = {
@@ -68,6 +75,7 @@ OPTION_VALUES = {
         ExitIntentContentForm.Click.JS: "run a JavaScript function",
     },
     "ios_media_type": {"image": "image", "video": "video"},
+    "template": dict(PermissionRequestContentForm.Template.CHOICES),
     "android_priority": {"high": "high", "max": "maximum"},
 }
 UPCOMING_SHOWN = 3
@@ -229,7 +237,32 @@ def option_text(key, value):
         return f"{value:,} seconds" + (f" ({schedule.duration(value // 60)})" if value >= 60 else "")
     if key == "kv" and isinstance(value, dict):
         return ", ".join(f"{k} = {v}" for k, v in value.items())
+    if key == "later_days" and isinstance(value, int):
+        return f"{value:,} day" + ("" if value == 1 else "s")
+    if key == "inbox" and isinstance(value, dict):
+        return _inbox_text(value)
     return _option(value)
+
+
+def _inbox_text(section):
+    """The App Inbox copy's settings in words: what it says if not the push's, its colours,
+    tags and how long it stays (campaigns/forms/what/inbox.py)."""
+    parts = [f"{INBOX_WORDS[key]} {section[key]}" for key in INBOX_WORDS if section.get(key)]
+    if section.get("tags"):
+        parts.append("tags " + ", ".join(section["tags"]))
+    ttl = section.get("ttl")
+    if isinstance(ttl, int):
+        parts.append(f"kept {schedule.duration(ttl // 60)}")
+    return "yes: " + " · ".join(parts) if parts else "yes"
+
+
+INBOX_WORDS = {
+    "title": "title",
+    "body": "message",
+    "title_color": "title colour",
+    "body_color": "message colour",
+    "background_color": "background",
+}
 
 
 def _option(value):

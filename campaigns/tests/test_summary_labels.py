@@ -114,3 +114,22 @@ def test_a_passed_send_time_is_a_warning_only_before_the_campaign_ran(make_campa
     campaign.save()
     when = next(section for section in sections(campaign) if section["step"] == "when")
     assert next_runs in dict(when["rows"])["Next runs"]
+
+
+def test_an_inbox_copy_and_a_permission_request_read_as_words(marketer, make_campaign):
+    inbox = {"title": "Sale", "body": "20% off", "inbox": {"body_color": "#1a2b3c", "tags": ["sale"], "ttl": 172800}}
+    for page in pages(marketer, make_campaign("web_push", inbox)):
+        assert "Copy to App Inbox</dt><dd>yes: message colour #1a2b3c · tags sale · kept 2 days" in page
+    banner = {
+        "template": "categories",
+        "title": "Stay in touch",
+        "subscribe_text": "Yes please",
+        "later_text": "Not now",
+        "later_days": 7,
+        "categories": [{"name": "deals", "label": "Deals"}],
+    }
+    for page in pages(marketer, make_campaign("permission_request", banner)):
+        assert "Template</dt><dd>Push permissions request (with categories)" in page
+        assert "Maybe later button</dt><dd>Not now" in page
+        assert "ask again after</dt><dd>7 days" in page
+        assert "Categories</dt><dd>deals · Deals" in page
