@@ -31,11 +31,10 @@ from django.utils import timezone
 
 from campaigns.allocation import in_control_group
 from campaigns.models import Campaign, PermissionPrompt
+from campaigns.popups import in_segment
 from delivery.content import ContentError, profile_context, render
 from segments.actions.devices import report_push_status
 from segments.models import Device
-from segments.rules import tree
-from segments.rules.compiler import profiles as profiles_of
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +92,7 @@ def give_prompt(client_id, status, *, site=None, browser="", user_agent="", now=
         if latest.shown_at is not None and now - latest.shown_at < DISMISSED_PAUSE:
             return None
     for campaign in running:
-        if not _in_segment(campaign, device.profile, now) or in_control_group(campaign, device.profile_id):
+        if not in_segment(campaign, device.profile, now) or in_control_group(campaign, device.profile_id):
             continue
         key = secrets.token_urlsafe(16)
         prompt = _content(campaign, device.profile, key)
@@ -101,17 +100,6 @@ def give_prompt(client_id, status, *, site=None, browser="", user_agent="", now=
             PermissionPrompt.objects.create(campaign=campaign, device=device, key=key, given_at=now)
             return prompt
     return None
-
-
-def _in_segment(campaign, profile, now):
-    if campaign.segment is None:
-        return True
-    try:
-        group = tree.parse(campaign.segment.rules)
-    except tree.RuleError:
-        log.warning("campaign %s: its segment's rules do not parse; nobody qualifies", campaign.pk)
-        return False
-    return profiles_of(group, now=now).filter(pk=profile.pk).exists()
 
 
 def _content(campaign, profile, key):
