@@ -20,9 +20,10 @@ from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, F, OuterRef, Subquery
+from django.db.models.functions import Coalesce
 
-from campaigns.models import Campaign, CampaignRun, ControlMember
+from campaigns.models import Campaign, CampaignRun, ControlMember, LiveTrigger
 from delivery.models import Message
 from segments.numbers import parse_number
 from segments.rules import tree
@@ -147,16 +148,19 @@ def _credit_message(campaign, dispatch_ids, event):
 
 
 def _credit_control(campaign, event):
+    # When the person was held out: a live send's (or a pop-up's) LiveTrigger says when, as
+    # a pop-up campaign's run of the day holds people held out all day long; a scheduled
+    # run's members were all held out when it started.
     at, window = event["occurred_at"], timedelta(minutes=campaign.goal_window_minutes)
+    held = LiveTrigger.objects.filter(
+        run=OuterRef("run"), profile=OuterRef("profile"), status=LiveTrigger.Status.HELD_OUT
+    ).values("decided_at")[:1]
     member = (
-        ControlMember.objects.filter(
-            profile_id=event["profile_id"],
-            run__campaign=campaign,
-            run__started_at__lte=at,
-            run__started_at__gte=at - window,
-        )
+        ControlMember.objects.filter(profile_id=event["profile_id"], run__campaign=campaign)
+        .annotate(held_at=Coalesce(Subquery(held), F("run__started_at")))
+        .filter(held_at__lte=at, held_at__gte=at - window)
         .exclude(Exists(ControlConversion.objects.filter(run=OuterRef("run"), profile=OuterRef("profile"))))
-        .order_by("-run__started_at")
+        .order_by("-held_at")
         .values("run_id")
         .first()
     )
