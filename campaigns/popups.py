@@ -61,7 +61,7 @@ from delivery.models import DeliverySettings, Dispatch, Message
 from segments.actions.devices import browser_device
 from segments.models import Device, Event
 from segments.rules import tree
-from segments.rules.matcher import json_comparison, matches
+from segments.rules.matcher import event_names, json_comparison, matches
 
 log = logging.getLogger(__name__)
 
@@ -172,7 +172,7 @@ def in_segment(campaign, profile, now):
     except tree.RuleError:
         log.warning("campaign %s: its segment's rules do not parse; nobody qualifies", campaign.pk)
         return False
-    names = _event_names(group)
+    names = event_names(group)
     events = list(Event.objects.filter(profile=profile, name__in=names)) if names else []
     devices = _Lazy(lambda: Device.objects.filter(profile=profile))  # read only by a device condition
     return matches(group, profile, devices=devices, events=events, now=now)
@@ -188,16 +188,6 @@ class _Lazy:
         if self.items is None:
             self.items = list(self.load())
         return iter(self.items)
-
-
-def _event_names(group):
-    names = set()
-    for node in group.conditions:
-        if isinstance(node, tree.Group):
-            names |= _event_names(node)
-        elif isinstance(node, tree.EventCondition):
-            names.add(node.event)
-    return names
 
 
 def _decided_today(campaigns, profile, now):

@@ -15,7 +15,7 @@ from campaigns.models import Campaign, LiveTrigger
 from delivery.zones import person_zone
 from segments.models import Device, Event
 from segments.rules import tree
-from segments.rules.matcher import json_comparison, matches
+from segments.rules.matcher import event_names, json_comparison, matches
 
 log = logging.getLogger(__name__)
 
@@ -182,7 +182,7 @@ def qualifying(campaign, events, now):
     devices, history = defaultdict(list), defaultdict(list)
     for device in Device.objects.filter(profile_id__in=profile_ids):
         devices[device.profile_id].append(device)
-    if names := _event_names(group):
+    if names := event_names(group):
         for past in Event.objects.filter(profile_id__in=profile_ids, name__in=names):
             history[past.profile_id].append(past)
     return [
@@ -197,16 +197,6 @@ def qualifying(campaign, events, now):
             incoming=event,
         )
     ]
-
-
-def _event_names(group):
-    names = set()
-    for node in group.conditions:
-        if isinstance(node, tree.Group):
-            names |= _event_names(node)
-        elif isinstance(node, tree.EventCondition):
-            names.add(node.event)
-    return names
 
 
 def _cancel_windows(events, names, now):

@@ -20,6 +20,18 @@ def matches(group, profile, *, devices, events, now, incoming=None):
     return _group(group, context)
 
 
+def event_names(group):
+    """The names of the events ``group``'s conditions read, nested groups included: the
+    events ``matches`` needs of a person (a live campaign loads just those)."""
+    names = set()
+    for node in group.conditions:
+        if isinstance(node, t.Group):
+            names |= event_names(node)
+        elif isinstance(node, t.EventCondition):
+            names.add(node.event)
+    return names
+
+
 def _group(group, context):
     results = (_node(child, context) for child in group.conditions)
     if not group.conditions:
