@@ -1,10 +1,11 @@
 """Devices changing hands, and the web SDK's browser devices."""
 
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 from django.db import IntegrityError, connection, transaction
 from django.db.models.query import get_related_populators
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from segments.models import Device, Event, Profile
 from segments.schemas import ANONYMOUS_PREFIX
@@ -187,9 +188,20 @@ def _page_view_device(client_id):
         row = cursor.fetchone()
     if row is None:
         return None
+    row = [_aware(value) if at in (3, 7) else value for at, value in enumerate(row)]
     device = _loaded(Device, dict(zip(_PAGE_VIEW_DEVICE, row[:6], strict=True)))
     device.profile = _loaded(Profile, {"id": row[5], "identity": row[6], "last_seen_at": row[7]})
     return device
+
+
+def _aware(moment):
+    """A last-seen time as the ORM reads it: the embedded mode's SQLite driver gives the
+    stored UTC time as text or a naive datetime, PostgreSQL's an aware one."""
+    if isinstance(moment, str):
+        moment = parse_datetime(moment)
+    if moment is not None and timezone.is_naive(moment):
+        moment = timezone.make_aware(moment, UTC)
+    return moment
 
 
 def _loaded(model, values):

@@ -33,10 +33,58 @@ _EVENTS_SQL = """
 _SEEN_SQL = "UPDATE segments_profile SET last_seen_at = %s WHERE id = ANY(%s)"
 
 
+def _written():
+    """Whether the written statements above apply: arrays and unnest are PostgreSQL's; the
+    embedded mode (SQLite) takes the ORM's statements for the same work."""
+    return connection.vendor == "postgresql"
+
+
 def _profiles(identities):
+    if not _written():
+        known = Profile.objects.filter(identity__in=identities).values_list("identity", "id", "last_seen_at")
+        return {identity: (pk, seen) for identity, pk, seen in known}
     with connection.cursor() as cursor:
         cursor.execute(_PROFILES_SQL, [list(identities)])
         return {identity: (pk, seen) for identity, pk, seen in cursor.fetchall()}
+
+
+def _insert_events(records, profiles, now):
+    """The new events' ids, in one statement per batch."""
+    if not _written():
+        events = Event.objects.bulk_create(
+            [
+                Event(
+                    profile_id=profiles[r.identity][0],
+                    name=r.name,
+                    properties=r.properties,
+                    occurred_at=r.occurred_at or now,
+                    received_at=now,
+                )
+                for r in records
+            ],
+            batch_size=1000,
+        )
+        return [event.pk for event in events if event.pk is not None]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _EVENTS_SQL,
+            [
+                now,
+                [profiles[r.identity][0] for r in records],
+                [r.name for r in records],
+                [json.dumps(r.properties) for r in records],
+                [r.occurred_at or now for r in records],
+            ],
+        )
+        return [pk for (pk,) in cursor.fetchall()]
+
+
+def _mark_seen(profile_ids, now):
+    if not _written():
+        Profile.objects.filter(id__in=profile_ids).update(last_seen_at=now)
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(_SEEN_SQL, [now, profile_ids])
 
 
 def ensure_profiles(identities, *, now):
@@ -98,26 +146,14 @@ def record_events(records):
     """Store events, creating profiles for unknown identities. Returns (events, new profiles)."""
     now = timezone.now()
     profiles, created = ensure_profiles((r.identity for r in records), now=now)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            _EVENTS_SQL,
-            [
-                now,
-                [profiles[r.identity][0] for r in records],
-                [r.name for r in records],
-                [json.dumps(r.properties) for r in records],
-                [r.occurred_at or now for r in records],
-            ],
-        )
-        event_ids = [pk for (pk,) in cursor.fetchall()]
+    event_ids = _insert_events(records, profiles, now)
     if event_ids:
         transaction.on_commit(lambda: send_events_recorded(Event, event_ids))
     # "Last seen" is shown to the minute; rewriting every profile row (and its
     # last_seen_at index entry) for each event would cost more than the events.
     stale = [pk for pk, seen in profiles.values() if seen is None or now - seen >= LAST_SEEN_RESOLUTION]
     if stale:
-        with connection.cursor() as cursor:
-            cursor.execute(_SEEN_SQL, [now, stale])
+        _mark_seen(stale, now)
     by_event = defaultdict(list)
     for r in records:
         if r.properties:
