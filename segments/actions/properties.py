@@ -36,6 +36,13 @@ def _is_iso_date(text):
     return True
 
 
+def new_properties(scope, properties, event_name=""):
+    """Whether ``properties`` (a dict, or None) hold a name that ``note_properties`` would write."""
+    return any(
+        value is not None and (scope, event_name, name) not in _known for name, value in (properties or {}).items()
+    )
+
+
 def note_properties(scope, items, event_name=""):
     """Record the names and types in ``items`` (an iterable of property dicts)."""
     seen = {}

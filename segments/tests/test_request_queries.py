@@ -93,7 +93,7 @@ def test_a_subscription_is_one_read_and_two_writes_and_a_repeat_writes_nothing(s
     assert Device.objects.get(client_id=BROWSER).push_status == "allowed"
 
 
-def test_a_single_event_is_a_profile_read_and_an_insert(counted, django_capture_on_commit_callbacks):
+def test_a_single_event_is_one_statement(counted, django_capture_on_commit_callbacks):
     _, full_key = create_api_key("shop", rate_per_minute=1000)
     Profile.objects.create(identity="ada")
     with django_capture_on_commit_callbacks(execute=True):
@@ -101,7 +101,9 @@ def test_a_single_event_is_a_profile_read_and_an_insert(counted, django_capture_
         counted(event_call(full_key))
     response, queries = counted(event_call(full_key))
     assert response.status_code == 200
-    assert len(queries) == 2, queries  # the profile's id and last seen, the event
+    # The profile read, the event inserted (and the profile marked seen) in one statement on
+    # PostgreSQL; SQLite's ORM reads the profile, then inserts.
+    assert len(queries) == (1 if connection.vendor == "postgresql" else 2), queries
     assert Event.objects.filter(profile__identity="ada").count() == 2
 
 
