@@ -1,8 +1,11 @@
 """The JSON API under /api/v1/: each endpoint's success and each error a client can cause."""
 
 import json
+from datetime import UTC, datetime, timedelta
 
 import pytest
+import time_machine
+from django.core.cache import cache
 from django.test import override_settings
 
 from segments.actions.keys import create_api_key, revoke_api_key
@@ -10,6 +13,7 @@ from segments.models import ApiKey, Device, Event, Profile, PropertyDefinition
 
 APNS_TOKEN = "ab" * 32
 FCM_TOKEN = "fcm-token_0123456789:abc"
+NOW = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -256,6 +260,18 @@ def test_keys_are_stored_hashed_and_record_their_last_use(api):
     api("get", "/profiles/x")
     stored.refresh_from_db()
     assert stored.last_used_at is not None
+
+
+def test_a_keys_use_is_noted_again_after_the_minute(api):
+    with time_machine.travel(NOW, tick=False):
+        api("get", "/profiles/x")
+    with time_machine.travel(NOW + timedelta(seconds=30), tick=False):
+        api("get", "/profiles/x")
+        assert ApiKey.objects.get().last_used_at == NOW
+    cache.delete(f"segments:api-key-used:{api.key.prefix}")  # its minute is over (the cache's clock is its own)
+    with time_machine.travel(NOW + timedelta(seconds=75), tick=False):
+        api("get", "/profiles/x")
+    assert ApiKey.objects.get().last_used_at == NOW + timedelta(seconds=75)
 
 
 def test_a_key_over_its_rate_gets_429_with_retry_after(api):
