@@ -108,34 +108,86 @@ _locked_device = _CompiledFirst(
 )
 
 
+# A new row whose unique key another request may be inserting at the same moment: one
+# INSERT … ON CONFLICT DO NOTHING, whose conflict waits for the other's commit as a plain
+# INSERT does. Not an INSERT in a savepoint that catches the IntegrityError: SAVEPOINT,
+# INSERT, RELEASE are three round trips, and a new browser's identify made two of them.
+# The targets name the unique indexes (ON CONFLICT of a partial index repeats its WHERE).
+_PROFILE_IDENTITY = "(identity)"
+_DEVICE_CLIENT_ID = "(client_id) WHERE NOT (client_id = '')"  # segments_device_client_uniq
+_inserts = {}
+
+
+def _created(row, conflict):
+    """Insert ``row`` (a new model instance) unless ``conflict``'s unique key is taken.
+    Returns whether it was: the row then has its pk."""
+    model = type(row)
+    fields = [field for field in model._meta.local_concrete_fields if not field.primary_key]
+    if not connection.features.can_return_columns_from_insert:  # SQLite before 3.35
+        try:
+            with transaction.atomic():
+                row.save(force_insert=True)
+        except IntegrityError:
+            return False
+        return True
+    sql = _inserts.get((model, conflict))
+    if sql is None:
+        # The model's own table and column names; the values go as parameters.
+        columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
+        values = ", ".join(["%s"] * len(fields))
+        returning = model._meta.pk.column
+        sql = f"INSERT INTO {model._meta.db_table} ({columns}) VALUES ({values})"  # noqa: S608
+        sql = _inserts[model, conflict] = f"{sql} ON CONFLICT {conflict} DO NOTHING RETURNING {returning}"
+    values = [field.get_db_prep_save(field.pre_save(row, True), connection) for field in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, values)
+        inserted = cursor.fetchone()
+    if inserted is None:
+        return False
+    row.pk = inserted[0]
+    row._state.adding, row._state.db = False, "default"
+    return True
+
+
+def _profile_for(identity, **defaults):
+    """(the profile of ``identity``, whether it was created): get_or_create's answer without
+    its savepoint."""
+    profile = Profile.objects.filter(identity=identity).first()
+    if profile is not None:
+        return profile, False
+    profile = Profile(identity=identity, **defaults)
+    if _created(profile, _PROFILE_IDENTITY):
+        return profile, True
+    return Profile.objects.get(identity=identity), False  # made meanwhile by another request
+
+
 @transaction.atomic(savepoint=False)
 def browser_device(client_id, *, browser="", user_agent=""):
     """The web device for an SDK client id, created with an anonymous profile the
     first time a browser shows up. Returns it locked for this transaction."""
     device = _locked_device(client_id)
     if device is None:
-        profile, _ = Profile.objects.get_or_create(identity=f"{ANONYMOUS_PREFIX}{client_id}")
+        profile, _ = _profile_for(f"{ANONYMOUS_PREFIX}{client_id}")
         return _first_seen(client_id, profile, browser, user_agent)
     return _seen(device, browser, user_agent)
 
 
 def _first_seen(client_id, profile, browser, user_agent):
     """A new browser's device, on ``profile``."""
-    try:
-        # Two first requests from a new browser can race here: the loser's insert
-        # waits for the winner's commit, fails on the unique client id, and the
-        # loser goes on with the winner's row.
-        with transaction.atomic():
-            return Device.objects.create(
-                client_id=client_id,
-                profile=profile,
-                platform=Device.Platform.WEB,
-                browser=browser,
-                user_agent=user_agent[:500],
-                last_seen_at=timezone.now(),
-            )
-    except IntegrityError:
-        return _seen(_locked_device(client_id), browser, user_agent)
+    device = Device(
+        client_id=client_id,
+        profile=profile,
+        platform=Device.Platform.WEB,
+        browser=browser,
+        user_agent=user_agent[:500],
+        last_seen_at=timezone.now(),
+    )
+    if _created(device, _DEVICE_CLIENT_ID):
+        return device
+    # Two first requests from a new browser can race here: the loser's insert waits for
+    # the winner's commit, finds the client id taken, and the loser goes on with the
+    # winner's row.
+    return _seen(_locked_device(client_id), browser, user_agent)
 
 
 def _stale(device, browser, user_agent):
@@ -235,7 +287,7 @@ def _identify(client_id, identity, known, *, vouched, browser, user_agent):
         seen_now(device.profile_id, device.profile.last_seen_at)
         return device, False
     if vouched:
-        profile, created = Profile.objects.get_or_create(identity=identity, defaults={"last_seen_at": timezone.now()})
+        profile, created = _profile_for(identity, last_seen_at=timezone.now())
     else:
         profile, created = _unvouched_profile(device, identity)
     if device is None:
@@ -258,15 +310,14 @@ def _unvouched_profile(device, identity):
             f"identityHash is needed for a known person: this browser is {device.profile.identity}'s, "
             f"and it moves to someone else only when {SIGNED_BY_THE_SERVER}"
         )
-    try:
-        # Not get_or_create: two unsigned identify() of one new identity at once
-        # both find nothing, and get_or_create would hand the loser the winner's
-        # profile. The unique index makes the loser wait for the winner's commit
-        # and fail, so only the first browser links.
-        with transaction.atomic():
-            return Profile.objects.create(identity=identity, last_seen_at=timezone.now()), True
-    except IntegrityError:
-        raise needs_hash(identity) from None
+    # Not _profile_for: two unsigned identify() of one new identity at once both find
+    # nothing, and it would hand the loser the winner's profile. The unique index makes
+    # the loser wait for the winner's commit and find it taken, so only the first
+    # browser links.
+    profile = Profile(identity=identity, last_seen_at=timezone.now())
+    if not _created(profile, _PROFILE_IDENTITY):
+        raise needs_hash(identity)
+    return profile, True
 
 
 @transaction.atomic

@@ -13,6 +13,7 @@ import pytest
 from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
@@ -72,6 +73,20 @@ def test_a_new_browsers_identify_makes_its_device_on_the_person_without_an_anony
     assert len(queries) == 4, queries
     assert Device.objects.get(client_id=BROWSER).profile.identity == "ada"
     assert not Profile.objects.filter(identity__startswith="anon:").exists()
+
+
+@pytest.mark.skipif(not isinstance(caches["default"], RedisCache), reason="the cache table takes savepoints of its own")
+def test_a_new_browsers_identify_takes_no_savepoint_of_its_own(site):
+    # The person and the device are inserted unless taken (ON CONFLICT DO NOTHING), not in
+    # a savepoint each that catches the IntegrityError of a request racing this one.
+    assert site_for_key(site.key) is not None
+    with CaptureQueriesContext(connection) as queries:
+        assert identify(site)(Client()).status_code == 200
+    savepoints = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("SAVEPOINT")]
+    # One: the identify's transaction, a savepoint here only because the test runs inside a
+    # transaction of its own (BEGIN in production). There were three.
+    assert len(savepoints) == 1, savepoints
+    assert Device.objects.get(client_id=BROWSER).profile.identity == "ada"
 
 
 def test_a_page_view_identify_reads_the_device_and_writes_nothing_within_the_minute(site, counted):

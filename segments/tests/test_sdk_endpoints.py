@@ -500,6 +500,35 @@ def test_of_two_unsigned_identifies_of_one_new_identity_at_once_only_the_first_l
     assert [d.client_id for d in Profile.objects.get(identity="newcomer").devices.all()] == [STRANGER]
 
 
+@pytest.mark.django_db(transaction=True)
+def test_two_first_signed_identifies_at_once_make_one_person_and_one_device_per_browser(sdk):
+    """The second request finds neither the person nor the first browser's device, the
+    first has not committed: its inserts wait on the unique indexes and then find the
+    winner's rows (no IntegrityError, no savepoint to roll back to)."""
+    first_linked, release = threading.Event(), threading.Event()
+
+    def first_browser():
+        try:
+            with transaction.atomic():
+                identify_browser(CLIENT, "newcomer", vouched=True)
+                identify_browser(STRANGER, "newcomer", vouched=True)
+                first_linked.set()
+                release.wait(10)
+        finally:
+            connection.close()
+
+    first = threading.Thread(target=first_browser)
+    first.start()
+    assert first_linked.wait(10)
+    threading.Timer(0.5, release.set).start()  # commits while the second request waits on the index
+    second = sdk("identify", identity="newcomer", client_id=STRANGER)
+    first.join()
+    assert second.status_code == 200, second.json()
+    newcomer = Profile.objects.get(identity="newcomer")
+    assert sorted(d.client_id for d in newcomer.devices.all()) == sorted([CLIENT, STRANGER])
+    assert Device.objects.filter(client_id=STRANGER).count() == 1
+
+
 def test_the_identity_hash_is_an_hmac_of_the_identity_with_the_sites_secret(site):
     import hashlib
     import hmac
