@@ -7,6 +7,7 @@ outlive a batch; a caller with a loop of its own (``send_many_sync``, a test) ge
 of its own on it, closed by its ``aclose``."""
 
 import asyncio
+import contextlib
 from collections import deque
 
 import aiohttp
@@ -72,18 +73,30 @@ class PooledHttpProvider(Provider):
         gather for each chunk and a semaphore round for each push (bench/README.md, send.py)."""
         session = self._open()
         queue = deque(enumerate(pushes))
+        async with self._sender(session, pushes) as send:
 
-        async def lane():
-            while queue:
-                index, push = queue.popleft()
-                answered(index, await self.send_one(session, push))
+            async def lane():
+                while queue:
+                    index, push = queue.popleft()
+                    answered(index, await send(index, push))
 
-        lanes = [asyncio.ensure_future(lane()) for _ in range(min(self.concurrency, len(queue)))]
-        try:
-            await asyncio.gather(*lanes)
-        finally:  # cancelled, or a lane failed: no push of this call goes out later
-            for running in lanes:
-                running.cancel()
+            lanes = [asyncio.ensure_future(lane()) for _ in range(min(self.concurrency, len(queue)))]
+            try:
+                await asyncio.gather(*lanes)
+            finally:  # cancelled, or a lane failed: no push of this call goes out later
+                for running in lanes:
+                    running.cancel()
+
+    @contextlib.asynccontextmanager
+    async def _sender(self, session, pushes):
+        """What ``send_stream``'s lanes call, ``send(index, push) -> Result``; the lanes take
+        the pushes in order. A subclass may prepare the pushes ahead here (Web Push encrypts
+        them on a thread) and stop that preparation when the call ends."""
+
+        async def send(index, push):
+            return await self.send_one(session, push)
+
+        yield send
 
     async def send_one(self, session, push):
         raise NotImplementedError

@@ -3,14 +3,17 @@
 import email.utils
 import logging
 import socket
+import threading
 import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
 
+from delivery.actions.sending import answers_in_groups
 from delivery.providers.base import Outcome, Push
-from delivery.providers.webpush import WebPushProvider
+from delivery.providers.webpush import WebPushProvider, transport
+from delivery.providers.webpush.transport import encrypt as transport_encrypt
 from delivery.providers.webpush.transport import topic_for
 from delivery.providers.webpush.vapid import origin_of
 from tests.pushservices.webpush import WebPushService, make_vapid_key
@@ -344,3 +347,62 @@ def test_it_logs_no_key_secret_or_token(service, provider, vapid_key, caplog):
     assert "browser_unsubscribed" in caplog.text
     for secret in (vapid_key[0], gone.auth, failing.auth, token, token.split(".")[2]):
         assert secret not in caplog.text
+
+
+def stream(provider, pushes):
+    """The pipeline's way: ``send_stream`` through ``answers_in_groups``, results in order."""
+    answered = [pair for group in answers_in_groups(provider, list(enumerate(pushes))) for pair in group]
+    return [result for _, result in sorted(answered, key=lambda pair: pair[0])]
+
+
+def test_the_pipeline_encrypts_on_a_thread_beside_the_event_loop(service, provider, monkeypatch):
+    subscribers = [service.subscribe() for _ in range(120)]
+    threads = set()
+
+    def encrypt(push):
+        threads.add(threading.current_thread())
+        return transport_encrypt(push)
+
+    monkeypatch.setattr(transport, "encrypt", encrypt)
+    results = stream(provider, [push_to(s, {"title": f"n{i}"}, device_id=i) for i, s in enumerate(subscribers)])
+
+    assert [(r.device_id, r.outcome) for r in results] == [(i, Outcome.SENT) for i in range(120)]
+    assert [service.payloads(s) for s in subscribers] == [[{"title": f"n{i}"}] for i in range(120)]
+    assert threading.current_thread() not in threads  # the event loop runs on this one
+    assert [thread.name.startswith("webpush-encrypt") for thread in threads] == [True]
+
+
+def test_encryption_stays_a_few_chunks_ahead_of_the_sends(service, provider, monkeypatch):
+    subscribers = [service.subscribe() for _ in range(3)]
+    pushes = [push_to(subscribers[i % 3], device_id=i) for i in range(1000)]
+    encrypted, lead = [], []
+    send_one = provider.send_one
+
+    def encrypt(push):
+        encrypted.append(push)
+        return transport_encrypt(push)
+
+    async def counted(session, push, body=None):
+        lead.append(len(encrypted) - len(lead))  # encrypted so far, minus those sent
+        return await send_one(session, push, body)
+
+    monkeypatch.setattr(transport, "encrypt", encrypt)
+    monkeypatch.setattr(provider, "send_one", counted)
+    results = stream(provider, pushes)
+
+    assert all(r.outcome == Outcome.SENT for r in results) and len(results) == 1000
+    assert max(lead) <= (transport.ENCRYPT_AHEAD + 1) * transport.ENCRYPT_CHUNK
+
+
+def test_broken_keys_fail_alone_in_a_stream_without_a_request(service, provider):
+    good = service.subscribe()
+    broken = Push(device_id=99, payload={"t": 1}, endpoint=good.endpoint, p256dh="nonsense", auth="x")
+
+    results = stream(provider, [push_to(good, device_id=1), broken, push_to(good, device_id=2)])
+
+    assert [(r.device_id, r.outcome, r.code) for r in results] == [
+        (1, Outcome.SENT, ""),
+        (99, Outcome.FAILED, "token_invalid"),
+        (2, Outcome.SENT, ""),
+    ]
+    assert service.requests == 2
