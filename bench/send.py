@@ -175,6 +175,7 @@ def send_run(args, env, queue, port, run, devices, count, dispatches):
             database = DatabaseMeter()
             connection.close()  # the workers get the database to themselves while we measure
             cpu_before = [cpu_seconds(pid) for pid in senders]
+            loop_before = cpu_seconds(senders[0], main_thread=True)
             service_before = service.cpu()
             do_start(dispatch)  # queues the send tasks (autocommit: at once)
             deadline = time.monotonic() + RUN_LIMIT_S
@@ -194,6 +195,7 @@ def send_run(args, env, queue, port, run, devices, count, dispatches):
             if spy:
                 spy.stop()
             cpu = sum(cpu_seconds(pid) - before for pid, before in zip(senders, cpu_before, strict=True))
+            loop_cpu = cpu_seconds(senders[0], main_thread=True) - loop_before
             service_cpu = service.cpu() - service_before
             used = database.used()
         finally:
@@ -215,6 +217,7 @@ def send_run(args, env, queue, port, run, devices, count, dispatches):
     peak = max(samplers, key=lambda sampler: sampler.peak_mb)
     result = RunResult(count, final["sent"], final["failed"], seconds, cpu, peak.peak_mb, peak.progress(), used)
     result.service_cpu = service_cpu
+    result.loop_cpu = loop_cpu  # the first sender's main thread: the event loop and the batch's steps
     return result
 
 
@@ -279,7 +282,8 @@ def report(args, runs, plain, cost):
           f"{one.rate:,.0f} msgs/s")  # fmt: skip
     print(f"  the sending process used {one.cpu:.1f} s of CPU: {one.per_cpu:,.0f} msgs per CPU second"
           f" ({1e6 / one.per_cpu:.0f} µs a message); the push service {one.service_cpu:.1f} s"
-          f" ({1e6 * one.service_cpu / max(1, one.sent):.0f} µs a push)")  # fmt: skip
+          f" ({1e6 * one.service_cpu / max(1, one.sent):.0f} µs a push); its main thread (claim, render, event"
+          f" loop) {1e6 * one.loop_cpu / max(1, one.sent):.0f} µs a message")  # fmt: skip
     print(f"  worker peak RSS {one.rss_mb:.0f} MB; as the run went: {one.progress}")
     for result in runs[1:]:
         efficiency = result.rate / (result.workers * one.rate)
@@ -306,6 +310,7 @@ def report(args, runs, plain, cost):
         f" statements_per_1000={cost['statements'] * 1000 / max(1, cost['messages']):.0f}"
         f" wal_bytes_per_1000={wal:.0f} daily_cap={args.daily_cap}"
         f" sender_us_per_msg={1e6 / one.per_cpu:.0f} service_us_per_push={1e6 * one.service_cpu / max(1, one.sent):.0f}"
+        f" sender_main_thread_us_per_msg={1e6 * one.loop_cpu / max(1, one.sent):.0f}"
     )
     for result in runs[1:]:
         line += (
@@ -525,9 +530,11 @@ class PySpy:
                 print(f"    {100 * count / samples:5.1f} %  {frame}")
 
 
-def cpu_seconds(pid):
-    """User and system CPU time of a process (proc(5): fields 14 and 15, in clock ticks)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+def cpu_seconds(pid, *, main_thread=False):
+    """User and system CPU time of a process, or of its main thread alone (proc(5): fields 14
+    and 15, in clock ticks)."""
+    path = f"/proc/{pid}/task/{pid}/stat" if main_thread else f"/proc/{pid}/stat"
+    fields = Path(path).read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
