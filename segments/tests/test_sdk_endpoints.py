@@ -99,6 +99,15 @@ def test_subscriptions_store_the_subscription_and_allow_the_device(sdk):
     assert device.reachable
 
 
+def test_a_subscription_sent_again_under_a_new_client_id_moves_to_that_device(sdk):
+    # The browser's storage was cleared (a new client id) but its push subscription survived.
+    sdk("subscriptions", subscription=subscription())
+    assert sdk("subscriptions", client_id=STRANGER, subscription=subscription()).status_code == 200
+    before, now = Device.objects.get(client_id=CLIENT), Device.objects.get(client_id=STRANGER)
+    assert (now.endpoint, now.push_status) == (ENDPOINT, Device.PushStatus.ALLOWED)
+    assert (before.endpoint, before.p256dh, before.auth, before.push_status) == ("", "", "", Device.PushStatus.ASK)
+
+
 def test_a_renewed_subscription_without_categories_keeps_the_chosen_ones(sdk):
     sdk("subscriptions", subscription=subscription(), categories=["deals"])
     renewed = ENDPOINT + "-renewed"
