@@ -18,7 +18,6 @@ CHANNELS = ("web", "android", "ios")
 # bounded read on a table of millions.
 SUGGESTION_SAMPLE = 50_000
 CATEGORY_SAMPLE = 5_000
-WORK_MEM = "64MB"  # estimate_reach's query only; why there
 
 
 @dataclass(frozen=True)
@@ -58,16 +57,6 @@ def estimate_reach(tree, *, now=None, devices="reachable"):
             # in the plans), for a query that runs in tenths of a second interpreted.
             # SET LOCAL: for this transaction only (a caller's, if it is inside one).
             cursor.execute("SET LOCAL jit = off")
-            # The lists of profile ids a segment is checked against (a count of events,
-            # the devices with an app version) are hashed once per query, and PostgreSQL
-            # hashes one only when its estimate fits in hash memory (work_mem times
-            # hash_mem_multiplier; the default 4 MB, 8 MB): the month of carts at least
-            # twice, about 175,000 ids on a million profiles (bench/reach.py), is near
-            # that, and past it the list is rescanned for every profile. 64 MB keeps every
-            # such list (a million ids at most) and the roll-up's sum per profile in memory
-            # (it spilled to disk in 5 batches on a 250,000-profile copy). A few such
-            # hashes per estimate, asked one at a time by a marketer or a refresh.
-            cursor.execute(f"SET LOCAL work_mem = '{WORK_MEM}'")
         result = per_profile.aggregate(qualified=Count("pk"), **counts)
     return Reach(result.pop("qualified"), result)
 

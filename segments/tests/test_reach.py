@@ -71,17 +71,3 @@ def test_an_event_property_nobody_sent_gets_a_note(audience):
     assert rule_notes(tree) == {}
     tree = parse({"conditions": [{"kind": "event", "event": "Charged", "filters": typo}]})
     assert "'amout'" in rule_notes(tree)["0"]
-
-
-def test_the_estimate_hashes_in_more_memory_for_its_own_query(audience):
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
-    if connection.vendor != "postgresql":
-        pytest.skip("a PostgreSQL setting")
-    with CaptureQueriesContext(connection) as sent:
-        assert estimate_reach(parse(GOLD), now=NOW).qualified == 3
-    statements = [query["sql"] for query in sent.captured_queries]
-    # SET LOCAL, before the count: the transaction's (here the test's) setting only.
-    count = next(i for i, sql in enumerate(statements) if sql.startswith("SELECT") and "segments_device" in sql)
-    assert statements.index("SET LOCAL work_mem = '64MB'") < count
