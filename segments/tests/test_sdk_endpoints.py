@@ -1,6 +1,7 @@
 """The web SDK's endpoints (/sdk/v1/), called as a customer's page would call them."""
 
 import base64
+import contextlib
 import json
 import threading
 from datetime import UTC, datetime
@@ -482,28 +483,39 @@ def test_a_hash_that_is_sent_must_match_even_when_verification_is_off(sdk, unver
     assert not Profile.objects.filter(identity="newcomer").exists()
 
 
+@contextlib.contextmanager
+def _first_commits_while_the_second_waits(first):
+    """Runs ``first`` in a transaction on another thread and holds it open; the body (the
+    second request) runs meanwhile, and the first commits half a second later, while the
+    second waits on the unique indexes."""
+    linked, release = threading.Event(), threading.Event()
+
+    def in_a_transaction():
+        try:
+            with transaction.atomic():
+                first()
+                linked.set()
+                release.wait(10)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=in_a_transaction)
+    thread.start()
+    assert linked.wait(10)
+    threading.Timer(0.5, release.set).start()
+    try:
+        yield
+    finally:
+        thread.join()
+
+
 @pytest.mark.django_db(transaction=True)
 def test_of_two_unsigned_identifies_of_one_new_identity_at_once_only_the_first_links(sdk, unverified):
     """The second request checks for the profile before the first has committed it,
     so both see a new identity: the unique index decides, and the loser is refused
     rather than moved onto the winner's new profile."""
-    first_linked, release = threading.Event(), threading.Event()
-
-    def first_browser():
-        try:
-            with transaction.atomic():
-                identify_browser(STRANGER, "newcomer", vouched=False)
-                first_linked.set()
-                release.wait(10)
-        finally:
-            connection.close()
-
-    first = threading.Thread(target=first_browser)
-    first.start()
-    assert first_linked.wait(10)
-    threading.Timer(0.5, release.set).start()  # commits while the second request waits on the index
-    second = sdk("identify", identity="newcomer", unsigned=True)
-    first.join()
+    with _first_commits_while_the_second_waits(lambda: identify_browser(STRANGER, "newcomer", vouched=False)):
+        second = sdk("identify", identity="newcomer", unsigned=True)
     assert second.status_code == 403
     assert "identityHash is needed" in second.json()["detail"]
     assert [d.client_id for d in Profile.objects.get(identity="newcomer").devices.all()] == [STRANGER]
@@ -514,24 +526,13 @@ def test_two_first_signed_identifies_at_once_make_one_person_and_one_device_per_
     """The second request finds neither the person nor the first browser's device, the
     first has not committed: its inserts wait on the unique indexes and then find the
     winner's rows (no IntegrityError, no savepoint to roll back to)."""
-    first_linked, release = threading.Event(), threading.Event()
 
     def first_browser():
-        try:
-            with transaction.atomic():
-                identify_browser(CLIENT, "newcomer", vouched=True)
-                identify_browser(STRANGER, "newcomer", vouched=True)
-                first_linked.set()
-                release.wait(10)
-        finally:
-            connection.close()
+        identify_browser(CLIENT, "newcomer", vouched=True)
+        identify_browser(STRANGER, "newcomer", vouched=True)
 
-    first = threading.Thread(target=first_browser)
-    first.start()
-    assert first_linked.wait(10)
-    threading.Timer(0.5, release.set).start()  # commits while the second request waits on the index
-    second = sdk("identify", identity="newcomer", client_id=STRANGER)
-    first.join()
+    with _first_commits_while_the_second_waits(first_browser):
+        second = sdk("identify", identity="newcomer", client_id=STRANGER)
     assert second.status_code == 200, second.json()
     newcomer = Profile.objects.get(identity="newcomer")
     assert sorted(d.client_id for d in newcomer.devices.all()) == sorted([CLIENT, STRANGER])
