@@ -36,11 +36,14 @@ def _is_iso_date(text):
     return True
 
 
+def _unnoted(scope, event_name, name, value):
+    """Whether ``note_properties`` would write this name: a value, under a name not known yet."""
+    return value is not None and (scope, event_name, name) not in _known
+
+
 def new_properties(scope, properties, event_name=""):
     """Whether ``properties`` (a dict, or None) hold a name that ``note_properties`` would write."""
-    return any(
-        value is not None and (scope, event_name, name) not in _known for name, value in (properties or {}).items()
-    )
+    return any(_unnoted(scope, event_name, name, value) for name, value in (properties or {}).items())
 
 
 def note_properties(scope, items, event_name=""):
@@ -48,7 +51,7 @@ def note_properties(scope, items, event_name=""):
     seen = {}
     for properties in items:
         for name, value in properties.items():
-            if value is not None and (scope, event_name, name) not in _known:
+            if _unnoted(scope, event_name, name, value):
                 seen.setdefault(name, property_type(value))
     if seen:
         PropertyDefinition.objects.bulk_create(
