@@ -342,11 +342,82 @@ _TAKE_ENDPOINT_SQL = """
     UPDATE segments_device SET endpoint = '', p256dh = '', auth = '', push_status = %s WHERE endpoint = %s AND id <> %s
 """
 
+# save_subscription's work for a browser seen within the minute (a first visit's
+# subscription follows its identify()) in one statement on PostgreSQL, in autocommit: the
+# ORM path's BEGIN, locked read, takeover UPDATE, device UPDATE and COMMIT were five round
+# trips. ``me`` locks the device as the ORM path does and says whether it is fresh (what
+# browser_device would write: nothing) and what would change; a device not found or not
+# fresh makes no write here and goes the ORM way. ``saved`` counts ``taken``'s rows, which
+# runs the takeover to its end before the device takes the endpoint: an unreferenced
+# data-modifying CTE runs after the main query, and segments_device_endpoint_uniq would
+# refuse the endpoint while another device still held it.
+_SUBSCRIBE_SQL = """
+    WITH me AS (
+        SELECT id, profile_id, browser, user_agent, last_seen_at, categories,
+               last_seen_at > %(cutoff)s AND (%(browser)s = '' OR browser = %(browser)s)
+                   AND (%(user_agent)s = '' OR user_agent = %(user_agent)s) AS fresh,
+               endpoint <> %(endpoint)s AS moved,
+               (endpoint, p256dh, auth, push_status) IS DISTINCT FROM (%(endpoint)s, %(p256dh)s, %(auth)s, %(allowed)s)
+                   OR retired_at IS NOT NULL
+                   OR (%(categories)s IS NOT NULL AND categories IS DISTINCT FROM %(categories)s) AS changed
+        FROM segments_device WHERE client_id = %(client_id)s FOR UPDATE
+    ), taken AS (
+        UPDATE segments_device SET endpoint = '', p256dh = '', auth = '', push_status = %(ask)s
+        WHERE endpoint = %(endpoint)s AND id <> (SELECT id FROM me) AND (SELECT fresh AND moved FROM me)
+        RETURNING id
+    ), saved AS (
+        UPDATE segments_device
+        SET endpoint = %(endpoint)s, p256dh = %(p256dh)s, auth = %(auth)s, push_status = %(allowed)s,
+            retired_at = NULL, categories = COALESCE(%(categories)s, categories)
+        WHERE id = (SELECT id FROM me WHERE fresh AND changed) AND (SELECT count(*) FROM taken) >= 0
+        RETURNING id
+    )
+    SELECT id, profile_id, browser, user_agent, last_seen_at, categories, fresh FROM me
+"""
 
-@transaction.atomic
+
 def save_subscription(client_id, endpoint, p256dh, auth, *, categories=None, browser="", user_agent=""):
     """Store a browser's push subscription; the device becomes Allowed. Categories
     left as None keep the ones stored before."""
+    if connection.vendor == "postgresql":
+        device = _subscribed_at_once(client_id, endpoint, p256dh, auth, categories, browser, user_agent[:500])
+        if device is not None:
+            return device
+    return _save_subscription(client_id, endpoint, p256dh, auth, categories, browser, user_agent)
+
+
+def _subscribed_at_once(client_id, endpoint, p256dh, auth, categories, browser, user_agent):
+    """The device with the subscription stored by _SUBSCRIBE_SQL, or None if it was not
+    (no device, or one browser_device would write to)."""
+    field = Device._meta.get_field("categories")
+    wanted = None if categories is None else field.get_db_prep_save(list(categories), connection)
+    params = {
+        "client_id": client_id,
+        "endpoint": endpoint,
+        "p256dh": p256dh,
+        "auth": auth,
+        "categories": wanted,
+        "browser": browser,
+        "user_agent": user_agent,
+        "cutoff": timezone.now() - LAST_SEEN_RESOLUTION,
+        "allowed": Device.PushStatus.ALLOWED,
+        "ask": Device.PushStatus.ASK,
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(_SUBSCRIBE_SQL, params)
+        row = cursor.fetchone()
+    if row is None or not row[-1]:
+        return None
+    pk, profile_id, browser, user_agent, last_seen_at, stored = row[:6]
+    values = {"id": pk, "client_id": client_id, "profile_id": profile_id, "browser": browser}
+    values |= {"user_agent": user_agent, "last_seen_at": last_seen_at, "retired_at": None}
+    values |= {"endpoint": endpoint, "p256dh": p256dh, "auth": auth, "push_status": Device.PushStatus.ALLOWED}
+    values["categories"] = list(categories) if categories is not None else field.from_db_value(stored, None, connection)
+    return _loaded(Device, values)
+
+
+@transaction.atomic
+def _save_subscription(client_id, endpoint, p256dh, auth, categories, browser, user_agent):
     device = browser_device(client_id, browser=browser, user_agent=user_agent)
     wanted = {"endpoint": endpoint, "p256dh": p256dh, "auth": auth, "push_status": Device.PushStatus.ALLOWED}
     wanted["retired_at"] = None

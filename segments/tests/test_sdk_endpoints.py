@@ -4,7 +4,7 @@ import base64
 import contextlib
 import json
 import threading
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
@@ -107,6 +107,38 @@ def test_a_subscription_sent_again_under_a_new_client_id_moves_to_that_device(sd
     before, now = Device.objects.get(client_id=CLIENT), Device.objects.get(client_id=STRANGER)
     assert (now.endpoint, now.push_status) == (ENDPOINT, Device.PushStatus.ALLOWED)
     assert (before.endpoint, before.p256dh, before.auth, before.push_status) == ("", "", "", Device.PushStatus.ASK)
+
+
+def test_a_subscription_moves_between_browsers_seen_within_the_minute(sdk):
+    # Both identified first, as on a first visit: PostgreSQL stores it in one statement,
+    # whose takeover must end before the device takes the (unique) endpoint.
+    sdk("identify", identity="ada", browser="chrome")
+    sdk("identify", client_id=STRANGER, identity="bob", browser="chrome")
+    sdk("subscriptions", subscription=subscription(), categories=["deals"], browser="chrome")
+    response = sdk("subscriptions", client_id=STRANGER, subscription=subscription(), browser="chrome")
+    assert response.json() == {"push_status": "allowed"}
+    before, now = Device.objects.get(client_id=CLIENT), Device.objects.get(client_id=STRANGER)
+    assert (now.endpoint, now.p256dh, now.auth, now.push_status, now.categories) == (
+        ENDPOINT,
+        P256DH,
+        AUTH,
+        "allowed",
+        [],
+    )
+    assert (before.endpoint, before.p256dh, before.auth, before.push_status) == ("", "", "", Device.PushStatus.ASK)
+    assert before.categories == ["deals"]
+
+
+def test_a_subscription_notes_a_new_browser_name_and_a_visit_after_the_minute(sdk):
+    with time_machine.travel(NOW, tick=False) as clock:
+        sdk("identify", identity="ada", browser="chrome")
+        sdk("subscriptions", subscription=subscription(), browser="edge")
+        device = Device.objects.get(client_id=CLIENT)
+        assert (device.browser, device.endpoint, device.last_seen_at) == ("edge", ENDPOINT, NOW)
+        clock.shift(61)
+        sdk("subscriptions", subscription=subscription(ENDPOINT + "-renewed"), browser="edge")
+        device = Device.objects.get(client_id=CLIENT)
+        assert (device.endpoint, device.last_seen_at) == (ENDPOINT + "-renewed", NOW + timedelta(seconds=61))
 
 
 def test_a_renewed_subscription_without_categories_keeps_the_chosen_ones(sdk):
