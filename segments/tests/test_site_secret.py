@@ -9,6 +9,7 @@ from django.conf import settings
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
+from accounts.encryption import decrypt, rotate_all
 from segments.models import Site
 
 
@@ -53,3 +54,31 @@ def test_the_migration_encrypts_existing_secrets_and_its_reverse_decrypts_them()
         assert raw_secret(pk) == plain
     finally:
         MigrationExecutor(connection).migrate(latest)
+
+
+def test_a_cached_sites_secret_is_decrypted_once_per_process(db, monkeypatch):
+    from segments.actions import sites
+
+    site = Site.objects.create(name="Shop", allowed_origins=["https://shop.example.com"])
+    sites._opened.cache_clear()
+    opened = []
+    monkeypatch.setattr(sites, "decrypt", lambda token, where: opened.append(token) or decrypt(token, where))
+    sites.site_for_key(site.key)  # read from the database, cached
+    assert [sites.site_for_key(site.key).identity_secret for _ in range(3)] == [site.identity_secret] * 3
+    assert len(opened) == 1  # Fernet once, not per call
+
+
+def test_a_cached_site_whose_key_left_the_list_is_read_again(db, settings):
+    from segments.actions import sites
+
+    old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    settings.FIELD_ENCRYPTION_KEYS = [old]
+    site = Site.objects.create(name="Shop", allowed_origins=["https://shop.example.com"])
+    assert sites.site_for_key(site.key).identity_secret == site.identity_secret  # cached under the old key
+    assert sites.site_for_key(site.key).identity_secret == site.identity_secret  # and opened from the cache
+    settings.FIELD_ENCRYPTION_KEYS = [new, old]
+    rotate_all()
+    settings.FIELD_ENCRYPTION_KEYS = [new]
+    # The cached token no longer opens: the site is read again, not served from memory.
+    assert sites.site_for_key(site.key).identity_secret == site.identity_secret
+    assert Fernet(new).decrypt(raw_secret(site.pk).encode()).decode() == site.identity_secret
