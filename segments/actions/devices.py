@@ -293,7 +293,77 @@ def identify(client_id, identity, *, vouched, browser="", user_agent=""):
         # call, within a minute of the last: one read, no lock and no transaction. A
         # lock is a write (PostgreSQL marks the row), and its commit waits for the disk.
         return device, False
+    if device is None and vouched and connection.vendor == "postgresql":
+        made = _first_seen_at_once(client_id, identity, browser, user_agent)
+        if made is not None:
+            return made
     return _identify(client_id, identity, device is not None, vouched=vouched, browser=browser, user_agent=user_agent)
+
+
+# A new browser's signed identify() on PostgreSQL: the person read or made and the device
+# made in one statement, in autocommit. _identify's way is BEGIN, the person's SELECT and
+# INSERT, the device's INSERT and COMMIT, five round trips (bench/sdk.py's first visits).
+# The person is read first, as _profile_for does. Nothing comes back when a request
+# racing this one holds the person or the browser's client id (the inserts wait for its
+# commit and do nothing; the read saw the snapshot before it): _identify then does the
+# work again and finds the other's rows, as _profile_for and _first_seen do.
+_FIRST_SEEN_SQL = """
+    WITH found AS (
+        SELECT id, last_seen_at FROM segments_profile WHERE identity = %(identity)s
+    ), made AS (
+        INSERT INTO segments_profile ({profile_columns}) SELECT {profile_values} WHERE NOT EXISTS (SELECT FROM found)
+        ON CONFLICT {profile_conflict} DO NOTHING RETURNING id, last_seen_at
+    ), person AS (
+        SELECT id, last_seen_at, false AS created FROM found UNION ALL SELECT id, last_seen_at, true FROM made
+    ), device AS (
+        INSERT INTO segments_device ({device_columns}) SELECT {device_values} FROM person
+        ON CONFLICT {device_conflict} DO NOTHING RETURNING id
+    )
+    SELECT person.id, person.last_seen_at, person.created, device.id FROM person, device
+"""
+_first_seen_sql = []
+
+
+def _insert_values(row, skip=()):
+    """(columns, their parameters) of a new row, as _created inserts it; ``skip`` names
+    columns the statement fills itself."""
+    fields = [f for f in type(row)._meta.local_concrete_fields if not f.primary_key and f.column not in skip]
+    values = [field.get_db_prep_save(field.pre_save(row, True), connection) for field in fields]
+    return [field.column for field in fields], values
+
+
+def _first_seen_at_once(client_id, identity, browser, user_agent):
+    """(the new browser's device on ``identity``'s person, whether the person was made),
+    or None when a racing request holds either (see _FIRST_SEEN_SQL)."""
+    now = timezone.now()
+    profile = Profile(identity=identity, last_seen_at=now)
+    device = Device(client_id=client_id, platform=Device.Platform.WEB, browser=browser, user_agent=user_agent[:500])
+    device.last_seen_at = now
+    profile_columns, profile_values = _insert_values(profile)
+    device_columns, device_values = _insert_values(device, skip=("profile_id",))
+    if not _first_seen_sql:
+        quote = connection.ops.quote_name
+        _first_seen_sql.append(
+            _FIRST_SEEN_SQL.format(
+                profile_columns=", ".join(map(quote, profile_columns)),
+                profile_values=", ".join(["%s"] * len(profile_columns)),
+                profile_conflict=_PROFILE_IDENTITY,
+                device_columns=", ".join(map(quote, [*device_columns, "profile_id"])),
+                device_values=", ".join(["%s"] * len(device_columns) + ["person.id"]),
+                device_conflict=_DEVICE_CLIENT_ID,
+            ).replace("%(identity)s", "%s")
+        )
+    with connection.cursor() as cursor:
+        cursor.execute(_first_seen_sql[0], [identity, *profile_values, *device_values])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    profile_id, last_seen_at, created, device.pk = row
+    device._state.adding, device._state.db = False, "default"
+    device.profile = _loaded(Profile, {"id": profile_id, "identity": identity, "last_seen_at": last_seen_at})
+    if not created:
+        seen_now(profile_id, last_seen_at)  # a known person on a new browser
+    return device, created
 
 
 @transaction.atomic

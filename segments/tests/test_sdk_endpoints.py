@@ -72,6 +72,19 @@ def test_identify_puts_the_browser_on_the_profile_and_answers_its_origin(sdk):
     assert device.browser == Device.Browser.FIREFOX
 
 
+def test_a_new_browser_of_a_known_person_joins_them_and_marks_them_seen(sdk):
+    with time_machine.travel(NOW, tick=False) as clock:
+        assert sdk("identify", identity="ada", browser="chrome").json() == {"push_status": "ask"}
+        clock.shift(120)
+        response = sdk("identify", client_id=STRANGER, identity="ada", browser="firefox")
+        assert response.json() == {"push_status": "ask"}
+    ada = Profile.objects.get(identity="ada")
+    assert ada.last_seen_at == NOW + timedelta(seconds=120)
+    devices = {d.client_id: (d.browser, d.platform, d.last_seen_at) for d in ada.devices.all()}
+    assert devices == {CLIENT: ("chrome", "web", NOW), STRANGER: ("firefox", "web", NOW + timedelta(seconds=120))}
+    assert Profile.objects.count() == 1
+
+
 def test_identify_stores_the_profile_fields_sent_with_it(sdk):
     response = sdk("identify", identity="ada", profile={"name": "Ada", "properties": {"customer_type": "Gold"}})
     assert response.status_code == 200
