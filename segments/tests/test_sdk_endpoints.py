@@ -83,6 +83,15 @@ def test_a_new_browser_of_a_known_person_joins_them_and_marks_them_seen(sdk):
     devices = {d.client_id: (d.browser, d.platform, d.last_seen_at) for d in ada.devices.all()}
     assert devices == {CLIENT: ("chrome", "web", NOW), STRANGER: ("firefox", "web", NOW + timedelta(seconds=120))}
     assert Profile.objects.count() == 1
+    # Made with the models' defaults, as Profile() and Device() would have them.
+    assert (ada.properties, ada.name, ada.is_test, ada.created_at) == ({}, "", False, NOW)
+    device = Device.objects.get(client_id=STRANGER)
+    assert (device.categories, device.push_status, device.endpoint, device.created_at) == (
+        [],
+        "ask",
+        "",
+        NOW + timedelta(seconds=120),
+    )
 
 
 def test_identify_stores_the_profile_fields_sent_with_it(sdk):
