@@ -6,6 +6,7 @@ from segments.actions.properties import note_properties
 from segments.actions.reach import estimate_reach, refresh_reach, rule_notes, suggest_places, suggest_values
 from segments.models import Device, Event, Profile, Segment
 from segments.rules import parse
+from segments.rules.compiler import compile_rules, profiles
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 GOLD = {"match": "all", "conditions": [{"kind": "property", "name": "tier", "op": "equals", "value": "Gold"}]}
@@ -71,3 +72,29 @@ def test_an_event_property_nobody_sent_gets_a_note(audience):
     assert rule_notes(tree) == {}
     tree = parse({"conditions": [{"kind": "event", "event": "Charged", "filters": typo}]})
     assert "'amout'" in rule_notes(tree)["0"]
+
+
+ANY_MIXED = [
+    {"kind": "property", "name": "tier", "op": "equals", "value": "Silver"},
+    {"kind": "app_field", "field": "app_version", "op": "starts_with", "value": "4.5"},
+    {"kind": "event", "event": "Added To Cart", "count": {"op": "at_least", "value": 2}},
+]
+
+
+@pytest.mark.parametrize("match", ["any", "none"])
+def test_an_any_of_group_over_the_whole_audience_is_one_list_of_ids(audience, match):
+    # Over the whole audience a root any-of group is the ids of each alternative, as one
+    # UNION (rules/compiler.py _listed), not an OR tested on every profile; a check of a
+    # few given profiles keeps the OR. Both select the same people.
+    both = Profile.objects.get(identity="both")
+    Device.objects.filter(profile=both, platform="ios").update(app_version="4.5.1")
+    web = Profile.objects.get(identity="web")
+    Event.objects.bulk_create([Event(profile=web, name="Added To Cart", occurred_at=NOW) for _ in range(2)])
+    tree = parse({"match": match, "conditions": ANY_MIXED})
+    listed = str(profiles(tree, now=NOW).query)
+    assert listed.count(" UNION ") == 2 and "EXISTS" not in listed
+    assert " UNION " not in str(Profile.objects.filter(compile_rules(tree, now=NOW)).query)
+    chosen = {"silver", "both", "web"} if match == "any" else {"gold-unreachable"}
+    assert set(profiles(tree, now=NOW).values_list("identity", flat=True)) == chosen
+    assert set(Profile.objects.filter(compile_rules(tree, now=NOW)).values_list("identity", flat=True)) == chosen
+    assert estimate_reach(tree, now=NOW).qualified == len(chosen)
