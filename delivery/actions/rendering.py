@@ -66,7 +66,7 @@ class Renderer:
             return ("profile", profile_id)
         found = liquid.profile_context(profile)
         # Whether each field is there, and its value: a missing field is unlike any value.
-        return ("values", json.dumps([[name in found, found.get(name)] for name in names], default=str))
+        return ("values", _alike_key([[name in found, found.get(name)] for name in names]))
 
     def _render(self, content, profile_id, extra=None):
         return liquid.render(content, self.context(content, profile_id, extra))
@@ -92,6 +92,9 @@ class Renderer:
             found[source["name"]] = self.linked.get(url)
         return found
 
+
+# json.dumps(…, default=str) without a new encoder per call (once per message in a batch).
+_alike_key = json.JSONEncoder(default=str).encode
 
 PROFILE_READ = re.compile(r"profile\.([A-Za-z_][A-Za-z0-9_]*)(?=[\s}|.,)%\[=<>!]|$)")
 

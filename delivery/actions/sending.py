@@ -42,7 +42,7 @@ from delivery.actions.outcomes import Outcomes, Recorder
 from delivery.actions.rendering import Renderer
 from delivery.linked import LinkedContentError
 from delivery.models import DeliverySettings, Dispatch, Message
-from delivery.payloads import AES128GCM_HEADER, AES128GCM_RECORD_OVERHEAD, MAX_PUSH_BYTES, build_payload, payload_bytes
+from delivery.payloads import AES128GCM_HEADER, AES128GCM_RECORD_OVERHEAD, MAX_PUSH_BYTES, Payloads
 from delivery.providers.base import Outcome, Push
 from delivery.providers.registry import MISSING_CREDENTIALS, Providers
 from delivery.throttle import Throttle
@@ -196,13 +196,14 @@ class Batch:
         providers = Providers(self.settings, vapid.current())
         renderer = Renderer(self.dispatch.contents, {row["profile_id"] for row in rows})
         groups = defaultdict(list)  # provider -> [(row, push)]
+        payloads = Payloads()
         for row in rows:
             platform = row["device__platform"]
             provider = providers.for_platform(platform)
             if provider is None:
                 self.outcomes.fail(row, MISSING_CREDENTIALS.get(platform, "dispatch_failed"))
                 continue
-            push = self.push_for(row, renderer)
+            push = self.push_for(row, renderer, payloads)
             if push is not None:
                 groups[provider].append((row, push))
         for provider, items in groups.items():
@@ -266,7 +267,7 @@ class Batch:
 
     # -- rendering -----------------------------------------------------------------------
 
-    def push_for(self, row, renderer):
+    def push_for(self, row, renderer, payloads):
         try:
             content = renderer.content(row["profile_id"], row["variant"], row["context"])
         except liquid.ContentError as error:
@@ -282,8 +283,7 @@ class Batch:
         collapse_key = (
             content.get("collapse_key") or f"{self.rules.collapse_prefix}{self.dispatch.pk}-{row['device_id']}"
         )
-        payload = build_payload(platform, content, message_id=row["id"], collapse_key=collapse_key)
-        data = payload_bytes(payload)
+        payload, data = payloads.build(platform, content, message_id=row["id"], collapse_key=collapse_key)
         size = len(data) + (AES128GCM_HEADER + AES128GCM_RECORD_OVERHEAD if platform == "web" else 0)
         if size > MAX_PUSH_BYTES:
             self.outcomes.fail(row, PAYLOAD_TOO_LARGE)

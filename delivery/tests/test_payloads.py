@@ -1,8 +1,12 @@
 """Payloads per platform, and the encrypted size a web push will have."""
 
-import pytest
+import json
 
-from delivery.payloads import MAX_PUSH_BYTES, build_payload, encrypted_size
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from delivery.payloads import MAX_PUSH_BYTES, Payloads, build_payload, encrypted_size
 from delivery.providers.apns.transport import apns_payload, is_background
 from delivery.providers.base import Push
 from delivery.providers.fcm.transport import message_for
@@ -121,3 +125,31 @@ def test_an_ios_payload_with_a_zero_badge_clears_it_and_nothing_to_show_is_a_bac
 def test_an_unknown_platform_is_refused():
     with pytest.raises(ValueError, match="platform"):
         build_payload("kaios", CONTENT, message_id=1, collapse_key="")
+
+
+TEXT = st.text(st.characters(codec="utf-8"), max_size=12) | st.sampled_from(
+    ["", "\x00collapse-key\x00", "\x00message-id\x00", '"\x00message-id\x00"', "\\u0000collapse-key\\u0000", "Zoë 🧦"]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    title=TEXT,
+    body=TEXT,
+    kv=st.dictionaries(TEXT, TEXT, max_size=3),
+    buttons=st.lists(st.fixed_dictionaries({"title": TEXT, "url": TEXT}), max_size=3),
+    message_ids=st.lists(st.integers(min_value=1, max_value=2**62), min_size=1, max_size=3),
+    collapse_keys=st.lists(TEXT, min_size=1, max_size=3),
+)
+def test_a_batch_builds_the_same_payloads_and_bytes_as_one_message_at_a_time(
+    title, body, kv, buttons, message_ids, collapse_keys
+):
+    content = {**CONTENT, "title": title, "body": body, "kv": kv, "buttons": buttons}
+    payloads = Payloads()
+
+    for message_id, collapse_key in zip(message_ids, collapse_keys * 3, strict=False):
+        for platform in ("web", "android", "ios"):
+            one = build_payload(platform, content, message_id=message_id, collapse_key=collapse_key)
+            payload, data = payloads.build(platform, content, message_id=message_id, collapse_key=collapse_key)
+            assert (payload, data) == (one, json.dumps(one, separators=(",", ":"), ensure_ascii=False).encode())
+            assert json.dumps(payload) == json.dumps(one)  # the same keys in the same order
