@@ -80,15 +80,27 @@ def _group(group, now):
 
 
 def _listed(group, now):
-    """An any-of (or none-of) group over the whole audience as one list of profile ids:
-    the ids of each alternative that is a list of another table's ids anyway (event
-    counts, app fields, push status: _ids), UNION the profiles whose own row passes
-    one of the others. Written as an OR, PostgreSQL reads every profile in id order
-    and tests each alternative on it, probing two hashed lists per row: 2.5 s for
-    bench/reach.py's any_mixed (a property, a count of events, an app version) on a
-    million profiles, against 1.2 s as one UNION (both under load 5, 2026-12-07).
-    For a few given profiles (campaigns/live/requested.py) the OR stays cheaper: each
-    alternative is tested on those rows only."""
+    """An any-of (or none-of) group over the whole audience as one list of ids (listed),
+    else as an OR."""
+    ids = listed(group, now=now)
+    if ids is None:
+        return _group(group, now)
+    found = Q(pk__in=ids)
+    return found if group.match == "any" else ~found
+
+
+def listed(group, *, now):
+    """The profiles an any-of or none-of ``group``'s alternatives select, as one list of
+    profile ids (a RawSQL UNION), or None where that is no help: the ids of each
+    alternative that is a list of another table's ids anyway (event counts, app fields,
+    push status: _ids), UNION the profiles whose own row passes one of the others.
+    Written as an OR, PostgreSQL reads every profile in id order and tests each
+    alternative on it, probing two hashed lists per row: 2.5 s for bench/reach.py's
+    any_mixed (a property, a count of events, an app version) on a million profiles,
+    against 1.2 s as one UNION (both under load 5, 2026-12-07). For a few given
+    profiles (campaigns/live/requested.py) the OR stays cheaper: each alternative is
+    tested on those rows only. Every id listed is a profile's: devices and events have
+    foreign keys, and the roll-up deletes a row whose count reaches 0."""
     lists, rows = [], []
     for child in group.conditions:
         found = _node(child, now)
@@ -98,7 +110,7 @@ def _listed(group, now):
         else:
             lists.append(ids)
     if not lists or len(group.conditions) < 2:
-        return _group(group, now)
+        return None
     if rows:
         lists.insert(0, Profile.objects.filter(reduce(or_, rows)).values("pk"))
     sql, params = [], []
@@ -106,8 +118,7 @@ def _listed(group, now):
         text, values = (ids.sql, ids.params) if isinstance(ids, RawSQL) else ids.order_by().query.sql_with_params()
         sql.append(text)
         params.extend(values)
-    found = Q(pk__in=RawSQL(" UNION ".join(sql), params))  # noqa: S611 (compiled SQL, bound params)
-    return found if group.match == "any" else ~found
+    return RawSQL(" UNION ".join(sql), params)  # noqa: S611 (compiled SQL, bound params)
 
 
 def _ids(found):

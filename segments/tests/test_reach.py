@@ -3,7 +3,14 @@ from datetime import UTC, datetime
 import pytest
 
 from segments.actions.properties import note_properties
-from segments.actions.reach import estimate_reach, refresh_reach, rule_notes, suggest_places, suggest_values
+from segments.actions.reach import (
+    _count_profiles,
+    estimate_reach,
+    refresh_reach,
+    rule_notes,
+    suggest_places,
+    suggest_values,
+)
 from segments.models import Device, Event, Profile, Segment
 from segments.rules import parse
 from segments.rules.compiler import compile_rules, profiles
@@ -97,4 +104,11 @@ def test_an_any_of_group_over_the_whole_audience_is_one_list_of_ids(audience, ma
     chosen = {"silver", "both", "web"} if match == "any" else {"gold-unreachable"}
     assert set(profiles(tree, now=NOW).values_list("identity", flat=True)) == chosen
     assert set(Profile.objects.filter(compile_rules(tree, now=NOW)).values_list("identity", flat=True)) == chosen
-    assert estimate_reach(tree, now=NOW).qualified == len(chosen)
+    reach = estimate_reach(tree, now=NOW)
+    assert reach.qualified == len(chosen)
+    # An any-of group is counted from its list without the profile table (_count_listed):
+    # the same counts as the count over profiles.
+    assert reach == _count_profiles(tree, NOW, "reachable")
+    assert reach.reachable == (
+        {"web": 1, "android": 1, "ios": 0, "any": 2} if match == "any" else dict.fromkeys(reach.reachable, 0)
+    )

@@ -10,6 +10,7 @@ from django.db import transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from segments.actions.reach import estimate_reach
 from segments.models import Device, Event, Profile
 from segments.rules import parse
 from segments.rules.compiler import profiles
@@ -331,6 +332,7 @@ def agree(people, rules):
         for index, data in enumerate(people):
             create(index, data)
         by_query = set(profiles(tree, now=NOW).values_list("identity", flat=True))
+        counted = estimate_reach(tree, now=NOW).qualified  # an any-of group: from its list of ids
         by_python = {
             p.identity
             for p in Profile.objects.prefetch_related("devices", "events")
@@ -338,6 +340,7 @@ def agree(people, rules):
         }
         transaction.set_rollback(True)
     assert by_query == by_python, rules
+    assert counted == len(by_query), rules
 
 
 EXAMPLES = settings(
