@@ -174,7 +174,7 @@ def send_run(args, env, queue, port, run, devices, count, dispatches):
             spy = PySpy(senders[0], args.py_spy, idle=args.py_spy_idle) if args.py_spy and count == 1 else None
             database = DatabaseMeter()
             connection.close()  # the workers get the database to themselves while we measure
-            cpu_before = [cpu_seconds(pid, children=True) for pid in senders]
+            cpu_before = [cpu_seconds(pid) for pid in senders]
             loop_before = cpu_seconds(senders[0], main_thread=True)
             service_before = service.cpu()
             do_start(dispatch)  # queues the send tasks (autocommit: at once)
@@ -194,7 +194,7 @@ def send_run(args, env, queue, port, run, devices, count, dispatches):
                 sampler.stop()
             if spy:
                 spy.stop()
-            cpu = sum(cpu_seconds(pid, children=True) - b for pid, b in zip(senders, cpu_before, strict=True))
+            cpu = sum(cpu_seconds(pid) - before for pid, before in zip(senders, cpu_before, strict=True))
             loop_cpu = cpu_seconds(senders[0], main_thread=True) - loop_before
             service_cpu = service.cpu() - service_before
             used = database.used()
@@ -216,7 +216,6 @@ def send_run(args, env, queue, port, run, devices, count, dispatches):
     print(f"  the push service received {sum(received.values()):,} pushes, none twice")
     peak = max(samplers, key=lambda sampler: sampler.peak_mb)
     result = RunResult(count, final["sent"], final["failed"], seconds, cpu, peak.peak_mb, peak.progress(), used)
-    result.helper_rss_mb = max(sampler.peak_helper_kb for sampler in samplers) / 1024
     result.service_cpu = service_cpu
     result.loop_cpu = loop_cpu  # the first sender's main thread: the event loop and the batch's steps
     return result
@@ -281,13 +280,11 @@ def report(args, runs, plain, cost):
     one = runs[0]
     print(f"clarion, 1 worker process: {one.sent:,} sent, {one.failed:,} failed in {one.seconds:.1f} s: "
           f"{one.rate:,.0f} msgs/s")  # fmt: skip
-    print(f"  the sending process (and its encryption process) used {one.cpu:.1f} s of CPU:"
-          f" {one.per_cpu:,.0f} msgs per CPU second"
+    print(f"  the sending process used {one.cpu:.1f} s of CPU: {one.per_cpu:,.0f} msgs per CPU second"
           f" ({1e6 / one.per_cpu:.0f} µs a message); the push service {one.service_cpu:.1f} s"
           f" ({1e6 * one.service_cpu / max(1, one.sent):.0f} µs a push); its main thread (claim, render, event"
           f" loop) {1e6 * one.loop_cpu / max(1, one.sent):.0f} µs a message")  # fmt: skip
-    print(f"  worker peak RSS {one.rss_mb:.0f} MB; as the run went: {one.progress}; the sender's child"
-          f" processes (Web Push encryption) {one.helper_rss_mb:.0f} MB")  # fmt: skip
+    print(f"  worker peak RSS {one.rss_mb:.0f} MB; as the run went: {one.progress}")
     for result in runs[1:]:
         efficiency = result.rate / (result.workers * one.rate)
         print(f"clarion, {result.workers} worker processes: {result.rate:,.0f} msgs/s "
@@ -314,7 +311,6 @@ def report(args, runs, plain, cost):
         f" wal_bytes_per_1000={wal:.0f} daily_cap={args.daily_cap}"
         f" sender_us_per_msg={1e6 / one.per_cpu:.0f} service_us_per_push={1e6 * one.service_cpu / max(1, one.sent):.0f}"
         f" sender_main_thread_us_per_msg={1e6 * one.loop_cpu / max(1, one.sent):.0f}"
-        f" sender_children_rss_mb={one.helper_rss_mb:.0f}"
     )
     for result in runs[1:]:
         line += (
@@ -534,23 +530,12 @@ class PySpy:
                 print(f"    {100 * count / samples:5.1f} %  {frame}")
 
 
-def cpu_seconds(pid, *, main_thread=False, children=False):
+def cpu_seconds(pid, *, main_thread=False):
     """User and system CPU time of a process, or of its main thread alone (proc(5): fields 14
-    and 15, in clock ticks); with ``children``, its live child processes' too (the sender's
-    Web Push encryption process, ``transport.Ahead``)."""
+    and 15, in clock ticks)."""
     path = f"/proc/{pid}/task/{pid}/stat" if main_thread else f"/proc/{pid}/stat"
     fields = Path(path).read_text().rsplit(")", 1)[1].split()
-    own = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    if not children:
-        return own
-    return own + sum(cpu_seconds(child) for child in child_pids(pid))
-
-
-def child_pids(pid):
-    try:
-        return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
-    except OSError:
-        return []
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def rss_kb(pid):
@@ -567,17 +552,14 @@ class RssSampler(threading.Thread):
     def __init__(self, worker):
         super().__init__(daemon=True)
         self.worker = worker
-        self.peak_kb = self.peak_total_kb = self.current_kb = self.peak_helper_kb = 0
+        self.peak_kb = self.peak_total_kb = self.current_kb = 0
         self.marks = []  # (messages marked, RSS MB) as the run went
         self.done = threading.Event()
 
     def run(self):
         while not self.done.is_set():
-            pids = self.worker.pids()
-            sizes = [rss_kb(pid) for pid in pids]
+            sizes = [rss_kb(pid) for pid in self.worker.pids()]
             self.current_kb = max(sizes[1:] or sizes)
-            helpers = [rss_kb(child) for child in child_pids(pids[-1])] if len(pids) > 1 else []
-            self.peak_helper_kb = max(self.peak_helper_kb, sum(helpers))  # the encryption process
             self.peak_kb = max(self.peak_kb, self.current_kb)
             self.peak_total_kb = max(self.peak_total_kb, sum(sizes))
             time.sleep(0.1)

@@ -1,9 +1,9 @@
 """The Web Push provider against a local push service that verifies VAPID and decrypts."""
 
-import concurrent.futures
 import email.utils
 import logging
 import socket
+import threading
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -12,7 +12,8 @@ import time_machine
 
 from delivery.actions.sending import answers_in_groups
 from delivery.providers.base import Outcome, Push
-from delivery.providers.webpush import WebPushProvider, ece, transport
+from delivery.providers.webpush import WebPushProvider, transport
+from delivery.providers.webpush.transport import encrypt as transport_encrypt
 from delivery.providers.webpush.transport import topic_for
 from delivery.providers.webpush.vapid import origin_of
 from tests.pushservices.webpush import WebPushService, make_vapid_key
@@ -354,58 +355,43 @@ def stream(provider, pushes):
     return [result for _, result in sorted(answered, key=lambda pair: pair[0])]
 
 
-def test_the_pipeline_encrypts_in_a_process_beside_the_event_loop(service, provider):
+def test_the_pipeline_encrypts_on_a_thread_beside_the_event_loop(service, provider, monkeypatch):
     subscribers = [service.subscribe() for _ in range(120)]
+    threads = set()
 
+    def encrypt(push):
+        threads.add(threading.current_thread())
+        return transport_encrypt(push)
+
+    monkeypatch.setattr(transport, "encrypt", encrypt)
     results = stream(provider, [push_to(s, {"title": f"n{i}"}, device_id=i) for i, s in enumerate(subscribers)])
 
     assert [(r.device_id, r.outcome) for r in results] == [(i, Outcome.SENT) for i in range(120)]
     assert [service.payloads(s) for s in subscribers] == [[{"title": f"n{i}"}] for i in range(120)]
-    # cryptography holds the GIL through the key generation and ECDH: a thread of this
-    # process would take turns with the event loop instead of running beside it.
-    assert transport._encrypter().process.poll() is None  # a child process, running
+    assert threading.current_thread() not in threads  # the event loop runs on this one
+    assert [thread.name.startswith("webpush-encrypt") for thread in threads] == [True]
 
 
-def test_a_stream_goes_on_when_the_encryption_process_dies(service, provider):
-    subscribers = [service.subscribe() for _ in range(3)]
-    gone = transport._encrypter().process
-    gone.kill()
-    gone.wait()
-
-    results = stream(provider, [push_to(subscribers[i % 3], {"n": i}, device_id=i) for i in range(300)])
-
-    assert [r.outcome for r in results] == [Outcome.SENT] * 300
-    assert sorted(p["n"] for s in subscribers for p in service.payloads(s)) == list(range(300))
-    assert transport._encrypter().process is not gone and transport._encrypter().process.poll() is None
-
-
-def test_encryption_stays_a_few_chunks_ahead_of_the_sends(service, vapid_key, monkeypatch):
-    provider = WebPushProvider(vapid_key[0], SUBJECT, read_timeout=5, concurrency=10)
+def test_encryption_stays_a_few_chunks_ahead_of_the_sends(service, provider, monkeypatch):
     subscribers = [service.subscribe() for _ in range(3)]
     pushes = [push_to(subscribers[i % 3], device_id=i) for i in range(1000)]
     encrypted, lead = [], []
     send_one = provider.send_one
-    threads = concurrent.futures.ThreadPoolExecutor(1)
 
-    class Counted:
-        """In place of the encryption process, so the chunks can be counted here."""
-
-        def submit(self, parts):
-            encrypted.extend(parts)
-            return threads.submit(ece.encrypted, parts)
+    def encrypt(push):
+        encrypted.append(push)
+        return transport_encrypt(push)
 
     async def counted(session, push, body=None):
-        lead.append(len(encrypted) - len(lead))  # asked for so far, minus those sent
+        lead.append(len(encrypted) - len(lead))  # encrypted so far, minus those sent
         return await send_one(session, push, body)
 
-    monkeypatch.setattr(transport, "_encrypter", Counted)
+    monkeypatch.setattr(transport, "encrypt", encrypt)
     monkeypatch.setattr(provider, "send_one", counted)
     results = stream(provider, pushes)
-    threads.shutdown()
 
     assert all(r.outcome == Outcome.SENT for r in results) and len(results) == 1000
-    # Each lane holds one push it has taken and not sent yet.
-    assert max(lead) <= (transport.ENCRYPT_AHEAD + 1) * transport.ENCRYPT_CHUNK + provider.concurrency
+    assert max(lead) <= (transport.ENCRYPT_AHEAD + 1) * transport.ENCRYPT_CHUNK
 
 
 def test_broken_keys_fail_alone_in_a_stream_without_a_request(service, provider):

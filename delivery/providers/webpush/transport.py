@@ -16,14 +16,21 @@ let the URL's host send the worker anywhere.
 
 import asyncio
 import base64
+import binascii
+import concurrent.futures
 import contextlib
 import hashlib
+import hmac
 import logging
 import os
 import re
+import struct
 import threading
 import time
 
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.conf import settings
 from yarl import URL
 
@@ -38,7 +45,6 @@ from delivery.providers.base import (
     result,
 )
 from delivery.providers.pooled import PooledHttpProvider
-from delivery.providers.webpush import ece
 from delivery.providers.webpush.client import NoAnswer, PushClient, request_start
 from delivery.providers.webpush.resolver import PublicAddressResolver, RefusedAddress
 from delivery.providers.webpush.vapid import VapidHeaders, origin_of
@@ -92,110 +98,118 @@ def _authority(endpoint):
 AUTHORITY = re.compile(r"([^:]*)://([^/?#]*)")
 
 
+def _b64decode(text):
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+# RFC 8291 §3.4 and RFC 8188 §2.2: the constants of the key derivation and the header.
+P256 = ec.SECP256R1()
+KEY_INFO = b"WebPush: info\x00"
+CEK_INFO = b"Content-Encoding: aes128gcm\x00\x01"
+NONCE_INFO = b"Content-Encoding: nonce\x00\x01"
+RECORD_SIZE = struct.pack("!I", 4096)  # one record: the body is at most 4096 bytes anyway
+KEY_ID_LENGTH = b"\x41"  # the sender's public key, 65 bytes uncompressed
+LAST_RECORD = b"\x02"  # RFC 8188 §2: the padding delimiter of the last record, no padding
+
+
 def encrypt(push):
-    """The aes128gcm body of ``push`` for its subscription (``ece.encrypt``)."""
-    return ece.encrypt(push.p256dh, push.auth, _data(push))
+    """The aes128gcm body for this subscription (RFC 8291 §3.4): a fresh ephemeral key pair
+    and salt for every message, one record.
+
+    HKDF with SHA-256 and 32 or fewer bytes of output is one HMAC to extract and one to
+    expand (RFC 5869 §2), so each step is ``hmac.digest``; http_ece did the same through
+    cryptography's HKDF objects, a key serialisation and a record loop per message, about a
+    fifth of the encryption's time (bench/README.md, send.py). The local push service
+    (tests/pushservices) decrypts these bodies with http_ece."""
+    subscriber = _b64decode(push.p256dh)
+    auth_secret = _b64decode(push.auth)
+    if len(auth_secret) != 16:  # RFC 8291 §3.2
+        raise ValueError("the auth secret must be 16 bytes")
+    receiver = ec.EllipticCurvePublicKey.from_encoded_point(P256, subscriber)  # ValueError if not on the curve
+    sender = ec.generate_private_key(P256)
+    sender_public = sender.public_key().public_bytes(
+        serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
+    )
+    shared = sender.exchange(ec.ECDH(), receiver)
+    ikm = hmac.digest(
+        hmac.digest(auth_secret, shared, "sha256"), KEY_INFO + subscriber + sender_public + b"\x01", "sha256"
+    )
+    salt = os.urandom(16)
+    prk = hmac.digest(salt, ikm, "sha256")
+    key = hmac.digest(prk, CEK_INFO, "sha256")[:16]
+    nonce = hmac.digest(prk, NONCE_INFO, "sha256")[:12]
+    data = push.body if push.body is not None else payload_bytes(push.payload)
+    record = AESGCM(key).encrypt(nonce, data + LAST_RECORD, None)
+    return b"".join((salt, RECORD_SIZE, KEY_ID_LENGTH, sender_public, record))
 
 
-def _data(push):
-    return push.body if push.body is not None else payload_bytes(push.payload)
-
-
-BAD_KEYS = ece.BAD_KEYS
-ENCRYPT_CHUNK = 50  # pushes encrypted in one hand-over to the encryption process
+BAD_KEYS = (binascii.Error, ValueError, TypeError)  # what encrypt raises for a subscription's keys
+ENCRYPT_CHUNK = 50  # pushes encrypted in one hand-over to the encryption thread
 ENCRYPT_AHEAD = 4  # chunks encrypted ahead of the lanes, at most
 
 
 def encrypted(pushes):
     """Each push's body, or the error its subscription's keys raised."""
-    return ece.encrypted([(push.p256dh, push.auth, _data(push)) for push in pushes])
+    bodies = []
+    for push in pushes:
+        try:
+            bodies.append(encrypt(push))
+        except BAD_KEYS as error:
+            bodies.append(error)
+    return bodies
 
 
 class Ahead:
-    """The bodies of one ``send_stream`` call's pushes, encrypted in the process's encryption
-    process in chunks of ``chunk``, at most ``ahead`` chunks ahead of the lanes.
+    """The bodies of one ``send_stream`` call's pushes, encrypted on the process's encryption
+    thread in chunks of ``chunk``, at most ``ahead`` chunks ahead of the lanes.
 
-    A process, not a thread: ``cryptography`` (50.x) holds the GIL through the P-256 key
-    generation and ECDH, most of ``encrypt`` (two threads encrypting made no more bodies a
-    second than one, and a busy Python thread beside one slowed it fourfold), so on a thread
-    of the sending process it took turns with the event loop instead of running beside it
-    (bench/README.md, send.py). A chunk crosses as the subscriptions' keys and the payloads'
-    bytes, a few hundred bytes a push. The lanes take the pushes in order: when one takes the
-    first push of a chunk, every push before it has been taken, so the chunk before is let go
-    and the next one is asked for. Memory stays at a few chunks whatever the batch."""
+    The P-256 key generation and ECDH, most of ``encrypt``, run in OpenSSL without the GIL, so
+    on that thread they overlap the event loop's socket work instead of adding to it
+    (bench/README.md, send.py). The lanes take the pushes in order: when one takes the first
+    push of a chunk, every push before it has been taken, so the chunk before is let go and the
+    next one is asked for. Memory stays at a few chunks whatever the batch."""
 
     def __init__(self, pushes, *, chunk=ENCRYPT_CHUNK, ahead=ENCRYPT_AHEAD):
         self.pushes, self.chunk = pushes, chunk
         self.loop = asyncio.get_running_loop()
-        self.chunks = {}  # chunk number -> (the future of its bodies, the pool encrypting them)
-        self.redone = {}  # chunk number -> its bodies, encrypted here after the process died
+        self.chunks = {}  # chunk number -> the future of its bodies
         self.asked = 0  # chunks asked for so far
         for _ in range(ahead):
             self._ask()
 
-    def _parts(self, number):
-        start = number * self.chunk
-        return [(push.p256dh, push.auth, _data(push)) for push in self.pushes[start : start + self.chunk]]
-
     def _ask(self):
-        if self.asked * self.chunk < len(self.pushes):
-            parts = self._parts(self.asked)
-            pool = _encrypter()
-            try:
-                waiting = pool.submit(parts)
-            except ece.EncrypterGone:  # found gone since its last use
-                _forget(pool)
-                pool = _encrypter()
-                waiting = pool.submit(parts)
-            self.chunks[self.asked] = (asyncio.wrap_future(waiting, loop=self.loop), pool)
+        start = self.asked * self.chunk
+        if start < len(self.pushes):
+            part = self.pushes[start : start + self.chunk]
+            self.chunks[self.asked] = self.loop.run_in_executor(_encrypter(), encrypted, part)
             self.asked += 1
 
     async def body(self, index):
         number, offset = divmod(index, self.chunk)
         if offset == 0:
             self.chunks.pop(number - 1, None)
-            self.redone.pop(number - 1, None)
             self._ask()
-        waiting, pool = self.chunks[number]
-        try:
-            bodies = await waiting
-        except ece.EncrypterGone:
-            # The encryption process died (killed, out of memory): later chunks go to a new
-            # one, and this chunk is encrypted here, once, whichever lane asks first.
-            _forget(pool)
-            if number not in self.redone:
-                self.redone[number] = ece.encrypted(self._parts(number))
-            bodies = self.redone[number]
-        return bodies[offset]
+        return (await self.chunks[number])[offset]
 
     def stop(self):
         """Chunks not started are dropped; one being encrypted finishes unused."""
-        for waiting, _ in self.chunks.values():
+        for waiting in self.chunks.values():
             waiting.cancel()
         self.chunks.clear()
-        self.redone.clear()
 
 
-_encryption = {}  # process id -> its encryption process (a forked child makes its own)
+_encryption = {}  # process id -> its encryption thread (a forked child makes its own)
 _encryption_lock = threading.Lock()
 
 
 def _encrypter():
-    """This process's encryption process (``ece.Encrypter``), started at its first use (about
-    0.3 s: a new interpreter that imports this package, never Django's settings or models) and
-    kept for the life of the process."""
     with _encryption_lock:
         pool = _encryption.get(os.getpid())
         if pool is None:
-            pool = _encryption[os.getpid()] = ece.Encrypter()
+            pool = _encryption[os.getpid()] = concurrent.futures.ThreadPoolExecutor(
+                1, thread_name_prefix="webpush-encrypt"
+            )
         return pool
-
-
-def _forget(pool):
-    """Drop ``pool``, found gone, if it is still this process's: the next use starts another."""
-    with _encryption_lock:
-        if _encryption.get(os.getpid()) is pool:
-            del _encryption[os.getpid()]
 
 
 class WebPushProvider(PooledHttpProvider):
