@@ -163,11 +163,13 @@ class Ahead:
     """The bodies of one ``send_stream`` call's pushes, encrypted on the process's encryption
     thread in chunks of ``chunk``, at most ``ahead`` chunks ahead of the lanes.
 
-    The P-256 key generation and ECDH, most of ``encrypt``, run in OpenSSL without the GIL, so
-    on that thread they overlap the event loop's socket work instead of adding to it
-    (bench/README.md, send.py). The lanes take the pushes in order: when one takes the first
-    push of a chunk, every push before it has been taken, so the chunk before is let go and the
-    next one is asked for. Memory stays at a few chunks whatever the batch."""
+    It was meant to run the P-256 key generation and ECDH, most of ``encrypt``, beside the
+    event loop; cryptography 50.0.2 holds the GIL through them (bench/README.md, send.py,
+    fourth pass), so the two take turns. A process of its own was tried and bought nothing
+    measurable: the batch's serial steps, not the GIL, limit one sender. The lanes take the
+    pushes in order: when one takes the first push of a chunk, every push before it has been
+    taken, so the chunk before is let go and the next one is asked for. Memory stays at a few
+    chunks whatever the batch."""
 
     def __init__(self, pushes, *, chunk=ENCRYPT_CHUNK, ahead=ENCRYPT_AHEAD):
         self.pushes, self.chunk = pushes, chunk
