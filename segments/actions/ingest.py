@@ -233,8 +233,16 @@ def register_device(data):
     now = timezone.now()
     profile, _ = Profile.objects.get_or_create(identity=data.identity)
     device = Device.objects.select_for_update().filter(platform=data.platform, token=data.token).first()
-    if device is None and data.install_id:
-        device = Device.objects.select_for_update().filter(client_id=data.install_id).first()
+    if data.install_id and (device is None or device.client_id != data.install_id):
+        install = Device.objects.select_for_update().filter(client_id=data.install_id).first()
+        if install is not None and device is not None:
+            # The token is one device's and the install another's: the install now has
+            # this token, so its own token is stale. The install's device takes the token
+            # and the other is retired (two rows cannot share a token or an install id:
+            # this was a 500).
+            device.token, device.retired_at = "", now
+            device.save(update_fields=["token", "retired_at"])
+        device = install or device
     created = device is None
     if created:
         device = Device(profile=profile, platform=data.platform)

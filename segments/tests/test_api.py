@@ -200,6 +200,20 @@ def test_a_token_that_moves_to_another_profile_leaves_the_first_suspended(api):
     assert (left.push_status, left.token) == ("suspended", "")
 
 
+def test_a_token_another_install_had_moves_to_the_install_that_sends_it(api):
+    # The token's device and the install's were two rows: writing the install id on the
+    # token's device broke segments_device_client_uniq, a 500 (the API fuzz test found it).
+    api("post", "/devices", {"identity": "u1", "platform": "android", "token": FCM_TOKEN, "install_id": "X"})
+    api("post", "/devices", {"identity": "u1", "platform": "android", "token": "other-token", "install_id": "Y"})
+    body = {"identity": "u1", "platform": "android", "token": FCM_TOKEN, "install_id": "Y"}
+    response = api("post", "/devices", body)
+    assert response.status_code == 200
+    install = Device.objects.get(client_id="Y")
+    assert (install.token, install.retired_at) == (FCM_TOKEN, None)
+    before = Device.objects.get(client_id="X")
+    assert before.token == "" and before.retired_at is not None
+
+
 def test_a_malformed_apns_token_is_refused(api):
     response = api("post", "/devices", {"identity": "u", "platform": "ios", "token": "not-hex-token"})
     assert response.status_code == 400
