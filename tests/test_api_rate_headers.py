@@ -42,7 +42,9 @@ def test_a_success_carries_the_keys_limit_and_what_is_left(client, key):
     assert first.status_code == 200
     limit, remaining, reset = figures(first)
     assert (limit, remaining) == (5, 4)
-    assert 0 < reset <= 60
+    # A window ends at a whole second (django-ratelimit jitters which one per key): a call
+    # in that second reads 0, the next one is in a new window (failed 1 run in ~60).
+    assert 0 <= reset <= 60
     assert figures(second)[:2] == (5, 3)
 
 
