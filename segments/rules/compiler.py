@@ -75,23 +75,31 @@ def _group(group, now):
         return EVERYONE
     if group.match == "all":
         return reduce(and_, parts)
-    either = reduce(or_, parts)
-    return either if group.match == "any" else ~either
+    return _either(group.match, reduce(or_, parts))
+
+
+def _either(match, found):
+    return found if match == "any" else ~found
 
 
 def _listed(group, now):
-    """An any-of (or none-of) group over the whole audience as one list of ids (listed),
-    else as an OR."""
-    ids = listed(group, now=now)
-    if ids is None:
-        return _group(group, now)
-    found = Q(pk__in=ids)
-    return found if group.match == "any" else ~found
+    """An any-of (or none-of) group over the whole audience as one list of ids (_union),
+    else as an OR; each alternative compiled once."""
+    parts = [_node(child, now) for child in group.conditions]
+    if not parts:
+        return EVERYONE
+    ids = _union(parts)
+    return _either(group.match, reduce(or_, parts) if ids is None else Q(pk__in=ids))
 
 
 def listed(group, *, now):
-    """The profiles an any-of or none-of ``group``'s alternatives select, as one list of
-    profile ids (a RawSQL UNION), or None where that is no help: the ids of each
+    """An any-of group's profiles as one list of ids (_union), or None."""
+    return _union([_node(child, now) for child in group.conditions])
+
+
+def _union(parts):
+    """The profiles compiled alternatives (``parts``) select, as one list of profile ids
+    (a RawSQL UNION), or None where that is no help: the ids of each
     alternative that is a list of another table's ids anyway (event counts, app fields,
     push status: _ids), UNION the profiles whose own row passes one of the others.
     Written as an OR, PostgreSQL reads every profile in id order and tests each
@@ -102,14 +110,13 @@ def listed(group, *, now):
     tested on those rows only. Every id listed is a profile's: devices and events have
     foreign keys, and the roll-up deletes a row whose count reaches 0."""
     lists, rows = [], []
-    for child in group.conditions:
-        found = _node(child, now)
+    for found in parts:
         ids = _ids(found)
         if ids is None:
             rows.append(found)
         else:
             lists.append(ids)
-    if not lists or len(group.conditions) < 2:
+    if not lists or len(parts) < 2:
         return None
     if rows:
         lists.insert(0, Profile.objects.filter(reduce(or_, rows)).values("pk"))
