@@ -31,14 +31,14 @@ def heartbeat(worker=None):
 
 @shared_task(name="delivery.tasks.send_batch", ignore_result=True)
 def send_batch(dispatch_id):
-    """Send one batch of a dispatch; queue the next while the claims come back full."""
-    report = sending.send_batch(dispatch_id)
-    if report is None:
-        return
-    if report.more:
+    """Send batches of a dispatch for a few seconds (``sending.TASK_SECONDS``); queue the next
+    task while the claims come back full."""
+    report = None
+    for report in sending.send_batches(dispatch_id):
+        for at in wake_ups(report.holds, timezone.now()):
+            wake(dispatch_id, at)
+    if report is not None and report.more:
         send_batch.delay(dispatch_id)
-    for at in wake_ups(report.holds, timezone.now()):
-        wake(dispatch_id, at)
 
 
 def wake_ups(holds, now):

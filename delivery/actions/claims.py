@@ -10,18 +10,27 @@ claim of the same dispatch, or by the sweep (beat, every 15 s) when no task is l
 The token, not the lease's time, says whose a row is: a worker that was only slow (its lease
 ran out, another worker claimed and sent the row) neither renews nor records over the other's
 claim.
+
+A send task sends several batches in a row and claims each next one ahead, on a thread of its
+own, while the one before sends (``Ahead``): the claim's UPDATE and the read of its rows wait on
+PostgreSQL while the event loop and the encryption go on (bench/README.md, send.py, fifth
+pass). A batch claimed ahead is kept by its own ``ClaimKeeper`` from the moment of the claim,
+so it is renewed, or let go, exactly as the batch being sent.
 """
 
+import concurrent.futures
 import logging
+import os
 import secrets
 import threading
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
-from delivery.models import Message
+from delivery.models import Dispatch, Message
 
 log = logging.getLogger(__name__)
 
@@ -113,3 +122,131 @@ class ClaimKeeper:
                     return  # every row is recorded (or was taken over): nothing left to keep
         finally:
             connection.close()  # this thread's connection, if it opened one
+
+
+@dataclass
+class Claimed:
+    """One batch's claim, read: the dispatch as it was when claimed, the claim's time and
+    token, its rows (``fields`` of ``claim_batch``), and the keeper renewing it until the batch
+    is done with (``with claimed: …``, or ``release``)."""
+
+    dispatch: Dispatch
+    now: datetime
+    token: int
+    rows: list
+    size: int
+    keeper: ClaimKeeper | None = None
+
+    @property
+    def full(self):
+        """The claim took as many rows as it asked for: more may be ready."""
+        return len(self.rows) == self.size
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        if self.keeper is not None:
+            self.keeper.__exit__(*exc)
+
+    def release(self):
+        """Let the rows go unsent, as if never claimed: the keeper stops and the rows still
+        carrying the token are queued again, for the next claim (or, when the dispatch was
+        stopped meanwhile, for the sweep to drop)."""
+        self.__exit__(None, None, None)
+        if self.rows:
+            Message.objects.filter(
+                pk__in=[row["id"] for row in self.rows], status=Message.Status.SENDING, claim_token=self.token
+            ).update(status=Message.Status.QUEUED, claimed_until=None, updated_at=timezone.now())
+
+
+def claim_batch(dispatch_id, size, fields):
+    """Claim up to ``size`` ready rows of a sending dispatch and read their ``fields``: a
+    ``Claimed`` whose keeper already runs; None when the dispatch is gone or not sending."""
+    dispatch = Dispatch.objects.filter(pk=dispatch_id).first()
+    if dispatch is None or dispatch.status != Dispatch.Status.SENDING:
+        return None
+    now = timezone.now()
+    token = new_token()
+    ids = claim(dispatch.pk, size, now, token=token)
+    claimed = Claimed(dispatch, now, token, [], size)
+    if not ids:
+        return claimed
+    claimed.keeper = ClaimKeeper(ids, token).__enter__()
+    try:
+        # The rows this claim holds, by its token: no list of a thousand ids to bind and parse.
+        mine = Message.objects.filter(dispatch_id=dispatch.pk, status=Message.Status.SENDING, claim_token=token)
+        claimed.rows = list(mine.values(*fields))
+    except BaseException:
+        claimed.keeper.__exit__(None, None, None)
+        raise
+    return claimed
+
+
+class Ahead:
+    """The next batch of a dispatch, claimed while the caller sends the one before.
+
+    ``start()`` asks for it; ``take()`` returns it (a ``Claimed``, or None when the dispatch
+    stopped sending meanwhile, or when nothing was asked). On PostgreSQL the claim is made on
+    the process's claim thread, with its own connection; SQLite has one writer, and a caller
+    inside a transaction (a test's) holds rows another connection cannot see, so there the
+    claim is made in line by ``take()``, as a batch started after the one before would."""
+
+    def __init__(self, dispatch_id, size, fields):
+        self.args = (dispatch_id, size, fields)
+        self.asked = None  # the future of the claim made ahead, or True for one made in line
+
+    def start(self):
+        if connection.vendor == "postgresql" and not connection.in_atomic_block:
+            self.asked = _claimer().submit(_claim_on_thread, *self.args)
+        else:
+            self.asked = True
+
+    def take(self):
+        asked, self.asked = self.asked, None
+        if asked is None:
+            return None
+        if asked is True:
+            return claim_batch(*self.args)
+        claimed = asked.result()
+        if claimed is not None and claimed.rows:
+            # Read again now: the batch was claimed while the one before was sent, and a pause,
+            # a stop or new contents since must hold for it as for a batch claimed now.
+            claimed.dispatch = Dispatch.objects.filter(pk=claimed.dispatch.pk).first()
+            if claimed.dispatch is None or claimed.dispatch.status != Dispatch.Status.SENDING:
+                claimed.release()
+                return None
+        return claimed
+
+    def release(self):
+        """A batch claimed ahead and not taken (the caller failed or stopped) is let go."""
+        if self.asked is None:
+            return
+        try:
+            claimed = self.take()
+        except DatabaseError as error:  # nothing was claimed, or its keeper already stopped
+            log.warning("a claim made ahead failed: %s", error)
+            return
+        if claimed is not None:
+            claimed.release()
+
+
+def _claim_on_thread(*args):
+    # The thread's own connection, closed after each claim as the keeper's is: the thread
+    # outlives tasks, test databases and the connection's age, and a claim is seconds apart.
+    try:
+        return claim_batch(*args)
+    finally:
+        connection.close()
+
+
+_claimers = {}  # process id -> its claim thread (a forked child makes its own)
+_claimers_lock = threading.Lock()
+
+
+def _claimer():
+    with _claimers_lock:
+        pool = _claimers.get(os.getpid())
+        if pool is None:
+            pool = _claimers[os.getpid()] = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="claim-ahead")
+        return pool

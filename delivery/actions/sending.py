@@ -37,7 +37,7 @@ from django.utils import timezone
 from delivery import content as liquid
 from delivery import vapid
 from delivery.actions import limits, retries
-from delivery.actions.claims import ClaimKeeper, claim, new_token
+from delivery.actions.claims import Ahead, claim_batch
 from delivery.actions.outcomes import Outcomes, Recorder
 from delivery.actions.rendering import Renderer
 from delivery.linked import LinkedContentError
@@ -92,6 +92,11 @@ RECORD_WAIT = 0.25
 # Pushes per ``send_many`` call: small, so a slow push holds back few answers; more than one,
 # because a call per push cost the worker a tenth more CPU per push (bench/send.py).
 SEND_PART = 10
+# A send task sends batches of its dispatch for about this long, each next one claimed while
+# the one before sends, then queues the next task: the task's hand-over and the claim no
+# longer stand between two batches (bench/README.md, send.py, fifth pass), and a dispatch
+# still lets the others' tasks have the worker every few seconds.
+TASK_SECONDS = 5
 
 
 @dataclass
@@ -107,24 +112,41 @@ class Report:
     holds: list = field(default_factory=list)  # each distinct time rows held by this batch come due
 
 
-def send_batch(dispatch_id, *, size=None):
-    dispatch = Dispatch.objects.filter(pk=dispatch_id).first()
-    if dispatch is None or dispatch.status != Dispatch.Status.SENDING:
-        return None
+def send_batches(dispatch_id, *, size=None, seconds=None):
+    """Send batches of a dispatch one after another for about ``seconds`` (``TASK_SECONDS``),
+    each next one claimed ahead while the one before sends (``claims.Ahead``); yields a
+    ``Report`` per batch. The last one's ``more`` says whether rows may be left: then the
+    caller queues another task, which lets other dispatches' tasks have the worker between."""
     size = size or settings.DELIVERY_BATCH_SIZE
-    now = timezone.now()
-    token = new_token()
-    ids = claim(dispatch.pk, size, now, token=token)
-    report = Report(claimed=len(ids), more=len(ids) == size)
-    if ids:
-        with ClaimKeeper(ids, token) as keeper:
-            # The rows this claim holds, by its token: no list of a thousand ids to bind and parse.
-            mine = Message.objects.filter(dispatch_id=dispatch.pk, status=Message.Status.SENDING, claim_token=token)
-            rows = list(mine.values(*ROW_FIELDS))
-            outcomes = Batch(dispatch, now, token=token, lock=keeper.writing).decide_and_send(rows)
-        outcomes.fill(report)
-    if not report.more:
-        finish_if_done(dispatch.pk)
+    until = time.monotonic() + (TASK_SECONDS if seconds is None else seconds)
+    ahead = Ahead(dispatch_id, size, ROW_FIELDS)
+    try:
+        claimed = claim_batch(dispatch_id, size, ROW_FIELDS)
+        while claimed is not None:
+            with claimed:
+                if claimed.full and time.monotonic() < until:
+                    ahead.start()
+                report = _send(claimed)
+            if not report.more:
+                finish_if_done(dispatch_id)
+            yield report
+            claimed = ahead.take()
+    finally:
+        ahead.release()
+
+
+def send_batch(dispatch_id, *, size=None):
+    """One batch of a dispatch (tests, bench/send.py): its ``Report``, or None when the dispatch
+    is not sending."""
+    with contextlib.closing(send_batches(dispatch_id, size=size, seconds=0)) as reports:
+        return next(reports, None)
+
+
+def _send(claimed):
+    report = Report(claimed=len(claimed.rows), more=claimed.full)
+    if claimed.rows:
+        batch = Batch(claimed.dispatch, claimed.now, token=claimed.token, lock=claimed.keeper.writing)
+        batch.decide_and_send(claimed.rows).fill(report)
     return report
 
 

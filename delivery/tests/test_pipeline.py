@@ -10,6 +10,7 @@ from django.core.cache import cache
 from django.test import override_settings
 
 from delivery.actions import sending
+from delivery.actions.claims import claim
 from delivery.actions.dispatches import counts
 from delivery.models import DeliverySettings, Dispatch, Message
 from delivery.providers.webpush.transport import topic_for
@@ -91,8 +92,8 @@ def test_a_claimed_row_is_never_claimed_again(service, key):
     audience = web_audience(service, 4)
     dispatch = started_dispatch([d for d, _ in audience], {"title": "Hello"})
 
-    first = sending.claim(dispatch.pk, 3, datetime.now(UTC))
-    second = sending.claim(dispatch.pk, 3, datetime.now(UTC))
+    first = claim(dispatch.pk, 3, datetime.now(UTC))
+    second = claim(dispatch.pk, 3, datetime.now(UTC))
 
     assert len(first) == 3 and len(second) == 1
     assert not set(first) & set(second)
@@ -366,7 +367,7 @@ def test_the_sweep_queues_again_what_outlived_its_claim(service, key):
     audience = web_audience(service, 3)
     with time_machine.travel(T0, tick=False):
         dispatch = started_dispatch([d for d, _ in audience], {"title": "Hello"})
-        sending.claim(dispatch.pk, 2, T0)  # a worker claims two, then dies
+        claim(dispatch.pk, 2, T0)  # a worker claims two, then dies
     with time_machine.travel(T0 + timedelta(seconds=59), tick=False):
         assert sending.sweep() == [dispatch.pk]  # the third row is still queued
         assert counts(dispatch)["sending"] == 2
