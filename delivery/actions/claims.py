@@ -136,6 +136,7 @@ class Claimed:
     rows: list
     size: int
     keeper: ClaimKeeper | None = None
+    read: object = None  # what ``claim_batch``'s ``then`` read for the batch
 
     @property
     def full(self):
@@ -160,9 +161,10 @@ class Claimed:
             ).update(status=Message.Status.QUEUED, claimed_until=None, updated_at=timezone.now())
 
 
-def claim_batch(dispatch_id, size, fields):
+def claim_batch(dispatch_id, size, fields, then=None):
     """Claim up to ``size`` ready rows of a sending dispatch and read their ``fields``: a
-    ``Claimed`` whose keeper already runs; None when the dispatch is gone or not sending."""
+    ``Claimed`` whose keeper already runs; None when the dispatch is gone or not sending.
+    ``then(claimed)``, when given, reads what else the batch needs (kept as ``read``)."""
     dispatch = Dispatch.objects.filter(pk=dispatch_id).first()
     if dispatch is None or dispatch.status != Dispatch.Status.SENDING:
         return None
@@ -177,6 +179,7 @@ def claim_batch(dispatch_id, size, fields):
         # The rows this claim holds, by its token: no list of a thousand ids to bind and parse.
         mine = Message.objects.filter(dispatch_id=dispatch.pk, status=Message.Status.SENDING, claim_token=token)
         claimed.rows = list(mine.values(*fields))
+        claimed.read = then(claimed) if then else None
     except BaseException:
         claimed.keeper.__exit__(None, None, None)
         raise
@@ -192,8 +195,8 @@ class Ahead:
     inside a transaction (a test's) holds rows another connection cannot see, so there the
     claim is made in line by ``take()``, as a batch started after the one before would."""
 
-    def __init__(self, dispatch_id, size, fields):
-        self.args = (dispatch_id, size, fields)
+    def __init__(self, dispatch_id, size, fields, then=None):
+        self.args = (dispatch_id, size, fields, then)
         self.asked = None  # the future of the claim made ahead, or True for one made in line
 
     def start(self):

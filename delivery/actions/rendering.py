@@ -12,13 +12,29 @@ from delivery.linked import LinkedContent, LinkedContentError
 from segments.models import Profile
 
 
+def read_profiles(profile_ids):
+    """{id: profile} of what personal content reads of these people: plain values, not
+    model instances (profile_context reads attributes only)."""
+    fields = ("id", "properties", *liquid.PROFILE_FIELDS)
+    found = Profile.objects.filter(pk__in=profile_ids).values(*fields)
+    return {row["id"]: SimpleNamespace(**row) for row in found}
+
+
+def is_personal(contents):
+    """Whether any of a dispatch's ``contents`` reads its people (Liquid or Linked Content)."""
+    return any(_is_personal(value) for value in (contents or {}).values())
+
+
 class Renderer:
     """Rendered content per (profile, variant, message context). Content without Liquid or
     Linked Content is rendered once per variant; templates are parsed once per batch, not
     once per profile. A message's own context (``Message.context``, e.g. a live campaign's
     trigger event) is part of the cache key, so one message's event never shows in another's."""
 
-    def __init__(self, contents, profile_ids):
+    def __init__(self, contents, profile_ids, *, profiles=None):
+        """``profiles``: what ``read_profiles`` gave for these people (a batch claimed ahead
+        reads them on the claim thread), else they are read here when the contents are
+        personal."""
         self.contents = contents or {}
         self.personal = {key: _is_personal(value) for key, value in self.contents.items()}
         # Per variant, the profile fields its Liquid reads, when that is all it reads of the
@@ -29,10 +45,7 @@ class Renderer:
         self.profiles = {}
         self.linked = None
         if any(self.personal.values()) and profile_ids:
-            # Plain values, not model instances: profile_context reads attributes only.
-            fields = ("id", "properties", *liquid.PROFILE_FIELDS)
-            found = Profile.objects.filter(pk__in=profile_ids).values(*fields)
-            self.profiles = {row["id"]: SimpleNamespace(**row) for row in found}
+            self.profiles = read_profiles(profile_ids) if profiles is None else profiles
 
     def content(self, profile_id, variant, context=None):
         key = variant if variant in self.contents else next(iter(self.contents), None)

@@ -39,7 +39,7 @@ from delivery import vapid
 from delivery.actions import limits, retries
 from delivery.actions.claims import Ahead, claim_batch
 from delivery.actions.outcomes import Outcomes, Recorder
-from delivery.actions.rendering import Renderer
+from delivery.actions.rendering import Renderer, is_personal, read_profiles
 from delivery.linked import LinkedContentError
 from delivery.models import DeliverySettings, Dispatch, Message
 from delivery.payloads import AES128GCM_HEADER, AES128GCM_RECORD_OVERHEAD, MAX_PUSH_BYTES, Payloads
@@ -119,9 +119,9 @@ def send_batches(dispatch_id, *, size=None, seconds=None):
     caller queues another task, which lets other dispatches' tasks have the worker between."""
     size = size or settings.DELIVERY_BATCH_SIZE
     until = time.monotonic() + (TASK_SECONDS if seconds is None else seconds)
-    ahead = Ahead(dispatch_id, size, ROW_FIELDS)
+    ahead = Ahead(dispatch_id, size, ROW_FIELDS, _read_ahead)
     try:
-        claimed = claim_batch(dispatch_id, size, ROW_FIELDS)
+        claimed = claim_batch(dispatch_id, size, ROW_FIELDS, _read_ahead)
         while claimed is not None:
             with claimed:
                 if claimed.full and time.monotonic() < until:
@@ -142,10 +142,20 @@ def send_batch(dispatch_id, *, size=None):
         return next(reports, None)
 
 
+def _read_ahead(claimed):
+    """Read with a batch's claim (on the claim thread when claimed ahead): its people, when
+    the contents are personal (``Renderer``)."""
+    if claimed.rows and is_personal(claimed.dispatch.contents):
+        return read_profiles({row["profile_id"] for row in claimed.rows})
+    return None
+
+
 def _send(claimed):
     report = Report(claimed=len(claimed.rows), more=claimed.full)
     if claimed.rows:
-        batch = Batch(claimed.dispatch, claimed.now, token=claimed.token, lock=claimed.keeper.writing)
+        batch = Batch(
+            claimed.dispatch, claimed.now, token=claimed.token, lock=claimed.keeper.writing, profiles=claimed.read
+        )
         batch.decide_and_send(claimed.rows).fill(report)
     return report
 
@@ -183,9 +193,10 @@ def finish_if_done(dispatch_id):
 
 class Batch:
     """``token``: the claim whose rows these are (recorded only while they carry it); ``lock``
-    is held while recording (the claim keeper's, ``delivery/actions/claims.py``)."""
+    is held while recording (the claim keeper's, ``delivery/actions/claims.py``); ``profiles``:
+    the batch's people, read with its claim (``_read_ahead``), else read when rendering."""
 
-    def __init__(self, dispatch, now, *, token=None, lock=None):
+    def __init__(self, dispatch, now, *, token=None, lock=None, profiles=None):
         self.dispatch = dispatch
         self.now = now
         self.rules = limits.Rules.parse(dispatch.rules)
@@ -193,6 +204,7 @@ class Batch:
         # Sent rows record the version of the contents they were rendered with: this
         # batch's copy of the dispatch (a change of the campaign's What may replace it meanwhile).
         self.outcomes = Outcomes(now, token=token, lock=lock, version=dispatch.version)
+        self.profiles = profiles  # the batch's people as ``read_profiles`` gives them, when read ahead
 
     def decide_and_send(self, rows):
         candidates = [row for row in rows if self.may_go_now(row)]
@@ -216,7 +228,7 @@ class Batch:
         """Render and send; yields the providers' results in groups, [(row, result)], as they
         come back (rows that could not be sent are in outcomes)."""
         providers = Providers(self.settings, vapid.current())
-        renderer = Renderer(self.dispatch.contents, {row["profile_id"] for row in rows})
+        renderer = Renderer(self.dispatch.contents, {row["profile_id"] for row in rows}, profiles=self.profiles)
         groups = defaultdict(list)  # provider -> [(row, push)]
         payloads = Payloads()
         for row in rows:

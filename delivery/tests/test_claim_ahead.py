@@ -9,6 +9,7 @@ import time
 import pytest
 from django.db import connection
 from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
 
 from delivery import tasks
 from delivery.actions import sending
@@ -92,6 +93,22 @@ def test_the_next_batch_is_claimed_and_kept_while_the_one_before_sends(service, 
     assert while_first, f"never two claims at once: {seen[:5]}"
     assert len(set().union(*while_first)) > 1, "the batch claimed ahead was not renewed while it waited"
     assert all(len(service.received[subscriber.id]) == 1 for _, subscriber in audience)
+
+
+def test_the_people_of_a_batch_claimed_ahead_are_read_with_its_claim(service, queued):
+    if connection.vendor != "postgresql":
+        pytest.skip("claimed ahead on a thread on PostgreSQL only; SQLite has one writer")
+    dispatch, audience = run(service, 6, queued)
+
+    with CaptureQueriesContext(connection) as here:
+        reports = list(sending.send_batches(dispatch.pk, size=3, seconds=60))
+
+    assert [report.sent for report in reports] == [3, 3, 0]
+    read_here = [query for query in here.captured_queries if 'FROM "segments_profile"' in query["sql"]]
+    # The first batch's people, read in line with its claim; the second's were read on the
+    # claim thread while the first was sent.
+    assert len(read_here) == 1, read_here
+    assert {payload["title"] for _, subscriber in audience for payload in service.payloads(subscriber)} == {"Hi Zoë"}
 
 
 def test_one_task_sends_batch_after_batch_and_queues_no_other(service, queued, settings):
