@@ -14,7 +14,7 @@ from accounts.params import client_ip
 from accounts.ratelimit import usage as rate_usage
 from campaigns.api import router as campaigns_router
 from delivery.api import router as inbox_router
-from segments.actions.keys import key_for_token
+from segments.actions.keys import checked_and_counted
 from segments.api import router as audience_router
 from stats.api import router as engagement_router
 
@@ -40,10 +40,9 @@ class ApiKeyAuth(HttpBearer):
         return key
 
     def authenticate(self, request, token):
-        key = key_for_token(token)
+        key, usage = checked_and_counted(request, token)  # one Redis round trip in production
         if key is None:
             return None
-        usage = rate_usage(request, group="api", value=key.prefix, rate=f"{key.rate_per_minute}/m")
         _limit(request, usage)
         return key
 
