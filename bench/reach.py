@@ -287,9 +287,13 @@ def explain(connection, work):
     with CaptureQueriesContext(connection) as sent:
         work()
     queries = [query["sql"] for query in sent.captured_queries]
-    query = next(sql for sql in reversed(queries) if sql.lstrip().upper().startswith("SELECT"))
+    settings = [sql for sql in queries if sql.upper().startswith("SET LOCAL") or "set_config(" in sql]
+    # The count: the last SELECT (or WITH: an any-of group's list of ids) that is not a setting.
+    query = next(
+        sql for sql in reversed(queries) if sql.lstrip().upper().startswith(("SELECT", "WITH")) and sql not in settings
+    )
     with transaction.atomic(), connection.cursor() as cursor:
-        for setting in (sql for sql in queries if sql.upper().startswith("SET LOCAL")):
+        for setting in settings:
             cursor.execute(setting)
         cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS) {query}")
         return "\n".join(row[0] for row in cursor.fetchall())

@@ -40,8 +40,16 @@ def estimate_reach(tree, *, now=None, devices="reachable"):
             # profile as if it ran for all of them) and the compiling took 2.4 s of the
             # compound segment's 2.7 s, 0.4 s of any_mixed's 1.3 s (bench/reach.py, JIT
             # in the plans), for a query that runs in tenths of a second interpreted.
-            # SET LOCAL: for this transaction only (a caller's, if it is inside one).
-            cursor.execute("SET LOCAL jit = off")
+            # Parallel plans are costed cheaper than PostgreSQL's defaults (setup 1000, 0.1 a
+            # row) so a count over a million profiles takes two workers for its scans, sorts
+            # and sums: the defaults kept every reach count on one core, and any_mixed and
+            # carts_2x took 1.21 and 1.06 s serial against 1.04 and 0.92 s parallel, no kind
+            # slower (bench/README.md, reach.py, fifth pass).
+            # set_config(…, true): for this transaction only (a caller's, if inside one).
+            cursor.execute(
+                "SELECT set_config('jit', 'off', true), set_config('parallel_setup_cost', '100', true),"
+                " set_config('parallel_tuple_cost', '0.01', true)"
+            )
         if ids is not None:
             return _count_listed(cursor, ids, devices)
         return _count_profiles(tree, now, devices)

@@ -112,3 +112,26 @@ def test_an_any_of_group_over_the_whole_audience_is_one_list_of_ids(audience, ma
     assert reach.reachable == (
         {"web": 1, "android": 1, "ios": 0, "any": 2} if match == "any" else dict.fromkeys(reach.reachable, 0)
     )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_reach_counts_planner_settings_end_with_its_transaction():
+    """estimate_reach costs parallel plans cheaper and turns JIT off for its own query: a
+    connection the request goes on using (or a pooled one) keeps PostgreSQL's settings."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("planner settings are PostgreSQL's")
+    names = ("jit", "parallel_setup_cost", "parallel_tuple_cost")
+
+    def current():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT " + ", ".join(f"current_setting('{name}')" for name in names))
+            return cursor.fetchone()
+
+    before = current()
+    seen = []
+    with connection.execute_wrapper(lambda execute, sql, *rest: (seen.append(sql), execute(sql, *rest))[1]):
+        estimate_reach(parse(GOLD), now=NOW)
+    assert any("parallel_setup_cost" in sql for sql in seen)  # the count was made under its settings
+    assert current() == before
