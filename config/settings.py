@@ -347,7 +347,7 @@ PUSH_READ_TIMEOUT = env_int("PUSH_READ_TIMEOUT", 30, minimum=1)
 # WEBPUSH_ALLOW_HTTP and WEBPUSH_ALLOWED_NETWORKS, are deliberately not read from the
 # environment (tests/settings.py sets them), as for Linked Content.
 WEBPUSH_ALLOWED_HOSTS = pushhosts.allowed_hosts(env_list("WEBPUSH_ALLOWED_HOSTS", pushhosts.DEFAULT_ALLOWED_HOSTS))
-# Messages one send task claims at once, and how long its claim lasts unless renewed: a working
+# Messages a send task claims per batch, and how long its claim lasts unless renewed: a working
 # batch renews it every third of the lease (delivery/actions/claims.py), so a dead worker's rows
 # are claimed again at most a lease (plus the 15 s sweep) after its last renewal.
 DELIVERY_BATCH_SIZE = env_int("DELIVERY_BATCH_SIZE", 1000, minimum=1)
