@@ -13,8 +13,8 @@ from segments.models import Profile
 
 
 def read_profiles(profile_ids):
-    """{id: profile} of what personal content reads of these people: plain values, not
-    model instances (profile_context reads attributes only)."""
+    """{id: profile} of what personal content reads of these people (ids, or a query of
+    them): plain values, not model instances (profile_context reads attributes only)."""
     fields = ("id", "properties", *liquid.PROFILE_FIELDS)
     found = Profile.objects.filter(pk__in=profile_ids).values(*fields)
     return {row["id"]: SimpleNamespace(**row) for row in found}
