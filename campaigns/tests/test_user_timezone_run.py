@@ -10,7 +10,7 @@ import time_machine
 from accounts import roles
 from campaigns.actions import dispatcher, lifecycle, runs
 from campaigns.tests.scheduled import audience, make_campaign
-from delivery.actions import sending
+from delivery.actions.claims import claim
 from delivery.models import Message
 
 SCHEDULED = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
@@ -79,6 +79,6 @@ def test_the_engine_sends_nothing_before_a_zones_time_comes(clock, campaign):
     run = runs.do_start_run(run_id)
 
     clock.move_to(datetime(2026, 6, 10, 7, 0, tzinfo=UTC))
-    claimed = sending.claim(run.dispatch_id, 100, datetime(2026, 6, 10, 7, 0, tzinfo=UTC))
+    claimed = claim(run.dispatch_id, 100, datetime(2026, 6, 10, 7, 0, tzinfo=UTC))
     zones = set(Message.objects.filter(pk__in=claimed).values_list("profile__timezone", flat=True))
     assert zones == {"Pacific/Kiritimati", "Asia/Tokyo", "Europe/Paris"}
