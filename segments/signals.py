@@ -15,9 +15,9 @@ import json
 import logging
 import threading
 import uuid
+from importlib import import_module
 
 import redis
-from celery import current_app
 from django.dispatch import Signal
 from kombu.exceptions import OperationalError
 from redis.exceptions import RedisError
@@ -44,7 +44,10 @@ def send_events_recorded(sender, event_ids):
         task, work = tasks[0]
         _publish(task, [work], event_ids)
     elif tasks:
-        fan_out = current_app.tasks["segments.tasks.fan_out"]  # by name: segments.tasks imports this
+        # Imported here, not at the top: segments.tasks imports this module. Not looked up in
+        # Celery's registry by name either: a process that never imported segments.tasks (a
+        # management command, a shell; the web imports it through its URLs) has it not there.
+        fan_out = import_module("segments.tasks").fan_out
         _publish(fan_out, [work for _, work in tasks], event_ids, [[task.name, work] for task, work in tasks])
 
 
