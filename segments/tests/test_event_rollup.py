@@ -133,6 +133,27 @@ def test_counts_read_the_roll_up_and_add_the_events_after_the_watermark_and_the_
 
 
 @postgresql_only
+def test_did_not_and_at_most_are_anti_joins_from_the_roll_up(db):
+    """A negated list of ids (did not, at most N, exactly 0) is NOT EXISTS, which
+    PostgreSQL plans as an anti-join, not NOT IN, a hashed sub-plan probed per profile
+    on one core (rules/compiler.py Absent); the same people either way."""
+    ana, bob, _ = (Profile.objects.create(identity=who) for who in ("ana", "bob", "cy"))
+    add(ana, "Charged", NOW - timedelta(days=3))
+    add(bob, "Charged", NOW - timedelta(days=3))
+    add(bob, "Charged", NOW - timedelta(days=4))
+    roll_up_events()
+    add(ana, "Charged", NOW - timedelta(days=2))  # after the watermark
+    for rules, people in (
+        (counted("Charged", 30, did=False), {"cy"}),
+        (counted("Charged", 30, "at_most", 1), {"cy"}),
+        (counted("Charged", 30, "exactly", 0), {"cy"}),
+    ):
+        sql = str(profiles(parse(rules), now=NOW).query)
+        assert "NOT EXISTS" in sql and "NOT (" not in sql, sql
+        assert selected(rules) == by_python(rules) == people
+
+
+@postgresql_only
 def test_events_moved_or_deleted_after_the_roll_up_adjust_it(db):
     anonymous, known, gone = (Profile.objects.create(identity=who) for who in ("anon-1", "known", "gone"))
     for person in (anonymous, known, gone):
