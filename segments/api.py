@@ -7,7 +7,7 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from ninja import Router, Schema, Status
 
-from segments.actions.ingest import record_events, register_device, retire_device, upsert_profiles
+from segments.actions.ingest import InstallConflict, record_events, register_device, retire_device, upsert_profiles
 from segments.models import Device, Event, Profile
 from segments.schemas import DeviceIn, EventsIn, ProfilesIn, StorableText
 
@@ -124,10 +124,17 @@ def post_events(request, payload: EventsIn):
 
 
 @router.post(
-    "/devices", response={200: RegisteredOut, 201: RegisteredOut, **BAD}, summary="Register or refresh an app token"
+    "/devices",
+    response={200: RegisteredOut, 201: RegisteredOut, 409: ErrorOut, **BAD},
+    summary="Register or refresh an app token",
 )
 def post_device(request, payload: DeviceIn):
-    device, created = register_device(payload)
+    try:
+        device, created = register_device(payload)
+    except InstallConflict as conflict:
+        return Status(
+            409, {"detail": str(conflict), "errors": [{"index": None, "field": "install_id", "reason": str(conflict)}]}
+        )
     device.created = created
     return Status(201 if created else 200, device)
 

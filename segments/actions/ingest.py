@@ -222,6 +222,10 @@ def _record_events(records, now):
     return len(records), created
 
 
+class InstallConflict(ValueError):
+    """``register_device``: the install id is a device of another platform."""
+
+
 @transaction.atomic
 def register_device(data):
     """Register or refresh an app's FCM or APNs token. Returns (device, created).
@@ -235,6 +239,11 @@ def register_device(data):
     device = Device.objects.select_for_update().filter(platform=data.platform, token=data.token).first()
     if data.install_id and (device is None or device.client_id != data.install_id):
         install = Device.objects.select_for_update().filter(client_id=data.install_id).first()
+        if install is not None and install.platform != data.platform:
+            # An install does not change platform: this id is another device's (a browser's
+            # client id, an app on the other platform). Taking it over would leave that
+            # device with a token of this platform's push service.
+            raise InstallConflict(f"install_id is already a {install.get_platform_display()} device's.")
         if install is not None and device is not None:
             # The token is one device's and the install another's: the install now has
             # this token, so its own token is stale. The install's device takes the token

@@ -214,6 +214,25 @@ def test_a_token_another_install_had_moves_to_the_install_that_sends_it(api):
     assert before.token == "" and before.retired_at is not None
 
 
+def test_an_install_id_that_is_a_device_of_another_platform_is_refused(api):
+    # It took that device over: a browser (its client id) was left a web device carrying an
+    # FCM token, sent to at its web endpoint, and moved to another person.
+    walter = Profile.objects.create(identity="walter")
+    browser = Device.objects.create(
+        profile=walter, platform="web", client_id="B1", endpoint="https://push.example/1", push_status="allowed"
+    )
+    body = {"identity": "u1", "platform": "android", "token": FCM_TOKEN, "install_id": "B1"}
+    response = api("post", "/devices", body)
+    assert response.status_code == 409
+    assert response.json()["errors"][0]["field"] == "install_id"
+    browser.refresh_from_db()
+    assert (browser.platform, browser.token, browser.profile_id) == ("web", "", walter.pk)
+    assert not Profile.objects.filter(identity="u1").exists()  # nothing half-written
+    # Without the install id the token registers as a device of its own.
+    del body["install_id"]
+    assert api("post", "/devices", body).status_code == 201
+
+
 def test_a_malformed_apns_token_is_refused(api):
     response = api("post", "/devices", {"identity": "u", "platform": "ios", "token": "not-hex-token"})
     assert response.status_code == 400
