@@ -18,9 +18,7 @@ pass). A batch claimed ahead is kept by its own ``ClaimKeeper`` from the moment 
 so it is renewed, or let go, exactly as the batch being sent.
 """
 
-import concurrent.futures
 import logging
-import os
 import secrets
 import threading
 from dataclasses import dataclass
@@ -31,6 +29,7 @@ from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from delivery.models import Dispatch, Message
+from delivery.threads import process_thread
 
 log = logging.getLogger(__name__)
 
@@ -201,7 +200,7 @@ class Ahead:
 
     def start(self):
         if connection.vendor == "postgresql" and not connection.in_atomic_block:
-            self.asked = _claimer().submit(_claim_on_thread, *self.args)
+            self.asked = process_thread("claim-ahead").submit(_claim_on_thread, *self.args)
         else:
             self.asked = True
 
@@ -241,15 +240,3 @@ def _claim_on_thread(*args):
         return claim_batch(*args)
     finally:
         connection.close()
-
-
-_claimers = {}  # process id -> its claim thread (a forked child makes its own)
-_claimers_lock = threading.Lock()
-
-
-def _claimer():
-    with _claimers_lock:
-        pool = _claimers.get(os.getpid())
-        if pool is None:
-            pool = _claimers[os.getpid()] = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="claim-ahead")
-        return pool

@@ -17,7 +17,6 @@ let the URL's host send the worker anywhere.
 import asyncio
 import base64
 import binascii
-import concurrent.futures
 import contextlib
 import hashlib
 import hmac
@@ -25,7 +24,6 @@ import logging
 import os
 import re
 import struct
-import threading
 import time
 
 from cryptography.hazmat.primitives import serialization
@@ -48,6 +46,7 @@ from delivery.providers.pooled import PooledHttpProvider
 from delivery.providers.webpush.client import NoAnswer, PushClient, request_start
 from delivery.providers.webpush.resolver import PublicAddressResolver, RefusedAddress
 from delivery.providers.webpush.vapid import VapidHeaders, origin_of
+from delivery.threads import process_thread
 from segments.pushhosts import EndpointRefused, check_endpoint
 
 log = logging.getLogger(__name__)
@@ -200,18 +199,8 @@ class Ahead:
         self.chunks.clear()
 
 
-_encryption = {}  # process id -> its encryption thread (a forked child makes its own)
-_encryption_lock = threading.Lock()
-
-
 def _encrypter():
-    with _encryption_lock:
-        pool = _encryption.get(os.getpid())
-        if pool is None:
-            pool = _encryption[os.getpid()] = concurrent.futures.ThreadPoolExecutor(
-                1, thread_name_prefix="webpush-encrypt"
-            )
-        return pool
+    return process_thread("webpush-encrypt")
 
 
 class WebPushProvider(PooledHttpProvider):
